@@ -1,0 +1,160 @@
+"""One configuration object that travels from data loading to serving.
+
+Every field is validated when the object is built, so an impossible value fails at once
+with a message naming the field, the value found and the accepted range.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+DATASETS = ("ml-100k", "ml-1m", "events")
+LOSSES = ("ce", "bce", "sampled_softmax", "gbce")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+WINDOWS = ("recent", "random")
+SPLITS = ("leave_one_out", "user")
+SCHEDULES = ("constant", "cosine")
+
+
+@dataclass
+class SASRecConfig:
+    """All settings of one experiment: data, model, training and evaluation.
+
+    Data
+        dataset: ``ml-100k``, ``ml-1m`` or ``events`` (the retail parquet layout).
+        data_dir: where downloads are cached (``None``: ``$SASREC_DATA_DIR`` or ``data/``).
+        events_paths / vocabulary_path / embeddings_path: the retail layout's files.
+        split: ``leave_one_out`` (last item = test, second-to-last = validation) or ``user``.
+    Model
+        max_len: items of history the model sees (L).
+        hidden_dim: embedding width (D); must be divisible by ``n_heads``.
+        ffn_mult: width of the feed-forward layer as a multiple of D.
+    Training
+        loss: ``ce`` (full softmax over all items), ``bce`` (one sampled negative, as in the
+        paper), ``sampled_softmax`` (``n_negatives`` shared negatives, logQ-corrected) or
+        ``gbce`` (generalised BCE with ``gbce_t`` calibration).
+        loss_chunk_rows: rows of logits computed at once by the full CE (0: all at once);
+        bounds memory for large catalogues.
+    """
+
+    # data
+    dataset: str = "ml-100k"
+    data_dir: str | None = None
+    events_paths: list[str] = field(default_factory=list)
+    vocabulary_path: str | None = None
+    embeddings_path: str | None = None
+    split: str = "leave_one_out"
+    # model
+    max_len: int = 200
+    hidden_dim: int = 64
+    n_layers: int = 2
+    n_heads: int = 2
+    ffn_mult: int = 1
+    dropout: float = 0.3
+    # training
+    loss: str = "ce"
+    n_negatives: int = 256
+    gbce_t: float = 0.75
+    label_smoothing: float = 0.0
+    lr: float = 2e-3
+    weight_decay: float = 0.0
+    lr_schedule: str = "constant"
+    batch_size: int = 128
+    epochs: int = 200
+    patience: int = 10
+    grad_clip: float = 1.0
+    window: str = "recent"
+    loss_chunk_rows: int = 0
+    seed: int = 42
+    device: str = "auto"
+    amp: bool = True
+    num_threads: int = 0
+    # evaluation
+    eval_batch_size: int = 256
+    eval_every: int = 1
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` naming the first field whose value is impossible."""
+        _choice("dataset", self.dataset, DATASETS)
+        _choice("loss", self.loss, LOSSES)
+        _choice("device", self.device, DEVICES)
+        _choice("window", self.window, WINDOWS)
+        _choice("split", self.split, SPLITS)
+        _choice("lr_schedule", self.lr_schedule, SCHEDULES)
+        _int_at_least("max_len", self.max_len, 2)
+        _int_at_least("hidden_dim", self.hidden_dim, 1)
+        _int_at_least("n_layers", self.n_layers, 1)
+        _int_at_least("n_heads", self.n_heads, 1)
+        _int_at_least("ffn_mult", self.ffn_mult, 1)
+        _int_at_least("n_negatives", self.n_negatives, 1)
+        _int_at_least("batch_size", self.batch_size, 1)
+        _int_at_least("epochs", self.epochs, 1)
+        _int_at_least("patience", self.patience, 1)
+        _int_at_least("loss_chunk_rows", self.loss_chunk_rows, 0)
+        _int_at_least("seed", self.seed, 0)
+        _int_at_least("num_threads", self.num_threads, 0)
+        _int_at_least("eval_batch_size", self.eval_batch_size, 1)
+        _int_at_least("eval_every", self.eval_every, 1)
+        if self.hidden_dim % self.n_heads:
+            raise ValueError(
+                f"hidden_dim={self.hidden_dim} is not divisible by n_heads={self.n_heads}; "
+                "choose hidden_dim as a multiple of n_heads"
+            )
+        _number_in("dropout", self.dropout, 0.0, 1.0, upper_open=True)
+        _number_in("label_smoothing", self.label_smoothing, 0.0, 1.0, upper_open=True)
+        _number_in("gbce_t", self.gbce_t, 0.0, 1.0)
+        _number_in("weight_decay", self.weight_decay, 0.0, float("inf"))
+        _number_in("grad_clip", self.grad_clip, 0.0, float("inf"))
+        if not _is_number(self.lr) or self.lr <= 0:
+            raise ValueError(f"lr must be a number > 0, got {self.lr!r}")
+        if not isinstance(self.amp, bool):
+            raise ValueError(f"amp must be True or False, got {self.amp!r}")
+        if self.dataset == "events" and not self.events_paths:
+            raise ValueError("dataset='events' needs events_paths: the parquet files of events")
+        if isinstance(self.events_paths, str):
+            raise ValueError("events_paths must be a list of paths, got a single string")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict of the fields (safe to store in a checkpoint or JSON)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> SASRecConfig:
+        """Build from a dict, refusing keys that are not fields (typos fail loudly)."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown config field(s) {unknown}; known fields: {sorted(known)}")
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> SASRecConfig:
+        """A validated copy with some fields changed."""
+        return self.from_dict({**self.to_dict(), **changes})
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}")
+
+
+def _int_at_least(name: str, value: Any, low: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+
+
+def _number_in(name: str, value: Any, low: float, high: float, upper_open: bool = False) -> None:
+    bad = not _is_number(value) or value < low or value > high
+    if upper_open and _is_number(value) and value >= high:
+        bad = True
+    if bad:
+        bracket = ")" if upper_open else "]"
+        raise ValueError(f"{name} must be a number in [{low}, {high}{bracket}, got {value!r}")

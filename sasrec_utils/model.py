@@ -1,0 +1,179 @@
+"""SASRec: self-attentive sequential recommendation (Kang & McAuley, 2018).
+
+Shapes: B batch, L sequence length (<= max_len), D hidden size, H heads, V = n_items + 1
+(item ids ``1..n_items``; ``0`` is padding). Sequences are left-padded; positions are
+counted from the right, so the most recent item always has position ``max_len - 1``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import SASRecConfig
+
+
+def attention_mask(seq: torch.Tensor) -> torch.Tensor:
+    """(B, 1, L, L) bool: query ``i`` may attend key ``j`` iff ``j <= i`` and ``j`` is real.
+
+    A padding query attends only to itself, so no softmax row is empty (no NaN); padding
+    outputs are never used.
+    """
+    length = seq.shape[1]
+    causal = torch.ones(length, length, dtype=torch.bool, device=seq.device).tril()
+    real_key = (seq != 0)[:, None, None, :]  # (B, 1, 1, L)
+    itself = torch.eye(length, dtype=torch.bool, device=seq.device)
+    return causal & (real_key | itself)
+
+
+class CausalSelfAttention(nn.Module):
+    """Multi-head self-attention; fused kernel unless the weights are asked for."""
+
+    def __init__(self, dim: int, n_heads: int, dropout: float) -> None:
+        super().__init__()
+        self.n_heads = n_heads
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.out = nn.Linear(dim, dim)
+        self.dropout = dropout
+
+    def forward(
+        self, x: torch.Tensor, mask: torch.Tensor, need_weights: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """x (B, L, D), mask (B, 1, L, L) -> (B, L, D) and weights (B, H, L, L) or None."""
+        batch, length, dim = x.shape
+        q, k, v = self.qkv(x).split(dim, dim=-1)
+        q, k, v = (t.view(batch, length, self.n_heads, -1).transpose(1, 2) for t in (q, k, v))
+        p = self.dropout if self.training else 0.0
+        if need_weights:  # explicit path: softmax(q k^T / sqrt(d_head)) v
+            scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (B, H, L, L)
+            weights = scores.masked_fill(~mask, float("-inf")).softmax(dim=-1)
+            y = F.dropout(weights, p, self.training) @ v
+        else:
+            weights = None
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)
+        y = y.transpose(1, 2).reshape(batch, length, dim)  # (B, L, D)
+        return self.out(y), weights
+
+
+class Block(nn.Module):
+    """Pre-LayerNorm transformer block: x + attn(LN(x)), then x + FFN(LN(x))."""
+
+    def __init__(self, cfg: SASRecConfig) -> None:
+        super().__init__()
+        dim = cfg.hidden_dim
+        self.ln_attn = nn.LayerNorm(dim)
+        self.attn = CausalSelfAttention(dim, cfg.n_heads, cfg.dropout)
+        self.ln_ffn = nn.LayerNorm(dim)
+        self.ffn = nn.Sequential(
+            nn.Linear(dim, cfg.ffn_mult * dim),
+            nn.GELU(),
+            nn.Dropout(cfg.dropout),
+            nn.Linear(cfg.ffn_mult * dim, dim),
+        )
+        self.drop = nn.Dropout(cfg.dropout)
+
+    def forward(
+        self, x: torch.Tensor, mask: torch.Tensor, need_weights: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """x (B, L, D) -> (B, L, D), attention weights (B, H, L, L) or None."""
+        attended, weights = self.attn(self.ln_attn(x), mask, need_weights)
+        x = x + self.drop(attended)
+        x = x + self.drop(self.ffn(self.ln_ffn(x)))
+        return x, weights
+
+
+class SASRec(nn.Module):
+    """Item + position embeddings, causal self-attention blocks, tied output scores."""
+
+    def __init__(self, n_items: int, cfg: SASRecConfig) -> None:
+        super().__init__()
+        self.n_items = n_items
+        self.max_len = cfg.max_len
+        self.item_emb = nn.Embedding(n_items + 1, cfg.hidden_dim, padding_idx=0)
+        self.pos_emb = nn.Embedding(cfg.max_len, cfg.hidden_dim)
+        self.emb_drop = nn.Dropout(cfg.dropout)
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
+        self.ln_final = nn.LayerNorm(cfg.hidden_dim)
+        self.apply(_init_weights)
+
+    def forward(
+        self, seq: torch.Tensor, return_attention: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
+        """seq (B, L) int64 left-padded item ids -> hidden states (B, L, D).
+
+        With ``return_attention=True`` also a list (one per layer) of (B, H, L, L) weights.
+        Position ``t``'s state depends only on items ``<= t`` (causal).
+        """
+        length = seq.shape[1]
+        if length > self.max_len:
+            raise ValueError(
+                f"sequence length {length} exceeds max_len={self.max_len}; "
+                "keep the most recent max_len items"
+            )
+        positions = torch.arange(self.max_len - length, self.max_len, device=seq.device)
+        scale = math.sqrt(self.item_emb.embedding_dim)
+        x = self.emb_drop(self.item_emb(seq) * scale + self.pos_emb(positions))  # (B, L, D)
+        mask = attention_mask(seq)
+        weights = []
+        for block in self.blocks:
+            x, w = block(x, mask, need_weights=return_attention)
+            weights.append(w)
+        hidden = self.ln_final(x)
+        return (hidden, weights) if return_attention else hidden
+
+    def item_matrix(self) -> torch.Tensor:
+        """(V, D) the item embedding table, also the output layer (tied weights)."""
+        return self.item_emb.weight
+
+    def user_vectors(self, seq: torch.Tensor) -> torch.Tensor:
+        """(B, D) the hidden state at the last (most recent) position."""
+        return self.forward(seq)[:, -1, :]
+
+    def score_last(self, seq: torch.Tensor) -> torch.Tensor:
+        """(B, V) scores of every item as the next one; column 0 is padding."""
+        return self.user_vectors(seq) @ self.item_matrix().T
+
+    def n_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    @torch.no_grad()
+    def init_item_embeddings(self, pretrained: np.ndarray | torch.Tensor) -> None:
+        """Initialise item embeddings from a (V, d) matrix aligned to internal ids.
+
+        If ``d != D`` the vectors are projected on their top-``D`` principal directions
+        (deterministic). Rows are rescaled to the current init's spread; row 0 stays zero.
+        """
+        table = torch.as_tensor(np.asarray(pretrained), dtype=torch.float32)
+        vocab, dim = self.item_emb.weight.shape
+        if table.shape[0] != vocab:
+            raise ValueError(
+                f"pretrained matrix has {table.shape[0]} rows, expected {vocab} "
+                "(n_items + 1, row 0 for padding)"
+            )
+        vectors = table[1:] - table[1:].mean(dim=0)
+        if vectors.shape[1] != dim:
+            if vectors.shape[1] < dim:
+                raise ValueError(
+                    f"pretrained width {vectors.shape[1]} < hidden_dim {dim}; cannot project up"
+                )
+            _, _, right = torch.linalg.svd(vectors, full_matrices=False)
+            vectors = vectors @ right[:dim].T  # (n_items, min(dim, n_items))
+            vectors = torch.nn.functional.pad(vectors, (0, dim - vectors.shape[1]))
+        target_std = self.item_emb.weight[1:].std()
+        vectors = vectors * (target_std / vectors.std().clamp_min(1e-12))
+        self.item_emb.weight[1:] = vectors.to(self.item_emb.weight)
+        self.item_emb.weight[0] = 0
+
+
+def _init_weights(module: nn.Module) -> None:
+    if isinstance(module, nn.Linear):
+        nn.init.normal_(module.weight, std=0.02)
+        nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.Embedding):
+        nn.init.normal_(module.weight, std=0.02)
+        if module.padding_idx is not None:
+            module.weight.data[module.padding_idx] = 0

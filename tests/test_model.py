@@ -1,0 +1,61 @@
+import numpy as np
+import torch
+
+from sasrec_utils.config import SASRecConfig
+from sasrec_utils.model import SASRec, attention_mask
+
+
+def make(n_items=20, **kw):
+    torch.manual_seed(0)
+    cfg = SASRecConfig(max_len=10, hidden_dim=16, n_heads=2, n_layers=2, dropout=0.0, **kw)
+    return SASRec(n_items, cfg).eval()
+
+
+def test_shapes_and_attention():
+    model = make()
+    seq = torch.tensor([[0, 0, 3, 4, 5], [1, 2, 3, 4, 5]])
+    hidden, weights = model(seq, return_attention=True)
+    assert hidden.shape == (2, 5, 16)
+    assert len(weights) == 2 and weights[0].shape == (2, 2, 5, 5)
+    assert torch.allclose(weights[0].sum(-1), torch.ones(2, 2, 5))
+    assert torch.all(weights[0].triu(1) == 0)  # no attention to the future
+    assert torch.all(weights[1][0, :, 2:, :2] == 0)  # no attention to padding
+    assert model.score_last(seq).shape == (2, 21)
+    assert torch.allclose(model(seq), hidden, atol=1e-5)  # fused path == explicit path
+
+
+def test_causality():
+    model = make()
+    seq = torch.tensor([[1, 2, 3, 4, 5, 6]])
+    changed = seq.clone()
+    changed[0, 4] = 17
+    a, b = model(seq), model(changed)
+    assert torch.allclose(a[:, :4], b[:, :4], atol=1e-6)
+    assert not torch.allclose(a[:, 4:], b[:, 4:], atol=1e-3)
+
+
+def test_left_padding_does_not_change_last_scores():
+    model = make()
+    short = torch.tensor([[3, 4, 5]])
+    padded = torch.tensor([[0, 0, 0, 0, 3, 4, 5]])
+    assert torch.allclose(model.score_last(short), model.score_last(padded), atol=1e-5)
+
+
+def test_mask_has_no_empty_rows():
+    mask = attention_mask(torch.tensor([[0, 0, 1]]))
+    assert mask.sum(-1).min() >= 1
+
+
+def test_pretrained_init_projects_and_keeps_padding_zero():
+    model = make(n_items=5)
+    pretrained = np.random.default_rng(0).normal(size=(6, 32)).astype(np.float32)
+    model.init_item_embeddings(pretrained)
+    weight = model.item_emb.weight
+    assert torch.all(weight[0] == 0)
+    same_width = make(n_items=5)
+    exact = np.random.default_rng(1).normal(size=(6, 16)).astype(np.float32)
+    same_width.init_item_embeddings(exact)
+    # same width: direction of each row is kept (centred, rescaled)
+    centred = torch.tensor(exact[1:] - exact[1:].mean(0))
+    cos = torch.nn.functional.cosine_similarity(same_width.item_emb.weight[1:], centred)
+    assert torch.all(cos > 0.999)
