@@ -282,7 +282,10 @@ def _read_parquet_columns(path: Path, columns: list[str]) -> pd.DataFrame:
         raise FileNotFoundError(f"{path}: file not found")
     if path.stat().st_size == 0:
         raise ValueError(f"{path}: file is empty (0 bytes)")
-    schema_names = pq.read_schema(path).names
+    try:
+        schema_names = pq.read_schema(path).names
+    except Exception as error:  # pyarrow raises ArrowInvalid/OSError for non-parquet files
+        raise ValueError(f"{path}: not a readable parquet file ({error})") from error
     missing = [c for c in columns if c not in schema_names]
     if missing:
         raise ValueError(f"{path}: missing column(s) {missing}; found columns {schema_names}")
