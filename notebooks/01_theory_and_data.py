@@ -1,0 +1,352 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,-all
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext,colab
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/sasrec-report/sasrec-report/blob/main/notebooks/01_theory_and_data.ipynb)
+#
+# # 1. Theory and data: predicting the next item from the order of the past ones
+#
+# This notebook poses the problem, builds the pieces of SASRec's attention with tiny runnable
+# demos, then loads the data, looks at it, splits it, and saves it for notebooks 02–05.
+#
+# **Reads:** MovieLens-100k (or your parquet event logs). **Writes:** `artifacts/sequences.npz`,
+# `artifacts/items.parquet` (titles), `artifacts/data.json`.
+
+# %%
+# Colab only: install sasrec_utils from the repository; Colab's own torch is kept as it is.
+import sys
+
+REPOSITORY = "https://github.com/sasrec-report/sasrec-report"  # set from pyproject.toml by `make badges`
+if "google.colab" in sys.modules:
+    import subprocess
+
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"git+{REPOSITORY}"], check=True)
+
+# %% tags=["parameters"]
+artifacts = "artifacts"  # folder shared by the five notebooks (relative to the repository root)
+dataset = None  # None: the config default ("ml-100k"); "events" for your parquet logs
+data_dir = None  # None: $SASREC_DATA_DIR or data/
+events_paths = None  # for "events": parquet file(s) with user_id, item_id, timestamp
+vocabulary_path = None  # for "events": optional item_vocabulary.parquet (item_id, index)
+seed = None  # None: the config default; seeds the small random demos below
+
+# %%
+import os
+import time
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from IPython.display import display
+
+from sasrec_utils import plots, report
+from sasrec_utils.data import load_events, load_item_metadata
+from sasrec_utils.dataset import PreparedData, data_fingerprint, split_for
+from sasrec_utils.sequences import build_sequences, item_popularity
+
+started = time.time()
+os.chdir(report.project_root())
+cfg = report.notebook_config(
+    dataset=dataset,
+    data_dir=data_dir,
+    events_paths=events_paths,
+    vocabulary_path=vocabulary_path,
+    seed=seed,
+)
+generator = torch.Generator().manual_seed(cfg.seed)
+pd.set_option("display.precision", 3)
+print(f"dataset: {cfg.dataset}; artifacts go to {os.path.abspath(artifacts)}")
+
+# %% [markdown]
+# ## The problem: what comes next?
+#
+# A person's history is a sequence of items in time order, s₁, s₂, …, sₜ: films
+# rated, products bought, pages viewed. **Next-item prediction** asks for a ranking of the
+# whole catalogue such that sₜ₊₁ is near the top.
+#
+# Two facts shape the model:
+#
+# * **Anonymous sessions.** The input is the sequence itself, not a user id. A visitor who
+#   is not logged in, or a customer the model never saw in training, still gets
+#   recommendations from the few clicks of the current session. (A matrix-factorisation
+#   model needs a trained vector per user and cannot do this.)
+# * **Order matters.** "Phone, then case" suggests a screen protector; "case, then phone"
+#   does not mean the same. The most recent items usually say most about the next one, and
+#   some items follow others (sequels, refills, accessories). A model that sees a *bag* of
+#   items throws this away.
+#
+# SASRec (Kang & McAuley, 2018) reads the sequence with **causal self-attention**: at each
+# position it forms a summary of everything so far, weighting each earlier item by how
+# relevant it is, and scores every catalogue item as the next one. The rest of this section
+# builds that mechanism in four small steps.
+
+# %% [markdown]
+# ## Step 1: scaled dot-product attention
+#
+# Each item in the sequence becomes three vectors: a **query** q (what am I looking for?),
+# a **key** k (what do I offer?) and a **value** v (what do I pass on?). Position i
+# mixes the values with weights from a softmax over its query's match with every key:
+#
+# > **Attention(Q, K, V) = softmax(Q Kᵀ / √d) · V**
+#
+# Below: a toy sequence of 4 items with d = 8. Each **row** of the weight table is one
+# position's attention; every row sums to 1.
+
+# %%
+length, dim = 4, 8
+queries, keys, values = torch.randn(3, length, dim, generator=generator).unbind(0)  # (L, d) each
+weights = torch.softmax(queries @ keys.T / dim**0.5, dim=-1)  # (L, L)
+mixed = weights @ values  # (L, d): each row a weighted mix of the value vectors
+display(pd.DataFrame(weights.numpy(), index=[f"query {i}" for i in range(length)],
+                     columns=[f"key {j}" for j in range(length)]))
+print("rows sum to", weights.sum(dim=1).numpy().round(6))
+print("same as torch's fused kernel:",
+      torch.allclose(mixed, F.scaled_dot_product_attention(queries, keys, values), atol=1e-6))
+
+# %% [markdown]
+# ## Step 2: the causal mask
+#
+# In training, position i must predict item i + 1 **without seeing it**. So position i may
+# attend only to keys j ≤ i: the weights above the diagonal are forced to zero by setting
+# their scores to −∞ before the softmax. The matrix of allowed pairs is lower
+# triangular:
+
+# %%
+plots.causal_mask_figure(6)
+
+# %% [markdown]
+# Applied to the toy example, the upper triangle is now exactly zero and each row still sums
+# to 1. The first position can only look at itself.
+#
+# This is also why training is cheap: one forward pass over a sequence of length L yields
+# L predictions (position i predicts sᵢ₊₁), none of which has seen its answer.
+
+# %%
+causal = torch.ones(length, length, dtype=torch.bool).tril()
+scores = (queries @ keys.T / dim**0.5).masked_fill(~causal, float("-inf"))
+display(pd.DataFrame(torch.softmax(scores, dim=-1).numpy(),
+                     index=[f"query {i}" for i in range(length)],
+                     columns=[f"key {j}" for j in range(length)]))
+
+# %% [markdown]
+# ## Step 3: positions
+#
+# Attention by itself ignores order: shuffle the input rows and the output rows are shuffled
+# the same way, nothing else changes (it is *permutation-equivariant*). The check below
+# shuffles the toy sequence and compares.
+
+# %%
+order = torch.tensor([2, 0, 3, 1])  # a shuffle of the 4 positions
+toy = torch.randn(length, dim, generator=generator)  # (L, d) item vectors, used as Q = K = V
+plain = F.scaled_dot_product_attention(toy, toy, toy)
+shuffled = F.scaled_dot_product_attention(toy[order], toy[order], toy[order])
+print("shuffle in, same shuffle out:", torch.allclose(shuffled, plain[order], atol=1e-6))
+
+positions = torch.randn(length, dim, generator=generator)  # one learned vector per position
+with_pos = F.scaled_dot_product_attention(toy + positions, toy + positions, toy + positions)
+x = toy[order] + positions  # the shuffled items, positions added as usual
+shuffled_pos = F.scaled_dot_product_attention(x, x, x)
+print("with position vectors added:", torch.allclose(shuffled_pos, with_pos[order], atol=1e-6))
+
+# %% [markdown]
+# SASRec therefore adds a **learned position embedding** Pₜ to each item embedding:
+# xₜ = √d · E[sₜ] + Pₜ. Once positions are added, shuffling changes the result:
+# the model can tell "A then B" from "B then A".
+#
+# In this package positions are counted **from the right**: the most recent item always
+# gets the same position vector, whatever the history's length. "Most recent" is the
+# position that matters most for the next item, so it should mean the same thing for a
+# 5-item session and a 500-item history.
+
+# %% [markdown]
+# ## Step 4: why divide by √d?
+#
+# If query and key entries have unit variance, their dot product has variance d. With
+# large d the scores spread widely, the softmax puts almost all weight on one key, and its
+# gradient all but vanishes. Dividing by √d brings the variance back to 1 whatever
+# the width. The table measures this on random vectors (10 keys per query): watch the
+# largest weight approach 1 without the scaling.
+
+# %%
+rows = []
+for width in (4, 16, 64, 256):
+    q, k = torch.randn(2, 2000, 10, width, generator=generator).unbind(0)
+    raw = (q * k).sum(-1)  # (2000, 10) dot products of each query with its 10 keys
+    rows.append({
+        "d": width,
+        "std of q·k": raw.std().item(),
+        "std of q·k/√d": (raw / width**0.5).std().item(),
+        "largest weight, unscaled": torch.softmax(raw, -1).max(-1).values.mean().item(),
+        "largest weight, scaled": torch.softmax(raw / width**0.5, -1).max(-1).values.mean().item(),
+    })
+pd.DataFrame(rows).set_index("d")
+
+# %% [markdown]
+# With these four pieces (embeddings plus positions, causal scaled attention, stacked a few
+# times with feed-forward layers) a model turns a history into one vector per position, and
+# scores every item by its dot product with that vector. Notebook 02 builds it.
+#
+# ## The data
+#
+# By default: **MovieLens-100k**, 100,000 ratings of 1,682 films by 943 people. Each
+# rating is treated as an interaction ("this person watched this film"), ordered by time;
+# the rating value itself is not used. With `dataset="events"` the same steps read your own
+# parquet logs (`user_id, item_id, timestamp`).
+
+# %%
+log = load_events(cfg)
+events = log.events
+items = load_item_metadata(cfg)
+print(f"{len(events):,} events, {events['user_id'].nunique():,} users, "
+      f"{events['item_id'].nunique():,} items")
+if log.dropped:
+    print("dropped while loading:", log.dropped)
+events.head()
+
+# %% [markdown]
+# Next, events become one chronological sequence per user, stored compactly (one array of
+# item ids plus offsets, no Python list per user). Item ids are renumbered `1..n_items`;
+# `0` is reserved for padding. Users with a single event are dropped: there is nothing to
+# predict after it.
+
+# %%
+data = build_sequences(events, log.item_ids)
+lengths = data.sequences.lengths
+density = len(data.sequences.items) / (data.n_users * data.n_items)
+pd.Series(dtype=object, data={
+    "users": data.n_users,
+    "items": data.n_items,
+    "events": len(data.sequences.items),
+    "users dropped (< 2 events)": data.dropped_users,
+    "median events per user": float(np.median(lengths)),
+    "density (share of user-item pairs seen)": round(density, 4),
+}).to_frame("value")
+
+# %% [markdown]
+# One person's history, oldest first (titles when the data has them). Look for runs of
+# related items: that is the signal a sequential model can use.
+
+# %%
+evaluable = np.flatnonzero(lengths >= 3)  # users who get validation and test items (below)
+example_user = int(evaluable[np.argsort(lengths[evaluable])[len(evaluable) // 2]])  # median length
+example = data.to_original(data.sequences[example_user][:12])
+(items.set_index("item_id").loc[example, ["title", "genres"]].reset_index()
+ if items is not None else pd.DataFrame({"item_id": example}))
+
+# %% [markdown]
+# ### How long are the histories?
+#
+# The model reads at most `max_len` recent items (the red line). The histogram shows how
+# many histories are cut, and how short the short ones are: the shortest give the model the
+# least to go on.
+
+# %%
+plots.sequence_length_figure(lengths, max_len=cfg.max_len)
+
+# %% [markdown]
+# ### The long tail
+#
+# A few items collect a large share of all events (left: counts fall steeply with rank;
+# right: the share of events covered by the most popular items). This is why "recommend the
+# most popular items" is a strong baseline, and why a model should be judged on whether it
+# beats it.
+
+# %%
+counts = item_popularity(data.sequences, data.n_items)[1:]
+plots.popularity_figure(counts)
+
+# %% [markdown]
+# ### Events over time
+#
+# How activity is spread in time. MovieLens-100k spans about seven months, and a person
+# often rates many films in one sitting: the share of consecutive events with the *same*
+# timestamp, printed below, tells how much of the "order" is the order of one sitting
+# (ties keep file order).
+
+# %%
+ordered = events.sort_values(["user_id", "timestamp"], kind="stable")
+same_second = (ordered.groupby("user_id")["timestamp"].diff() == 0).mean()
+print(f"consecutive events of a user with the same timestamp: {same_second:.1%}")
+plots.events_over_time_figure(events["timestamp"].to_numpy())
+
+# %% [markdown]
+# ## The split: leave one out, rank everything
+#
+# For every user with at least 3 events, the **last** item is the test target and the
+# **second-to-last** the validation target; everything before is training data. Validation
+# (used for early stopping in notebook 03) sees the training part; the test query sees the
+# training part plus the validation item.
+#
+# Why this protocol:
+#
+# * it asks exactly the product question, "what does this person do next?", for every
+#   user;
+# * the model is scored by **ranking the whole catalogue** (minus what the user already
+#   has), not 100 sampled items: sampled rankings inflate every number and can even reorder
+#   models (notebook 04 shows both side by side).
+#
+# Its known limit: the split is per user, not at one global date, so one user's test item
+# can be older than another user's training items. That is the standard protocol for this
+# benchmark, and it is what the published numbers use.
+
+# %%
+split = split_for(cfg, data)
+pd.Series(dtype=object, data={
+    "training sequences": len(split.train),
+    "training events": len(split.train.items),
+    "validation queries": len(split.valid),
+    "test queries": len(split.test),
+    "users not evaluated (< 3 events)": split.unevaluated_users,
+}).to_frame("value")
+
+# %% [markdown]
+# The same example user, split: the table shows where their history ends in each part.
+
+# %%
+row = int(np.flatnonzero(split.test.users == example_user)[0])
+parts = {
+    "training items": len(split.train[example_user]),
+    "validation target": split.valid.targets[row],
+    "test target": split.test.targets[row],
+}
+targets = data.to_original([parts["validation target"], parts["test target"]])
+titles = (items.set_index("item_id").loc[targets, "title"].tolist()
+          if items is not None else [str(t) for t in targets])
+pd.DataFrame({"what": ["training part", "validation target", "test target"],
+              "value": [f"{parts['training items']} items", *titles]})
+
+# %% [markdown]
+# ## Save for the next notebooks
+#
+# The prepared sequences go to one `.npz` of plain arrays (no pickle), the titles to a
+# parquet file, and `data.json` records which data settings produced them. Notebooks 02–05
+# load these instead of re-reading the raw files; if they are missing (for example when a
+# notebook is opened alone on Colab), they are rebuilt on the spot.
+
+# %%
+report.save_prepared(artifacts, cfg, PreparedData(data, split, items))
+pd.DataFrame([(name, os.path.getsize(os.path.join(artifacts, name)) / 1024)
+              for name in sorted(os.listdir(artifacts))
+              if name in (report.SEQUENCES_FILE, report.ITEMS_FILE, report.DATA_FILE)],
+             columns=["file", "KiB"])
+
+# %% [markdown]
+# ## Reproducibility
+
+# %%
+report.reproducibility(cfg, data_fingerprint(data), "cpu", started)

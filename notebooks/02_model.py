@@ -1,0 +1,225 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,-all
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext,colab
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/sasrec-report/sasrec-report/blob/main/notebooks/02_model.ipynb)
+#
+# # 2. The model: SASRec, piece by piece
+#
+# This notebook builds SASRec from `sasrec_utils.model`, counts its parameters, runs one
+# forward pass with every shape printed, proves on real data that a position never sees the
+# future, looks at the attention of an untrained model, and shows how pretrained item
+# vectors can initialise it. Nothing is trained here (that is notebook 03).
+#
+# **Reads:** `artifacts/` from notebook 01 (rebuilt if missing).
+
+# %%
+# Colab only: install sasrec_utils from the repository; Colab's own torch is kept as it is.
+import sys
+
+REPOSITORY = "https://github.com/sasrec-report/sasrec-report"  # set from pyproject.toml by `make badges`
+if "google.colab" in sys.modules:
+    import subprocess
+
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"git+{REPOSITORY}"], check=True)
+
+# %% tags=["parameters"]
+artifacts = "artifacts"  # folder shared by the five notebooks
+dataset = None  # None: the config default ("ml-100k"); "events" for your parquet logs
+data_dir = None
+events_paths = None  # for "events": parquet file(s)
+vocabulary_path = None  # for "events": optional item_vocabulary.parquet
+embeddings_path = None  # optional item_embeddings.parquet (item_id + a vector per item)
+hidden_dim = None  # None means the SASRecConfig default, for every model setting below
+n_layers = None
+n_heads = None
+max_len = None
+dropout = None
+seed = None
+
+# %%
+import os
+import time
+
+import numpy as np
+import pandas as pd
+import torch
+
+from sasrec_utils import plots, report
+from sasrec_utils.dataset import data_fingerprint
+from sasrec_utils.model import SASRec
+from sasrec_utils.train import set_seed
+
+started = time.time()
+os.chdir(report.project_root())
+cfg = report.notebook_config(
+    dataset=dataset,
+    data_dir=data_dir,
+    events_paths=events_paths,
+    vocabulary_path=vocabulary_path,
+    embeddings_path=embeddings_path,
+    hidden_dim=hidden_dim,
+    n_layers=n_layers,
+    n_heads=n_heads,
+    max_len=max_len,
+    dropout=dropout,
+    seed=seed,
+)
+prepared = report.prepared_data(artifacts, cfg)
+data, split, items = prepared.data, prepared.split, prepared.items
+set_seed(cfg.seed)
+print(f"{data.n_users:,} users, {data.n_items:,} items; D={cfg.hidden_dim}, "
+      f"layers={cfg.n_layers}, heads={cfg.n_heads}, max_len={cfg.max_len}")
+
+# %% [markdown]
+# ## The architecture
+#
+# Shapes: B sequences in a batch, L positions, D = `hidden_dim`, H heads,
+# V = number of items + 1 (id 0 is padding).
+#
+# 1. **Embedding.** Item table E (V × D) and position table P (`max_len` × D):
+#    xₜ = √D · E[sₜ] + Pₜ, then dropout.
+#    `(B, L) -> (B, L, D)`.
+# 2. **Blocks** (`n_layers` of them), each in pre-LayerNorm form:
+#    x ← x + Attention(LN(x)) with the causal mask and H heads of
+#    width D/H; then x ← x + FFN(LN(x)), a two-layer network with a
+#    GELU. `(B, L, D) -> (B, L, D)`.
+# 3. **Output.** A final LayerNorm gives hidden states hₜ. The score of item i as the
+#    next one is hₜ · Eᵢ: the **same** item table embeds inputs and scores outputs
+#    (tied weights). `(B, L, D) -> (B, L, V)`.
+#
+# Tying halves the item parameters and means an item's vector is shaped both by the
+# contexts it appears in and the contexts it follows. Here is the module tree:
+
+# %%
+model = SASRec(data.n_items, cfg).eval()
+print(model)
+
+# %% [markdown]
+# ## Where the parameters are
+#
+# One row per module. Watch the `item_emb` row: it grows with the catalogue (V × D),
+# while the attention blocks do not. On a catalogue of 300,000 products, the item table is
+# nearly the whole model.
+
+# %%
+report.parameter_table(model).style.format({"parameters": "{:,}", "share": "{:.1%}"}).hide(axis="index")
+
+# %% [markdown]
+# ## One forward pass, shapes printed
+#
+# Four real training sequences, left-padded with 0 to the longest of them (at most
+# `max_len`). The model returns hidden states for every position and, on request, the
+# attention weights of every layer; scores for the next item come from the last position.
+
+# %%
+rows = np.arange(4)
+seq = torch.from_numpy(split.train.select(rows).to_padded(cfg.max_len))  # (B, L)
+with torch.no_grad():
+    hidden, attention = model(seq, return_attention=True)
+    scores = model.score_last(seq)
+pd.DataFrame(
+    [
+        ("input item ids", "(B, L)", tuple(seq.shape)),
+        ("hidden states", "(B, L, D)", tuple(hidden.shape)),
+        (f"attention weights x {len(attention)} layers", "(B, H, L, L)", tuple(attention[0].shape)),
+        ("next-item scores (column 0 = padding)", "(B, V)", tuple(scores.shape)),
+    ],
+    columns=["tensor", "symbolic shape", "actual shape"],
+)
+
+# %% [markdown]
+# ## Proof of causality on a live example
+#
+# Take one real sequence, change only its **last** item, and compare hidden states position
+# by position. If the mask works, every earlier position is bit-for-bit unchanged and only
+# the last one moves. (The model is in eval mode, so dropout is off.)
+
+# %%
+original = seq[:1].clone()  # (1, L)
+changed = original.clone()
+changed[0, -1] = original[0, -1] % data.n_items + 1  # a different, valid item id
+with torch.no_grad():
+    difference = (model(changed) - model(original)).abs().amax(dim=-1)[0]  # (L,)
+pd.DataFrame({"position (from the end)": np.arange(-6, 0),
+              "max |change| in hidden state": difference[-6:].numpy()})
+
+# %% [markdown]
+# Padding is masked too: adding padding slots (10 by default) in front of the sequence leaves the last
+# hidden state unchanged (up to float rounding), so batching short and long histories
+# together does not change anyone's recommendations.
+
+# %%
+n_pad = max(1, min(10, cfg.max_len // 4))
+short = original[:, -(cfg.max_len - n_pad):]  # room for the padding within max_len
+padded = torch.nn.functional.pad(short, (n_pad, 0))  # n_pad zeros on the left
+with torch.no_grad():
+    same = torch.allclose(model(padded)[0, -1], model(short)[0, -1], atol=1e-5)
+print(f"last hidden state unchanged by {n_pad} padding slots:", same)
+
+# %% [markdown]
+# ## Attention before training
+#
+# The heatmap shows the last layer's attention (averaged over heads) for the last 12 items
+# of one user. Rows are query positions, columns the items they look at; titles label both.
+# Before training the scores q · k are all near zero, so each row spreads its weight
+# almost **evenly** over the items it may see: 1/1, 1/2, 1/3, … down the rows, and
+# exactly zero above the diagonal. Notebook 04 shows the same picture after training.
+
+# %%
+user = int(np.argmax(split.train.lengths >= 12))  # the first user with 12+ training items
+window = split.train[user][-12:]
+with torch.no_grad():
+    _, untrained = model(torch.from_numpy(window.astype(np.int64))[None], return_attention=True)
+names = (items.set_index("item_id").loc[data.to_original(window), "title"].tolist()
+         if items is not None else list(data.to_original(window)))
+plots.attention_figure(untrained[-1][0].mean(dim=0).numpy(), names,
+                       title="Untrained model: last layer, mean over heads")
+
+# %% [markdown]
+# ## Optional: start from pretrained item vectors
+#
+# A retail team often has item vectors already (from product text or images). The model
+# can start from them: rows are matched to the model's items **by item id**; vectors wider
+# than D are projected on their top-D principal directions; rows are rescaled to the
+# spread of the default initialisation; row 0 (padding) stays zero. Set `embeddings_path`
+# to use your file. Without one, a random 128-d table stands in, just to show the
+# mechanics.
+
+# %%
+if prepared.pretrained is not None:
+    table, source = prepared.pretrained, f"from {cfg.embeddings_path}"
+else:
+    table = np.random.default_rng(cfg.seed).normal(size=(data.n_items + 1, 128)).astype(np.float32)
+    table[0] = 0
+    source = "random stand-in (no embeddings_path given)"
+before = model.item_matrix().detach().clone()
+model.init_item_embeddings(table)
+after = model.item_matrix().detach()
+pd.Series(dtype=object, data={
+    "source": source,
+    "pretrained table (V, d)": tuple(table.shape),
+    "model item table (V, D)": tuple(after.shape),
+    "std before / after": f"{before[1:].std():.4f} / {after[1:].std():.4f}",
+    "padding row still zero": bool((after[0] == 0).all()),
+}).to_frame("value")
+
+# %% [markdown]
+# ## Reproducibility
+
+# %%
+report.reproducibility(cfg, data_fingerprint(data), "cpu", started)

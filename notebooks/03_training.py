@@ -1,0 +1,209 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,-all
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext,colab
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/sasrec-report/sasrec-report/blob/main/notebooks/03_training.ipynb)
+#
+# # 3. Training: fit, watch the curves, keep the best checkpoint
+#
+# This notebook trains SASRec with `sasrec_utils.train.fit`, plots the loss and the
+# validation metric per epoch, and saves the best checkpoint for notebooks 04 and 05.
+# Every setting is a parameter; `None` means the package default (`SASRecConfig()`), so the
+# defaults live in one place.
+#
+# **Reads:** `artifacts/` from notebook 01 (rebuilt if missing). **Writes:**
+# `artifacts/best.pt`, `artifacts/last.pt`, `artifacts/history.csv`, `artifacts/training.json`.
+
+# %%
+# Colab only: install sasrec_utils from the repository; Colab's own torch is kept as it is.
+import sys
+
+REPOSITORY = "https://github.com/sasrec-report/sasrec-report"  # set from pyproject.toml by `make badges`
+if "google.colab" in sys.modules:
+    import subprocess
+
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"git+{REPOSITORY}"], check=True)
+
+# %% tags=["parameters"]
+artifacts = "artifacts"  # folder shared by the five notebooks
+dataset = None  # None: the config default ("ml-100k"); "events" for your parquet logs
+data_dir = None
+events_paths = None  # for "events": parquet file(s)
+vocabulary_path = None  # for "events": optional item_vocabulary.parquet
+embeddings_path = None  # optional item_embeddings.parquet to initialise item vectors
+epochs = None  # None means the SASRecConfig default, for every setting below
+patience = None  # epochs without validation improvement before stopping
+hidden_dim = None
+n_layers = None
+n_heads = None
+max_len = None
+dropout = None
+loss = None  # "ce" (full softmax), "bce", "sampled_softmax" or "gbce"
+lr = None
+batch_size = None
+device = None  # "auto" picks cuda, then mps, then cpu
+seed = None
+resume = False  # True: continue an interrupted run from artifacts/last.pt (same settings)
+
+# %%
+import json
+import os
+import time
+
+import pandas as pd
+import torch
+
+from sasrec_utils import plots, report
+from sasrec_utils.dataset import data_fingerprint
+from sasrec_utils.io import atomic_write_json, atomic_write_text
+from sasrec_utils.train import fit, resolve_device
+
+started = time.time()
+os.chdir(report.project_root())
+cfg = report.notebook_config(
+    dataset=dataset,
+    data_dir=data_dir,
+    events_paths=events_paths,
+    vocabulary_path=vocabulary_path,
+    embeddings_path=embeddings_path,
+    epochs=epochs,
+    patience=patience,
+    hidden_dim=hidden_dim,
+    n_layers=n_layers,
+    n_heads=n_heads,
+    max_len=max_len,
+    dropout=dropout,
+    loss=loss,
+    lr=lr,
+    batch_size=batch_size,
+    device=device,
+    seed=seed,
+)
+prepared = report.prepared_data(artifacts, cfg)
+run_device = resolve_device(cfg.device)
+if run_device.type == "cuda":
+    torch.cuda.reset_peak_memory_stats(run_device)
+print(f"training on {run_device}; {len(prepared.split.train):,} training sequences, "
+      f"{prepared.data.n_items:,} items")
+
+# %% [markdown]
+# ## The settings
+#
+# The full configuration of this run. The rows marked `changed` differ from the package
+# defaults because a parameter set them.
+
+# %%
+defaults = report.notebook_config().to_dict()
+pd.DataFrame(
+    [(name, json.dumps(value), "changed" if value != defaults[name] else "")
+     for name, value in cfg.to_dict().items()],
+    columns=["setting", "value", "note"],
+).set_index("setting")
+
+# %% [markdown]
+# ## What training does
+#
+# * Each epoch, every user contributes **one window** of their most recent training items
+#   (at most `max_len`). The causal mask lets every position of the window predict its next
+#   item in the same forward pass, so a user with 100 items gives 100 training examples at
+#   once, with no copies of prefixes.
+# * With `loss="ce"` (the default) each position's prediction is a softmax over **all**
+#   items and the loss is the cross-entropy of the true next item: the same task as the
+#   evaluation, ranking the whole catalogue. The loss is in nats per position; a uniform guess
+#   would score ln(number of items).
+# * After each epoch, the model ranks all items for every validation query (the
+#   second-to-last item). **Early stopping** keeps the epoch with the best validation
+#   NDCG@10 and stops after `patience` epochs without improvement. The test items are never
+#   looked at here.
+# * `best.pt` (weights of the best epoch) and `last.pt` (everything needed to resume) are
+#   written atomically after each epoch: an interrupted run (a lost Colab runtime) keeps
+#   both, and running again with the parameter `resume = True` continues after the last
+#   completed epoch.
+#
+# The progress bar shows the training loss and the best validation NDCG@10 so far.
+
+# %%
+result = fit(cfg, prepared.split, prepared.data.item_ids, out_dir=artifacts,
+             resume=resume, pretrained=prepared.pretrained)
+
+# %% [markdown]
+# ## The run in numbers
+
+# %%
+history = result.history
+summary = {
+    "best epoch": result.best_epoch,
+    "epochs run": len(history),
+    "best validation NDCG@10": round(result.best_valid, 4),
+    "seconds to best epoch": round(result.seconds_to_best, 1),
+    "training seconds (all epochs)": round(result.train_seconds, 1),
+    "seconds per epoch (median)": round(float(history["seconds"].median()), 2),
+    "parameters": result.model.n_parameters(),
+    "device": result.device,
+}
+pd.Series(summary, dtype=object).to_frame("value")
+
+# %% [markdown]
+# ## Loss and validation curves
+#
+# What to look for: the training loss (left) should fall steadily; the validation metric
+# (right) rises, then flattens or dips as the model starts to memorise the training
+# sequences. The dashed line is the epoch kept. If the validation curve is still climbing at
+# the last epoch, more epochs would help; if it peaks early and falls, more dropout or a
+# smaller model would.
+
+# %%
+plots.training_curves_figure(history, result.best_epoch)
+
+# %% [markdown]
+# The same history as a table (also saved as `artifacts/history.csv`):
+
+# %%
+atomic_write_text(os.path.join(artifacts, "history.csv"), history.to_csv(index=False))
+columns = ["epoch", "train_loss", "valid_hr@10", "valid_ndcg@10", "valid_mrr", "seconds"]
+history[[c for c in columns if c in history]].set_index("epoch").round(4)
+
+# %% [markdown]
+# ## Device and memory
+#
+# On a GPU the figure is the peak memory torch allocated; on a CPU it is the peak resident
+# memory of this whole process (Python, the data and the model), an upper bound on what
+# training needed.
+
+# %%
+memory = report.peak_memory(run_device)
+pd.Series(dtype=object, data={**memory, "MiB": round(memory["MiB"], 1)}).to_frame("value")
+
+# %% [markdown]
+# ## The checkpoints
+#
+# `best.pt` is what notebooks 04 and 05 load: weights, the config, and the mapping from the
+# model's item numbers back to your item ids. `training.json` summarises this run for the
+# evaluation report.
+
+# %%
+atomic_write_json(os.path.join(artifacts, "training.json"),
+                  {**summary, "train_seconds": result.train_seconds, "peak_memory_mib": memory["MiB"]})
+pd.DataFrame([(name, os.path.getsize(os.path.join(artifacts, name)) / 2**20)
+              for name in ("best.pt", "last.pt", "history.csv", "training.json")],
+             columns=["file", "MiB"]).round(3)
+
+# %% [markdown]
+# ## Reproducibility
+
+# %%
+report.reproducibility(cfg, data_fingerprint(prepared.data), run_device, started)

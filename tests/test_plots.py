@@ -1,0 +1,149 @@
+"""Figures: the right data on titled, labelled axes, at the modest dpi the reports need."""
+
+import io
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+
+from sasrec_utils import plots
+
+matplotlib.use("Agg")
+
+
+def _labelled(fig) -> None:
+    """Every axes with data has a title and both axis labels."""
+    for ax in fig.axes:
+        if ax.get_label() == "<colorbar>":
+            continue
+        assert ax.get_title() or fig._suptitle is not None
+        assert ax.get_xlabel() and ax.get_ylabel(), ax.get_title()
+
+
+def _texts(fig) -> str:
+    return " ".join(t.get_text() for ax in fig.axes for t in ax.texts)
+
+
+def test_causal_mask_shows_lower_triangle():
+    fig = plots.causal_mask_figure(5)
+    image = fig.axes[0].images[0].get_array()
+    np.testing.assert_array_equal(image, np.tril(np.ones((5, 5))))
+    _labelled(fig)
+
+
+def test_attention_figure_shortens_labels_and_checks_shapes():
+    weights = np.tril(np.ones((3, 3))) / np.arange(1, 4)[:, None]
+    labels = ["A very long film title that goes on and on (1999)", "B", "C"]
+    fig = plots.attention_figure(weights, labels, title="t")
+    ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert ticks[1:] == ["B", "C"]
+    assert len(ticks[0]) == plots.LABEL_CHARS and ticks[0].endswith("…")
+    _labelled(fig)
+    with pytest.raises(ValueError, match="one key label per column"):
+        plots.attention_figure(weights, ["A", "B"])
+
+
+def test_sequence_length_figure_reports_share_cut_by_max_len():
+    lengths = np.array([5] * 75 + [500] * 25)
+    fig = plots.sequence_length_figure(lengths, max_len=200)
+    assert "25% of users are cut" in _texts(fig)
+    assert "median 5" in fig.axes[0].get_title()
+    _labelled(fig)
+
+
+def test_popularity_figure_annotates_top_decile_share():
+    counts = np.array([91] + [1] * 9)  # top 10% of items (one item) = 91% of events
+    fig = plots.popularity_figure(counts)
+    assert "top 10% of items = 91% of events" in _texts(fig)
+    _labelled(fig)
+
+
+@pytest.mark.parametrize("scale", [1, 1000, 1_000_000, 1_000_000_000])
+def test_to_datetime_guesses_the_unit(scale):
+    seconds = np.array([1_672_531_200, 1_672_617_600])  # 2023-01-01 and 2023-01-02
+    moments = plots.to_datetime(seconds * scale)
+    assert [str(m.date()) for m in moments] == ["2023-01-01", "2023-01-02"]
+
+
+def test_events_over_time_uses_days_for_short_logs():
+    seconds = 1_672_531_200 + np.arange(0, 20 * 86400, 3600)  # 20 days, hourly
+    fig = plots.events_over_time_figure(seconds)
+    assert fig.axes[0].get_ylabel() == "events per day"
+    assert len(fig.axes[0].patches) == 20
+
+
+def test_training_curves_mark_the_best_epoch():
+    history = pd.DataFrame(
+        {
+            "epoch": [1, 2, 3],
+            "train_loss": [7.0, 6.5, 6.2],
+            "valid_ndcg@10": [0.02, 0.05, 0.04],
+            "valid_hr@10": [0.05, 0.09, 0.08],
+        }
+    )
+    fig = plots.training_curves_figure(history, best_epoch=2)
+    right = fig.axes[1]
+    assert [line.get_label() for line in right.get_lines()[:2]] == ["NDCG@10", "HR@10"]
+    assert "best epoch 2" in _texts(fig)
+    _labelled(fig)
+
+
+def test_comparison_figure_has_one_bar_per_system_and_metric():
+    table = pd.DataFrame(
+        {"hr@10": [0.17, 0.08, 0.01], "ndcg@10": [0.09, 0.04, 0.003]},
+        index=["SASRec", "most-popular", "random"],
+    )
+    fig = plots.comparison_figure(table, metrics=("hr@10", "ndcg@10"))
+    heights = sorted(round(p.get_height(), 3) for p in fig.axes[0].patches)
+    assert heights == sorted([0.17, 0.08, 0.01, 0.09, 0.04, 0.003])
+    _labelled(fig)
+
+
+def test_bucket_figure_labels_buckets_with_user_counts():
+    frame = pd.DataFrame(
+        {
+            "bucket": ["3–9", "3–9", "10–40", "10–40"],
+            "users": [12, 12, 7, 7],
+            "system": ["SASRec", "random", "SASRec", "random"],
+            "ndcg@10": [0.1, 0.01, 0.2, 0.02],
+        }
+    )
+    fig = plots.bucket_figure(frame)
+    ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert ticks == ["3–9\n(12 users)", "10–40\n(7 users)"]
+    _labelled(fig)
+
+
+def test_sampled_vs_full_figure_shows_both_protocols():
+    frame = pd.DataFrame(
+        {"hr@10": [0.17, 0.006], "sampled_hr@10": [0.6, 0.1]}, index=["SASRec", "random"]
+    )
+    fig = plots.sampled_vs_full_figure(frame)
+    heights = [round(p.get_height(), 3) for p in fig.axes[0].patches]
+    assert heights == [0.17, 0.006, 0.6, 0.1]
+    _labelled(fig)
+
+
+def test_explanation_figure_uses_titles_or_ids():
+    frame = pd.DataFrame({"item_id": ["a", "b"], "weight": [0.3, 0.7], "score_drop": [-0.1, 0.4]})
+    fig = plots.explanation_figure(frame)
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["a", "b"]
+    assert [p.get_width() for p in fig.axes[1].patches] == [-0.1, 0.4]
+    _labelled(fig)
+
+
+def test_latency_figure_marks_percentiles_and_png_is_small():
+    fig = plots.latency_figure(np.arange(1, 101, dtype=float))
+    labels = [line.get_label() for line in fig.axes[0].get_lines()]
+    assert labels == ["p50 = 50.50 ms", "p95 = 95.05 ms"]
+    assert fig.dpi == plots.DPI
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    assert buffer.tell() < 100_000  # modest dpi keeps reports/ small
+
+
+def test_save_figure_writes_a_png_atomically(tmp_path):
+    path = plots.save_figure(plots.causal_mask_figure(3), tmp_path / "mask.png")
+    assert path.read_bytes().startswith(b"\x89PNG") and oct(path.stat().st_mode)[-3:] == "644"
+    assert [p.name for p in tmp_path.iterdir()] == ["mask.png"]  # no temporary file left
