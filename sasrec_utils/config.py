@@ -52,7 +52,7 @@ class SASRecConfig:
     n_layers: int = 2
     n_heads: int = 2
     ffn_mult: int = 1
-    dropout: float = 0.3
+    dropout: float = 0.2
     # training
     loss: str = "ce"
     n_negatives: int = 256
