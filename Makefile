@@ -51,7 +51,8 @@ PARAMS_01_theory_and_data = $(DATA_PARAMS) $(call param,seed,SEED)
 PARAMS_02_model = $(DATA_PARAMS) $(MODEL_PARAMS)
 PARAMS_03_training = $(DATA_PARAMS) $(MODEL_PARAMS) $(call param,epochs,EPOCHS) \
 	$(call param,patience,PATIENCE) $(call param,loss,LOSS) $(call param,lr,LR) \
-	$(call param,batch_size,BATCH_SIZE) $(call param,device,DEVICE)
+	$(call param,batch_size,BATCH_SIZE) $(call param,batch_tokens,BATCH_TOKENS) \
+	$(call param,device,DEVICE)
 PARAMS_04_evaluation = $(DATA_PARAMS) -p report_dir $(REPORTS) $(call param,device,DEVICE) \
 	$(call param,seed,SEED)
 PARAMS_05_production_demo = $(DATA_PARAMS) $(call param,seed,SEED)

@@ -52,6 +52,7 @@ from sasrec_utils.sequences import (  # noqa: E402
 from sasrec_utils.train import evaluate_model, fit, resolve_device, set_seed  # noqa: E402
 
 DEFAULT_OUT = ROOT / "reports" / "benchmark.json"
+SEED_BATCH_SIZE = 128  # samples per batch of the seed notebook's per-prefix training
 # Each sweep group changes one or two settings of the benchmarked configuration.
 SWEEP = {
     "default": [{}],
@@ -61,8 +62,12 @@ SWEEP = {
     "dropout": [{"dropout": 0.1}, {"dropout": 0.2}, {"dropout": 0.4}, {"dropout": 0.5}],
     "max_len": [{"max_len": 50}, {"max_len": 100}, {"max_len": 300}],
     "window": [{"window": "random"}],
-    "lr": [{"lr": 1e-3}, {"lr": 5e-3}, {"lr_schedule": "cosine"}],
-    "batch": [{"batch_size": 32}, {"batch_size": 64}, {"batch_size": 256}],
+    "lr": [{"lr": 2e-3}, {"lr": 5e-4}, {"lr_schedule": "cosine"}],
+    "batch": [
+        {"batch_tokens": 0, "batch_size": 128, "lr": 2e-3},  # the former default
+        {"batch_tokens": 6400},
+        {"batch_tokens": 2048},
+    ],
     "smoothing": [{"label_smoothing": 0.1}, {"label_smoothing": 0.2}],
     "weight_decay": [{"weight_decay": 0.01}, {"weight_decay": 0.1}],
     "loss": [{"loss": "sampled_softmax"}, {"loss": "gbce"}, {"loss": "bce"}],
@@ -175,8 +180,9 @@ def prefix_samples(train: Sequences, max_len: int) -> tuple[np.ndarray, np.ndarr
 def run_prefix_baseline(cfg: SASRecConfig, seconds: float) -> dict:
     """The seed notebook's training: per-prefix samples, loss at the last position only.
 
-    Same model, optimizer, batch size and loss as ``fit``; no validation or early
-    stopping. Stops after ``seconds`` of training (or ``cfg.epochs`` epochs).
+    Same model, optimizer and loss as ``fit``, batches of ``SEED_BATCH_SIZE`` samples as
+    in the seed notebook; no validation or early stopping. Stops after ``seconds`` of
+    training (or ``cfg.epochs`` epochs).
     """
     prepared = prepare_data(cfg)
     split = prepared.split
@@ -189,8 +195,8 @@ def run_prefix_baseline(cfg: SASRecConfig, seconds: float) -> dict:
     done, started = 0, time.perf_counter()
     while done < cfg.epochs * len(targets) and time.perf_counter() - started < seconds:
         order = rng.permutation(len(targets))
-        for lo in range(0, len(order), cfg.batch_size):
-            batch = order[lo : lo + cfg.batch_size]
+        for lo in range(0, len(order), SEED_BATCH_SIZE):
+            batch = order[lo : lo + SEED_BATCH_SIZE]
             seq = torch.from_numpy(inputs[batch]).to(device)
             hidden = model(seq)[:, -1]  # (B, D): only the last position is trained
             target = torch.from_numpy(targets[batch]).to(device)
@@ -252,7 +258,9 @@ def epoch_matmul_flops(cfg: SASRecConfig) -> dict[str, float]:
     flops = {"linear": 0.0, "attention": 0.0, "logits": 0.0}
     rows, widths = [], []
     rng = np.random.default_rng(cfg.seed)
-    for inputs, targets in training_batches(split.train, cfg.max_len, cfg.batch_size, rng):
+    for inputs, targets in training_batches(
+        split.train, cfg.max_len, cfg.batch_size, rng, max_tokens=cfg.batch_tokens
+    ):
         batch, length = inputs.shape
         flops["linear"] += 3 * layers * 2 * batch * length * dim * (4 * dim + 2 * ffn)
         flops["attention"] += 3 * layers * 2 * 2 * batch * length * length * dim

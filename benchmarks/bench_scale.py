@@ -75,6 +75,7 @@ RETAIL = {
     "n_negatives": 256,
     "loss_chunk_rows": 0,  # used by loss="ce" only: 0 = chunks of ~1M logits (4 MB)
     "batch_size": 256,
+    "batch_tokens": 0,  # no cap: batches of 256 windows of up to 50 items, as measured
     "lr": 1e-3,
     "eval_batch_size": 256,
     "device": "cpu",
@@ -142,7 +143,10 @@ def scale_worker(folder: Path, fraction: float, eval_users: int) -> dict:
     split = prepared.split
     started = time.perf_counter()
     rng = np.random.default_rng(0)
-    n_batches = sum(1 for _ in training_batches(split.train, cfg.max_len, cfg.batch_size, rng))
+    batches = training_batches(
+        split.train, cfg.max_len, cfg.batch_size, rng, max_tokens=cfg.batch_tokens
+    )
+    n_batches = sum(1 for _ in batches)
     out |= {
         "batching_pass_seconds": time.perf_counter() - started,
         "data_seconds": time.perf_counter() - wall,

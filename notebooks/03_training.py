@@ -54,7 +54,8 @@ max_len = None
 dropout = None
 loss = None  # "ce" (full softmax), "bce", "sampled_softmax" or "gbce"
 lr = None
-batch_size = None
+batch_size = None  # at most this many users per batch ...
+batch_tokens = None  # ... and at most this many positions (users x window length)
 device = None  # "auto" picks cuda, then mps, then cpu
 seed = None
 resume = False  # True: continue an interrupted run from artifacts/last.pt (same settings)
@@ -90,6 +91,7 @@ cfg = report.notebook_config(
     loss=loss,
     lr=lr,
     batch_size=batch_size,
+    batch_tokens=batch_tokens,
     device=device,
     seed=seed,
 )
@@ -121,6 +123,13 @@ pd.DataFrame(
 #   (at most `max_len`). The causal mask lets every position of the window predict its next
 #   item in the same forward pass, so a user with 100 items gives 100 training examples at
 #   once, with no copies of prefixes.
+# * Users with histories of similar length are batched together, so a batch is padded only
+#   to its own longest window. A batch holds at most `batch_tokens` positions (users ×
+#   window length): many short histories, or a few long ones. Every step then learns from
+#   about the same number of next-item targets and holds about the same activations in
+#   memory, instead of a few steps of 128 long histories dominating the epoch (on ML-100k
+#   this lifted test NDCG@10 from 0.095 to 0.103–0.105 and cut peak memory by a third;
+#   `benchmarks/README.md`).
 # * With `loss="ce"` (the default) each position's prediction is a softmax over **all**
 #   items and the loss is the cross-entropy of the true next item: the same task as the
 #   evaluation, ranking the whole catalogue. The loss is in nats per position; a uniform guess

@@ -35,6 +35,9 @@ class SASRecConfig:
         loss: ``ce`` (full softmax over all items), ``bce`` (one sampled negative, as in the
         paper), ``sampled_softmax`` (``n_negatives`` shared negatives, logQ-corrected) or
         ``gbce`` (generalised BCE with ``gbce_t`` calibration).
+        batch_tokens: cap on the cells (users x window length) of one training batch (0: no
+        cap): batches of long histories hold fewer than ``batch_size`` users, so the
+        activations of a step, and the process's peak memory, stay bounded.
         loss_chunk_rows: rows of logits computed at once by the full CE (0: all at once);
         bounds memory for large catalogues.
     """
@@ -58,10 +61,11 @@ class SASRecConfig:
     n_negatives: int = 256
     gbce_t: float = 0.75
     label_smoothing: float = 0.0
-    lr: float = 2e-3
+    lr: float = 1e-3
     weight_decay: float = 0.0
     lr_schedule: str = "constant"
-    batch_size: int = 128
+    batch_size: int = 256
+    batch_tokens: int = 4096
     epochs: int = 200
     patience: int = 10
     grad_clip: float = 1.0
@@ -93,6 +97,7 @@ class SASRecConfig:
         _int_at_least("ffn_mult", self.ffn_mult, 1)
         _int_at_least("n_negatives", self.n_negatives, 1)
         _int_at_least("batch_size", self.batch_size, 1)
+        _int_at_least("batch_tokens", self.batch_tokens, 0)
         _int_at_least("epochs", self.epochs, 1)
         _int_at_least("patience", self.patience, 1)
         _int_at_least("loss_chunk_rows", self.loss_chunk_rows, 0)

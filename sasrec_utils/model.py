@@ -30,6 +30,10 @@ def attention_mask(seq: torch.Tensor) -> torch.Tensor:
     return causal & (real_key | itself)
 
 
+# ids (rows x length) embedded at once by ``SASRec.user_vectors``: 40 rows of 200 items
+USER_VECTOR_TOKENS = 2**13
+
+
 class LeanDropout(nn.Dropout):
     """``nn.Dropout`` keeping a 1-byte mask for the backward pass on CPU.
 
@@ -173,8 +177,13 @@ class SASRec(nn.Module):
     def user_vectors(self, seq: torch.Tensor) -> torch.Tensor:
         """(B, D) the hidden state at the last (most recent) position.
 
-        Equals ``forward(seq)[:, -1]``; the last block computes only that position.
+        Equals ``forward(seq)[:, -1]``; the last block computes only that position. Rows
+        go through in groups of at most ``USER_VECTOR_TOKENS`` ids, so a large batch of
+        long histories never holds all its (B, L, D) activations at once.
         """
+        rows = max(1, USER_VECTOR_TOKENS // seq.shape[1])
+        if len(seq) > rows:
+            return torch.cat([self.user_vectors(part) for part in seq.split(rows)])
         x, bias = self._embed(seq)
         for depth, block in enumerate(self.blocks, start=1):
             x, _ = block(x, bias, last=depth == len(self.blocks))

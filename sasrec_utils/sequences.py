@@ -291,25 +291,27 @@ def training_batches(
     batch_size: int,
     rng: np.random.Generator,
     window: str = "recent",
-    bucket: bool = True,
+    max_tokens: int = 0,
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yield ``(inputs, targets)``, both ``(B, L)`` int64, left-padded with 0.
 
     Each row is one user: inputs ``s[t-m : t-1]``, targets ``s[t-m+1 : t]`` (the next item
     at every position), with ``m = min(len - 1, max_len)``. ``window='recent'`` takes the
-    last items; ``'random'`` a random window of long histories. ``bucket=True`` batches
-    users of similar length (batch order shuffled), so ``L`` is the batch's longest window,
-    not ``max_len``: far less padding to compute.
+    last items; ``'random'`` a random window of long histories. Users of similar length
+    are batched together (batch order shuffled), so ``L`` is the batch's longest window,
+    not ``max_len``: far less padding to compute. A batch holds at most ``batch_size``
+    users and, with ``max_tokens > 0``, at most ``max_tokens`` cells ``B * L`` (at least
+    one user): batches of long histories get fewer users, which bounds a step's memory.
     """
     lengths = seqs.lengths
     rows = np.flatnonzero(lengths >= 2)
     order = rng.permutation(rows)
     windows = np.minimum(lengths[order] - 1, max_len)
-    if bucket:
-        order = order[np.argsort(windows, kind="stable")]
-    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-    for b in rng.permutation(len(batches)):
-        batch = batches[b]
+    by_window = np.argsort(windows, kind="stable")
+    order, windows = order[by_window], windows[by_window]
+    bounds = _batch_bounds(windows, batch_size, max_tokens)
+    for b in rng.permutation(len(bounds)):
+        batch = order[slice(*bounds[b])]
         sizes = np.minimum(lengths[batch] - 1, max_len)
         ends = seqs.offsets[batch + 1]
         if window == "random":
@@ -322,3 +324,20 @@ def training_batches(
             inputs[r, width - size :] = seqs.items[end - size - 1 : end - 1]
             targets[r, width - size :] = seqs.items[end - size : end]
         yield inputs, targets
+
+
+def _batch_bounds(windows: np.ndarray, batch_size: int, max_tokens: int) -> list[tuple[int, int]]:
+    """(start, stop) of consecutive batches over ascending ``windows``.
+
+    Each batch has at most ``batch_size`` rows and, with ``max_tokens > 0``, rows times its
+    longest (last) window at most ``max_tokens``, but always at least one row.
+    """
+    bounds, start = [], 0
+    while start < len(windows):
+        stop = min(start + batch_size, len(windows))
+        if max_tokens:
+            cells = np.arange(1, stop - start + 1) * windows[start:stop]  # ascending
+            stop = start + max(1, int(np.searchsorted(cells, max_tokens, side="right")))
+        bounds.append((start, stop))
+        start = stop
+    return bounds

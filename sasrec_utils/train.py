@@ -225,7 +225,10 @@ def fit(
             model.train()
             total, batches = 0.0, 0
             for inputs, targets, weight in distributed.shard(
-                training_batches(split.train, cfg.max_len, cfg.batch_size, rng, cfg.window), ctx
+                training_batches(
+                    split.train, cfg.max_len, cfg.batch_size, rng, cfg.window, cfg.batch_tokens
+                ),
+                ctx,
             ):
                 inputs = torch.from_numpy(inputs).to(device, non_blocking=True)
                 targets = torch.from_numpy(targets).to(device, non_blocking=True)

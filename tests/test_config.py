@@ -16,6 +16,7 @@ from sasrec_utils.config import SASRecConfig
         ("loss", "hinge"),
         ("device", "tpu"),
         ("batch_size", 2.5),
+        ("batch_tokens", -1),
         ("amp", "yes"),
     ],
 )

@@ -5,6 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from sasrec_utils import losses
+from sasrec_utils import model as model_module
 from sasrec_utils.config import SASRecConfig
 from sasrec_utils.model import SASRec
 
@@ -46,3 +47,16 @@ def test_user_vectors_equal_the_last_position_of_the_full_forward():
     assert fast.shape == (3, 16)
     assert torch.allclose(fast, full, atol=1e-5)
     assert not torch.allclose(fast[0], fast[1], atol=1e-3)  # not a constant
+
+
+def test_user_vectors_in_row_groups_equal_one_pass(monkeypatch):
+    torch.manual_seed(0)
+    cfg = SASRecConfig(max_len=6, hidden_dim=16, n_heads=2, n_layers=2, dropout=0.0)
+    model = SASRec(30, cfg).eval()
+    seq = torch.randint(0, 31, (7, 6))
+    seq[:, -1] = torch.arange(1, 8)  # every row has a real last item
+    whole = model.user_vectors(seq)
+    monkeypatch.setattr(model_module, "USER_VECTOR_TOKENS", 12)  # groups of 2 rows
+    grouped = model.user_vectors(seq)
+    assert grouped.shape == (7, 16)
+    assert torch.allclose(grouped, whole, atol=1e-6)

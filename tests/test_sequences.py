@@ -111,3 +111,14 @@ def test_padded_matrix_and_counts():
     assert seqs.to_padded(2).tolist() == [[2, 3], [0, 2], [0, 0]]
     assert item_popularity(seqs, 3).tolist() == [0, 1, 2, 1]
     assert users_per_item(Sequences.from_lists([[1, 1, 2], [1]]), 2).tolist() == [0, 2, 1]
+
+
+def test_token_cap_splits_long_batches_and_keeps_every_user_once():
+    seqs = Sequences.from_lists([[1, 2]] * 4 + [list(range(1, 30))] * 5 + [list(range(1, 90))])
+    batches = list(training_batches(seqs, 100, 4, np.random.default_rng(0), max_tokens=60))
+    shapes = sorted(x.shape for x, _ in batches)
+    # 4 short users fit one batch; 28-item windows go 2 at a time (2 x 28 <= 60), and the
+    # 88-item window, over the cap on its own, still gets a batch of one
+    assert shapes == [(1, 28), (1, 88), (2, 28), (2, 28), (4, 1)]
+    firsts = sorted(int(t[t > 0][0]) for _, y in batches for t in y)
+    assert firsts == [2] * 10  # every user once, each starting at its second item
