@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from sasrec_utils import losses
 from sasrec_utils import model as model_module
 from sasrec_utils.config import SASRecConfig
-from sasrec_utils.model import SASRec
+from sasrec_utils.model import LeanDropout, SASRec
 
 
 @pytest.mark.parametrize("label_smoothing", [0.0, 0.2])
@@ -60,3 +60,18 @@ def test_user_vectors_in_row_groups_equal_one_pass(monkeypatch):
     grouped = model.user_vectors(seq)
     assert grouped.shape == (7, 16)
     assert torch.allclose(grouped, whole, atol=1e-6)
+
+
+def test_lean_dropout_drops_at_rate_p_and_scales_the_rest():
+    torch.manual_seed(0)
+    drop = LeanDropout(0.2).train()
+    x = torch.ones(200_000, requires_grad=True)
+    y = drop(x)
+    kept = y > 0
+    assert kept.float().mean().item() == pytest.approx(0.8, abs=0.005)
+    assert torch.allclose(y[kept], torch.full_like(y[kept], 1 / 0.8), rtol=1e-5)
+    assert y.mean().item() == pytest.approx(1.0, abs=0.01)  # unbiased
+    y.sum().backward()
+    assert torch.equal(x.grad, y.detach())  # gradient: the same mask and scale
+    drop.eval()
+    assert torch.equal(drop(x), x)
