@@ -311,8 +311,7 @@ def training_batches(
     order, windows = order[by_window], windows[by_window]
     bounds = _batch_bounds(windows, batch_size, max_tokens)
     for b in rng.permutation(len(bounds)):
-        batch = order[slice(*bounds[b])]
-        sizes = np.minimum(lengths[batch] - 1, max_len)
+        batch, sizes = order[slice(*bounds[b])], windows[slice(*bounds[b])]
         ends = seqs.offsets[batch + 1]
         if window == "random":
             slack = lengths[batch] - 1 - sizes  # how far the window may move back
