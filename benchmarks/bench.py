@@ -46,10 +46,15 @@ from sasrec_utils.model import SASRec  # noqa: E402
 from sasrec_utils.sequences import (  # noqa: E402
     Sequences,
     item_popularity,
-    training_batches,
     users_per_item,
 )
-from sasrec_utils.train import evaluate_model, fit, resolve_device, set_seed  # noqa: E402
+from sasrec_utils.train import (  # noqa: E402
+    epoch_batches,
+    evaluate_model,
+    fit,
+    resolve_device,
+    set_seed,
+)
 
 DEFAULT_OUT = ROOT / "reports" / "benchmark.json"
 SEED_BATCH_SIZE = 128  # samples per batch of the seed notebook's per-prefix training
@@ -258,9 +263,7 @@ def epoch_matmul_flops(cfg: SASRecConfig) -> dict[str, float]:
     flops = {"linear": 0.0, "attention": 0.0, "logits": 0.0}
     rows, widths = [], []
     rng = np.random.default_rng(cfg.seed)
-    for inputs, targets in training_batches(
-        split.train, cfg.max_len, cfg.batch_size, rng, max_tokens=cfg.batch_tokens
-    ):
+    for inputs, targets in epoch_batches(cfg, split.train, rng):
         batch, length = inputs.shape
         flops["linear"] += 3 * layers * 2 * batch * length * dim * (4 * dim + 2 * ffn)
         flops["attention"] += 3 * layers * 2 * 2 * batch * length * length * dim

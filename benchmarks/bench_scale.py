@@ -56,11 +56,10 @@ from sasrec_utils.model import SASRec  # noqa: E402
 from sasrec_utils.sequences import (  # noqa: E402
     Split,
     item_popularity,
-    training_batches,
     users_per_item,
 )
 from sasrec_utils.synthetic import PRESETS, SyntheticFiles, synthetic_events  # noqa: E402
-from sasrec_utils.train import evaluate_model, fit, set_seed  # noqa: E402
+from sasrec_utils.train import epoch_batches, evaluate_model, fit, set_seed  # noqa: E402
 
 DEFAULT_DATA = ROOT / "artifacts" / "synthetic-retail"
 DEFAULT_OUT = ROOT / "reports" / "benchmark_scale.json"
@@ -143,10 +142,7 @@ def scale_worker(folder: Path, fraction: float, eval_users: int) -> dict:
     split = prepared.split
     started = time.perf_counter()
     rng = np.random.default_rng(0)
-    batches = training_batches(
-        split.train, cfg.max_len, cfg.batch_size, rng, max_tokens=cfg.batch_tokens
-    )
-    n_batches = sum(1 for _ in batches)
+    n_batches = sum(1 for _ in epoch_batches(cfg, split.train, rng))
     out |= {
         "batching_pass_seconds": time.perf_counter() - started,
         "data_seconds": time.perf_counter() - wall,

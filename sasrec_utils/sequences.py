@@ -311,7 +311,8 @@ def training_batches(
     order, windows = order[by_window], windows[by_window]
     bounds = _batch_bounds(windows, batch_size, max_tokens)
     for b in rng.permutation(len(bounds)):
-        batch, sizes = order[slice(*bounds[b])], windows[slice(*bounds[b])]
+        rows = slice(*bounds[b])
+        batch, sizes = order[rows], windows[rows]
         ends = seqs.offsets[batch + 1]
         if window == "random":
             slack = lengths[batch] - 1 - sizes  # how far the window may move back

@@ -12,6 +12,7 @@ import logging
 import os
 import random
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,6 +76,15 @@ def batch_loss(
         return losses.gbce(hidden, targets, items, cfg.n_negatives, cfg.gbce_t)
     assert log_q is not None, "sampled_softmax needs a proposal"
     return losses.sampled_softmax(hidden, targets, items, cfg.n_negatives, log_q)
+
+
+def epoch_batches(
+    cfg: SASRecConfig, train: Sequences, rng: np.random.Generator
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """One epoch of ``(inputs, targets)`` (B, L) batches shaped by ``cfg``'s batch settings."""
+    return training_batches(
+        train, cfg.max_len, cfg.batch_size, rng, cfg.window, max_tokens=cfg.batch_tokens
+    )
 
 
 def evaluate_model(
@@ -225,10 +235,7 @@ def fit(
             model.train()
             total, batches = 0.0, 0
             for inputs, targets, weight in distributed.shard(
-                training_batches(
-                    split.train, cfg.max_len, cfg.batch_size, rng, cfg.window, cfg.batch_tokens
-                ),
-                ctx,
+                epoch_batches(cfg, split.train, rng), ctx
             ):
                 inputs = torch.from_numpy(inputs).to(device, non_blocking=True)
                 targets = torch.from_numpy(targets).to(device, non_blocking=True)
