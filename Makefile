@@ -5,8 +5,6 @@ PYTHON ?= python3
 # replacing a platform's own build (Colab, a CUDA machine).
 TORCH_SPEC ?= torch==2.13.0
 TORCH_INDEX ?=
-# The repository's public address: read from pyproject.toml, its only home.
-REPO := $(shell $(PYTHON) -c "import tomllib;print(tomllib.load(open('pyproject.toml','rb'))['project']['urls']['Repository'])" 2>/dev/null)
 
 .PHONY: install test lint data report bench bench-scale clean-reports
 
@@ -19,11 +17,11 @@ test:
 	$(PYTHON) -m pytest
 
 lint:
-	$(PYTHON) -m ruff check sasrec_utils tests benchmarks notebooks/*.py
-	$(PYTHON) -m ruff format --check sasrec_utils tests benchmarks
+	$(PYTHON) -m ruff check sasrec_utils tests benchmarks tools notebooks/*.py
+	$(PYTHON) -m ruff format --check sasrec_utils tests benchmarks tools
 
 data:
-	$(PYTHON) -c "from sasrec_utils.data import load_ml100k; print(load_ml100k().shape)"
+	$(PYTHON) -c "from sasrec_utils.movielens import load_ml100k; print(load_ml100k().shape)"
 
 # ---------------------------------------------------------------- reports
 # `make report` runs the five notebooks in order through papermill (the .py source piped
@@ -31,32 +29,19 @@ data:
 # Each report is a file target: a changed notebook, package module or parameter reruns
 # only what depends on it. Parameters: `make report EPOCHS=5 DEVICE=cpu` (empty = the
 # notebook's default, i.e. SASRecConfig's), or a YAML file: `make report PARAMS_FILE=p.yml`.
-# Values must not contain spaces.
+# Which notebook takes which parameter, and the variable that sets it, is one table:
+# sasrec_utils/artifacts.py, NOTEBOOK_PARAMETERS (tools/report_tools.py reads it; the
+# variables reach it through the environment). Values must not contain spaces.
 REPORTS ?= reports
 ARTIFACTS ?= artifacts
 NOTEBOOK_NAMES := 01_theory_and_data 02_model 03_training 04_evaluation 05_production_demo
 REPORT_HTML := $(NOTEBOOK_NAMES:%=$(REPORTS)/%.html)
 PACKAGE_SOURCES := $(wildcard sasrec_utils/*.py)
 PARAM_STAMP := $(ARTIFACTS)/.report-parameters
-# the notebooks import this checkout's sasrec_utils, installed or not
+# the notebooks and tools import this checkout's sasrec_utils, installed or not
 NB_ENV = PYTHONPATH="$(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))"
-param = $(if $(strip $($(2))),-p $(1) $(strip $($(2))))
-DATA_PARAMS = -p artifacts $(ARTIFACTS) $(call param,dataset,DATASET) \
-	$(call param,data_dir,DATA_DIR) $(call param,events_paths,EVENTS) \
-	$(call param,vocabulary_path,VOCABULARY)
-MODEL_PARAMS = $(call param,embeddings_path,EMBEDDINGS) $(call param,hidden_dim,HIDDEN_DIM) \
-	$(call param,n_layers,N_LAYERS) $(call param,n_heads,N_HEADS) \
-	$(call param,max_len,MAX_LEN) $(call param,dropout,DROPOUT) $(call param,seed,SEED)
-PARAMS_01_theory_and_data = $(DATA_PARAMS) $(call param,seed,SEED)
-PARAMS_02_model = $(DATA_PARAMS) $(MODEL_PARAMS)
-PARAMS_03_training = $(DATA_PARAMS) $(MODEL_PARAMS) $(call param,epochs,EPOCHS) \
-	$(call param,patience,PATIENCE) $(call param,loss,LOSS) $(call param,lr,LR) \
-	$(call param,batch_size,BATCH_SIZE) $(call param,batch_tokens,BATCH_TOKENS) \
-	$(call param,device,DEVICE)
-PARAMS_04_evaluation = $(DATA_PARAMS) -p report_dir $(REPORTS) $(call param,device,DEVICE) \
-	$(call param,seed,SEED)
-PARAMS_05_production_demo = $(DATA_PARAMS) $(call param,seed,SEED)
-REPORT_PARAMETERS = $(foreach n,$(NOTEBOOK_NAMES),$(n): $(strip $(PARAMS_$(n)));)
+TOOLS = $(NB_ENV) $(PYTHON) tools/report_tools.py
+.EXPORT_ALL_VARIABLES:
 
 .PHONY: badges sync-notebooks FORCE
 .PRECIOUS: $(REPORTS)/%.ipynb
@@ -64,7 +49,7 @@ REPORT_PARAMETERS = $(foreach n,$(NOTEBOOK_NAMES),$(n): $(strip $(PARAMS_$(n)));
 report: $(REPORTS)/index.html
 
 $(REPORTS)/index.html: $(REPORT_HTML) $(REPORTS)/metrics.json
-	@$(NB_ENV) $(PYTHON) -m sasrec_utils.report index $(REPORTS)
+	@$(TOOLS) index $(REPORTS)
 
 $(REPORTS)/metrics.json: $(REPORTS)/04_evaluation.ipynb ;
 
@@ -82,9 +67,8 @@ $(REPORTS)/%.ipynb: notebooks/%.py $(PACKAGE_SOURCES) $(PARAM_STAMP) $(PARAMS_FI
 	@$(PYTHON) -m jupytext --quiet --to ipynb --set-kernel python3 -o - $< | \
 		$(NB_ENV) PYTHONWARNINGS="ignore:the file is not specified" \
 		$(PYTHON) -m papermill - $(REPORTS)/$*.tmp.ipynb --cwd $(CURDIR) \
-		$(PARAMS_$*) $(if $(PARAMS_FILE),-f $(PARAMS_FILE)) \
-		|| { $(NB_ENV) $(PYTHON) -m sasrec_utils.report failure \
-			$(REPORTS)/$*.tmp.ipynb notebooks/$*.py; exit 1; }
+		$$($(TOOLS) papermill-args $*) $(if $(PARAMS_FILE),-f $(PARAMS_FILE)) \
+		|| { $(TOOLS) failure $(REPORTS)/$*.tmp.ipynb notebooks/$*.py; exit 1; }
 	@mv $(REPORTS)/$*.tmp.ipynb $@
 
 $(REPORTS)/%.html: $(REPORTS)/%.ipynb
@@ -94,7 +78,7 @@ $(REPORTS)/%.html: $(REPORTS)/%.ipynb
 # rewritten only when the parameters change, so unchanged runs stay up to date
 $(PARAM_STAMP): FORCE
 	@mkdir -p $(@D)
-	@echo '$(REPORT_PARAMETERS)' | cmp -s - $@ || echo '$(REPORT_PARAMETERS)' > $@
+	@$(TOOLS) parameters > $@.new && { cmp -s $@.new $@ && rm $@.new || mv $@.new $@; }
 
 FORCE:
 
@@ -104,7 +88,7 @@ clean-reports:
 
 # Colab badges and install lines in notebooks/ and README.md, from pyproject.toml
 badges:
-	$(NB_ENV) $(PYTHON) -m sasrec_utils.report badges
+	$(TOOLS) badges
 
 # re-pair notebooks/*.ipynb with their .py sources (the .py is the source of truth)
 sync-notebooks:

@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -35,27 +34,20 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from sasrec_utils import losses
+from sasrec_utils.batches import epoch_batches
+from sasrec_utils.config import SASRecConfig, parse_overrides
+from sasrec_utils.evaluation import evaluate, evaluate_model
+from sasrec_utils.io import atomic_write_json
+from sasrec_utils.model import SASRec
+from sasrec_utils.prepared import prepare_data
+from sasrec_utils.presets import CONFIGS
+from sasrec_utils.runinfo import peak_rss_mib, resolve_device, set_seed
+from sasrec_utils.scorers import PopularityScorer
+from sasrec_utils.sequences import Sequences, item_popularity, users_per_item
+from sasrec_utils.train import fit
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from sasrec_utils import losses  # noqa: E402
-from sasrec_utils.config import SASRecConfig  # noqa: E402
-from sasrec_utils.dataset import prepare_data  # noqa: E402
-from sasrec_utils.metrics import PopularityScorer, evaluate  # noqa: E402
-from sasrec_utils.model import SASRec  # noqa: E402
-from sasrec_utils.sequences import (  # noqa: E402
-    Sequences,
-    item_popularity,
-    users_per_item,
-)
-from sasrec_utils.train import (  # noqa: E402
-    epoch_batches,
-    evaluate_model,
-    fit,
-    resolve_device,
-    set_seed,
-)
-
 DEFAULT_OUT = ROOT / "reports" / "benchmark.json"
 SEED_BATCH_SIZE = 128  # samples per batch of the seed notebook's per-prefix training
 # Each sweep group changes one or two settings of the benchmarked configuration.
@@ -78,24 +70,6 @@ SWEEP = {
     "loss": [{"loss": "sampled_softmax"}, {"loss": "gbce"}, {"loss": "bce"}],
     "eval": [{"eval_every": 2}, {"eval_batch_size": 512}],
 }
-# Colab T4 and ML-1M (6,040 users, 3,416 items): see benchmarks/README.md.
-PRESETS = {
-    "ml1m-t4": {
-        "dataset": "ml-1m",
-        "device": "cuda",
-        "amp": True,
-        "max_len": 200,
-        "hidden_dim": 64,
-        "n_layers": 2,
-        "n_heads": 1,
-        "dropout": 0.2,
-        "batch_size": 128,
-        "lr": 1e-3,
-        "epochs": 200,
-        "patience": 20,
-        "eval_batch_size": 512,
-    },
-}
 TABLE_COLUMNS = [
     ("system", "system", "{}"),
     ("NDCG@10", "ndcg@10", "{:.4f}"),
@@ -112,11 +86,6 @@ TABLE_COLUMNS = [
 
 
 # ------------------------------------------------------------ one system, in a child
-
-
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far, in MiB (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _common(cfg: SASRecConfig, system: str, device: torch.device) -> dict:
@@ -146,7 +115,7 @@ def run_sasrec(cfg: SASRecConfig) -> dict:
     """
     prepared = prepare_data(cfg)
     split = prepared.split
-    result = fit(cfg, split, prepared.data.item_ids, progress=False)
+    result = fit(cfg, prepared, progress=False)
     test = evaluate_model(result.model, split.test, split.train, cfg, result.device)
     history = result.history
     evaluated = history.dropna(subset=["valid_ndcg@10"])
@@ -161,7 +130,7 @@ def run_sasrec(cfg: SASRecConfig) -> dict:
         "s_per_epoch": round(float(history["train_seconds"].mean()), 3),
         "eval_s": round(float((evaluated["seconds"] - evaluated["train_seconds"]).mean()), 3),
         "valid_ndcg@10": round(result.best_valid, 4),
-        "peak_rss_mb": round(peak_rss_mb()),
+        "peak_rss_mb": round(peak_rss_mib()),
     }
 
 
@@ -228,7 +197,7 @@ def run_prefix_baseline(cfg: SASRecConfig, seconds: float) -> dict:
         "s_per_epoch": round(train_s / epochs, 1),
         "samples_per_epoch": len(targets),
         "capped_at_s": seconds,
-        "peak_rss_mb": round(peak_rss_mb()),
+        "peak_rss_mb": round(peak_rss_mib()),
     }
 
 
@@ -243,7 +212,7 @@ def run_most_popular(cfg: SASRecConfig) -> dict:
         "epochs": 0,
         "train_s": 0.0,
         "s_per_epoch": 0.0,
-        "peak_rss_mb": round(peak_rss_mb()),
+        "peak_rss_mb": round(peak_rss_mib()),
     }
 
 
@@ -378,20 +347,6 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def parse_settings(pairs: list[str]) -> dict:
-    """``key=value`` strings to config overrides (values parsed as JSON when they can be)."""
-    settings = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            raise SystemExit(f"--set expects key=value, got {pair!r}")
-        try:
-            settings[key] = json.loads(value)
-        except json.JSONDecodeError:
-            settings[key] = value
-    return settings
-
-
 def benchmark(cfg: SASRecConfig, seeds: list[int], prefix_seconds: float, out: Path) -> None:
     """The three systems and the FLOP estimate; prints JSON lines and the table."""
     load_start = os.getloadavg()
@@ -450,8 +405,7 @@ def benchmark(cfg: SASRecConfig, seeds: list[int], prefix_seconds: float, out: P
         },
         "seconds": round(time.perf_counter() - started, 1),
     }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n")
+    atomic_write_json(out, report)
     print(f"wrote {out}")
 
 
@@ -488,7 +442,7 @@ def main(argv: list[str] | None = None) -> None:
         metavar="KEY=VALUE",
         help="config overrides, e.g. --set num_threads=1 max_len=100",
     )
-    parser.add_argument("--preset", choices=sorted(PRESETS), help="a named configuration")
+    parser.add_argument("--preset", choices=sorted(CONFIGS), help="a named configuration")
     parser.add_argument(
         "--prefix-seconds",
         type=float,
@@ -505,7 +459,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.child:
         child_main(json.loads(args.child))
         return
-    settings = {**PRESETS.get(args.preset, {}), **parse_settings(args.set)}
+    settings = {**CONFIGS.get(args.preset, {}), **parse_overrides(args.set)}
     cfg = SASRecConfig().replace(**settings)
     if args.sweep:
         seeds = [int(s) for s in args.sweep_seeds.split(",")]

@@ -1,4 +1,4 @@
-"""Scale benchmark: the retail-sized synthetic log on this machine's CPU (issue 8).
+"""Scale benchmark: the retail-sized synthetic log on this machine's CPU.
 
     make bench-scale                             # python3 benchmarks/bench_scale.py
     python3 benchmarks/bench_scale.py --quality  # + losses compared on a mid-sized log
@@ -33,7 +33,6 @@ import json
 import math
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -44,47 +43,31 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from sasrec_utils import losses
+from sasrec_utils.batches import epoch_batches
+from sasrec_utils.config import SASRecConfig
+from sasrec_utils.evaluation import evaluate, evaluate_model
+from sasrec_utils.io import atomic_write_json
+from sasrec_utils.model import SASRec
+from sasrec_utils.prepared import PreparedData, prepare_data
+from sasrec_utils.presets import CONFIGS, LOG_SIZES
+from sasrec_utils.runinfo import peak_rss_mib, resident_mib, set_seed
+from sasrec_utils.scorers import PopularityScorer
+from sasrec_utils.sequences import item_popularity, users_per_item
+from sasrec_utils.splits import Split
+from sasrec_utils.synthetic import SyntheticFiles, synthetic_events
+from sasrec_utils.train import fit
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from sasrec_utils import losses  # noqa: E402
-from sasrec_utils.config import SASRecConfig  # noqa: E402
-from sasrec_utils.dataset import prepare_data  # noqa: E402
-from sasrec_utils.io import atomic_write_json  # noqa: E402
-from sasrec_utils.metrics import PopularityScorer, evaluate  # noqa: E402
-from sasrec_utils.model import SASRec  # noqa: E402
-from sasrec_utils.sequences import (  # noqa: E402
-    Split,
-    item_popularity,
-    users_per_item,
-)
-from sasrec_utils.synthetic import PRESETS, SyntheticFiles, synthetic_events  # noqa: E402
-from sasrec_utils.train import epoch_batches, evaluate_model, fit, set_seed  # noqa: E402
-
 DEFAULT_DATA = ROOT / "artifacts" / "synthetic-retail"
 DEFAULT_OUT = ROOT / "reports" / "benchmark_scale.json"
-# The retail defaults, chosen by this benchmark (benchmarks/README.md, "Scale").
-RETAIL = {
-    "max_len": 50,
-    "hidden_dim": 128,  # the pretrained embeddings' width
-    "n_heads": 2,
-    "n_layers": 2,
-    "dropout": 0.2,
-    "loss": "sampled_softmax",  # logQ-corrected, popularity proposal
-    "n_negatives": 256,
-    "loss_chunk_rows": 0,  # used by loss="ce" only: 0 = chunks of ~1M logits (4 MB)
-    "batch_size": 256,
-    "batch_tokens": 0,  # no cap: batches of 256 windows of up to 50 items, as measured
-    "lr": 1e-3,
-    "eval_batch_size": 256,
-    "device": "cpu",
-}
+RETAIL = CONFIGS["retail"]  # the retail defaults, chosen by this benchmark
 # glibc keeps freed buffers under its (growing) mmap threshold in the heap: ~300 MB of
 # freed activations stayed resident while training. A fixed 1 MiB threshold returns them.
 MMAP_THRESHOLD = os.environ.get("MALLOC_MMAP_THRESHOLD_", str(2**20))
 TARGET_EPOCH_MINUTES = 20.0
 TARGET_PEAK_GB = 2.0
-MID_SIZE = {"n_users": 12_000, "n_items": 12_000, "n_events": 384_000}
+MID_SIZE = LOG_SIZES["mid"]
 QUALITY_LOSSES = [
     {"loss": "ce"},
     {"loss": "sampled_softmax", "n_negatives": 256},
@@ -96,14 +79,13 @@ STEP_LOSSES = [*QUALITY_LOSSES[1:], {"loss": "ce", "batch_size": 8}]
 
 
 def peak_gb() -> float:
-    """This process's peak resident memory so far, in GB (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    """This process's peak resident memory so far, in GiB."""
+    return peak_rss_mib() / 1024
 
 
 def resident_gb() -> float:
-    """This process's resident memory now, in GB (Linux ``/proc``; no psutil)."""
-    pages = int(Path("/proc/self/statm").read_text().split()[1])
-    return pages * os.sysconf("SC_PAGE_SIZE") / 2**30
+    """This process's resident memory now, in GiB."""
+    return resident_mib() / 1024
 
 
 def load_average() -> float:
@@ -148,9 +130,9 @@ def scale_worker(folder: Path, fraction: float, eval_users: int) -> dict:
         "data_seconds": time.perf_counter() - wall,
         "data_cpu_seconds": time.process_time() - cpu,
         "data_peak_gb": peak_gb(),
-        "n_events": len(prepared.data.sequences.items),
-        "n_users": prepared.data.n_users,
-        "n_items": prepared.data.n_items,
+        "n_events": len(prepared.sequences.sequences.items),
+        "n_users": prepared.sequences.n_users,
+        "n_items": prepared.sequences.n_items,
         "batches_per_epoch": n_batches,
         "rows_per_epoch": int(np.minimum(split.train.lengths - 1, cfg.max_len).clip(0).sum()),
         "load_average_data": load_average(),
@@ -166,9 +148,7 @@ def scale_worker(folder: Path, fraction: float, eval_users: int) -> dict:
     cpu = time.process_time()
     result = fit(
         cfg.replace(epochs=1),
-        part,
-        prepared.data.item_ids,
-        pretrained=prepared.pretrained,
+        PreparedData(prepared.sequences, part, None, prepared.pretrained),
         progress=False,
     )
     seconds = float(result.history["train_seconds"].iloc[0])
@@ -326,7 +306,7 @@ def quality_worker(folder: Path, changes: dict, epochs: int) -> dict:
     cfg = files_in(folder).config(**{**RETAIL, **changes, "epochs": epochs, "patience": epochs})
     prepared = prepare_data(cfg)
     split = prepared.split
-    result = fit(cfg, split, prepared.data.item_ids, pretrained=prepared.pretrained, progress=False)
+    result = fit(cfg, prepared, progress=False)
     test = evaluate_model(result.model, split.test, split.train, cfg)
     return {
         **changes,
@@ -463,12 +443,12 @@ def main() -> None:
     if args.worker:
         print(json.dumps(run_worker(json.loads(args.worker))))
         return
-    ensure_data(args.data, PRESETS["retail"])
+    ensure_data(args.data, LOG_SIZES["retail"])
 
     def job(kind: str, data: Path = args.data, **fields) -> dict:
         return child({"kind": kind, "data": str(data), "threads": args.threads, **fields})
 
-    n_items = PRESETS["retail"]["n_items"]
+    n_items = LOG_SIZES["retail"]["n_items"]
     result = {
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
         "cpu_threads": args.threads,

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from sasrec_utils.config import SASRecConfig
-from sasrec_utils.dataset import prepare_data
+from sasrec_utils.prepared import prepare_data
 from sasrec_utils.recommend import Recommender
 from sasrec_utils.sequences import item_popularity
 from sasrec_utils.train import fit
@@ -30,8 +30,8 @@ def trained_on_ml100k(epochs: int) -> tuple[Recommender, list[list[int]], str]:
     """A briefly trained default-config model and the test users' histories (original ids)."""
     cfg = SASRecConfig(device="cpu", epochs=epochs)
     prepared = prepare_data(cfg)
-    data, split = prepared.data, prepared.split
-    result = fit(cfg, split, data.item_ids, progress=False)
+    data, split = prepared.sequences, prepared.split
+    result = fit(cfg, prepared, progress=False)
     popularity = item_popularity(split.train, data.n_items)
     rec = Recommender.from_training(result.model, cfg, data.item_ids, prepared.items, popularity)
     test = split.test.histories
@@ -44,7 +44,8 @@ def from_checkpoint(path: str, n_histories: int, seed: int) -> tuple[Recommender
     rec = Recommender.load(path, device="cpu")
     rng = np.random.default_rng(seed)
     lengths = rng.integers(1, rec.cfg.max_len + 1, size=n_histories)
-    histories = [rng.choice(rec.item_ids, size=n, replace=False).tolist() for n in lengths]
+    item_ids = rec.catalogue.item_ids
+    histories = [rng.choice(item_ids, size=n, replace=False).tolist() for n in lengths]
     return rec, histories, f"random ids, length uniform in [1, {rec.cfg.max_len}]"
 
 

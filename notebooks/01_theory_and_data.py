@@ -54,20 +54,23 @@ import torch
 import torch.nn.functional as F
 from IPython.display import display
 
-from sasrec_utils import plots, report
-from sasrec_utils.data import load_events, load_item_metadata
-from sasrec_utils.dataset import PreparedData, data_fingerprint, split_for
+from sasrec_utils import plots
+from sasrec_utils.artifacts import (
+    DATA_FILE,
+    ITEMS_FILE,
+    SEQUENCES_FILE,
+    notebook_config,
+    project_root,
+    save_prepared,
+)
+from sasrec_utils.loading import load_events, load_item_metadata
+from sasrec_utils.prepared import PreparedData, data_fingerprint, split_for
+from sasrec_utils.reproducibility import reproducibility
 from sasrec_utils.sequences import build_sequences, item_popularity
 
 started = time.time()
-os.chdir(report.project_root())
-cfg = report.notebook_config(
-    dataset=dataset,
-    data_dir=data_dir,
-    events_paths=events_paths,
-    vocabulary_path=vocabulary_path,
-    seed=seed,
-)
+os.chdir(project_root())
+cfg = notebook_config(globals(), "01_theory_and_data")
 generator = torch.Generator().manual_seed(cfg.seed)
 pd.set_option("display.precision", 3)
 print(f"dataset: {cfg.dataset}; artifacts go to {os.path.abspath(artifacts)}")
@@ -339,14 +342,14 @@ pd.DataFrame({"what": ["training part", "validation target", "test target"],
 # notebook is opened alone on Colab), they are rebuilt on the spot.
 
 # %%
-report.save_prepared(artifacts, cfg, PreparedData(data, split, items))
+save_prepared(artifacts, cfg, PreparedData(data, split, items))
 pd.DataFrame([(name, os.path.getsize(os.path.join(artifacts, name)) / 1024)
               for name in sorted(os.listdir(artifacts))
-              if name in (report.SEQUENCES_FILE, report.ITEMS_FILE, report.DATA_FILE)],
+              if name in (SEQUENCES_FILE, ITEMS_FILE, DATA_FILE)],
              columns=["file", "KiB"])
 
 # %% [markdown]
 # ## Reproducibility
 
 # %%
-report.reproducibility(cfg, data_fingerprint(data), "cpu", started)
+reproducibility(cfg, data_fingerprint(data), "cpu", started)

@@ -59,28 +59,18 @@ import numpy as np
 import pandas as pd
 import torch
 
-from sasrec_utils import plots, report
-from sasrec_utils.dataset import data_fingerprint
-from sasrec_utils.model import SASRec
-from sasrec_utils.train import set_seed
+from sasrec_utils import plots
+from sasrec_utils.artifacts import notebook_config, prepared_data, project_root
+from sasrec_utils.model import SASRec, parameter_table
+from sasrec_utils.prepared import data_fingerprint
+from sasrec_utils.reproducibility import reproducibility
+from sasrec_utils.runinfo import set_seed
 
 started = time.time()
-os.chdir(report.project_root())
-cfg = report.notebook_config(
-    dataset=dataset,
-    data_dir=data_dir,
-    events_paths=events_paths,
-    vocabulary_path=vocabulary_path,
-    embeddings_path=embeddings_path,
-    hidden_dim=hidden_dim,
-    n_layers=n_layers,
-    n_heads=n_heads,
-    max_len=max_len,
-    dropout=dropout,
-    seed=seed,
-)
-prepared = report.prepared_data(artifacts, cfg)
-data, split, items = prepared.data, prepared.split, prepared.items
+os.chdir(project_root())
+cfg = notebook_config(globals(), "02_model")
+prepared = prepared_data(artifacts, cfg)
+data, split, items = prepared.sequences, prepared.split, prepared.items
 set_seed(cfg.seed)
 print(f"{data.n_users:,} users, {data.n_items:,} items; D={cfg.hidden_dim}, "
       f"layers={cfg.n_layers}, heads={cfg.n_heads}, max_len={cfg.max_len}")
@@ -117,7 +107,7 @@ print(model)
 # nearly the whole model.
 
 # %%
-report.parameter_table(model).style.format({"parameters": "{:,}", "share": "{:.1%}"}).hide(axis="index")
+parameter_table(model).style.format({"parameters": "{:,}", "share": "{:.1%}"}).hide(axis="index")
 
 # %% [markdown]
 # ## One forward pass, shapes printed
@@ -222,4 +212,4 @@ pd.Series(dtype=object, data={
 # ## Reproducibility
 
 # %%
-report.reproducibility(cfg, data_fingerprint(data), "cpu", started)
+reproducibility(cfg, data_fingerprint(data), "cpu", started)

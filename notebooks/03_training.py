@@ -68,39 +68,30 @@ import time
 import pandas as pd
 import torch
 
-from sasrec_utils import plots, report
-from sasrec_utils.dataset import data_fingerprint
-from sasrec_utils.io import atomic_write_json, atomic_write_text
-from sasrec_utils.train import fit, resolve_device
+from sasrec_utils import plots
+from sasrec_utils.artifacts import (
+    TRAINING_FILE,
+    notebook_config,
+    prepared_data,
+    project_root,
+    write_training_summary,
+)
+from sasrec_utils.config import SASRecConfig
+from sasrec_utils.io import atomic_write_text
+from sasrec_utils.prepared import data_fingerprint
+from sasrec_utils.reproducibility import reproducibility
+from sasrec_utils.runinfo import peak_memory, resolve_device
+from sasrec_utils.train import fit
 
 started = time.time()
-os.chdir(report.project_root())
-cfg = report.notebook_config(
-    dataset=dataset,
-    data_dir=data_dir,
-    events_paths=events_paths,
-    vocabulary_path=vocabulary_path,
-    embeddings_path=embeddings_path,
-    epochs=epochs,
-    patience=patience,
-    hidden_dim=hidden_dim,
-    n_layers=n_layers,
-    n_heads=n_heads,
-    max_len=max_len,
-    dropout=dropout,
-    loss=loss,
-    lr=lr,
-    batch_size=batch_size,
-    batch_tokens=batch_tokens,
-    device=device,
-    seed=seed,
-)
-prepared = report.prepared_data(artifacts, cfg)
+os.chdir(project_root())
+cfg = notebook_config(globals(), "03_training")
+prepared = prepared_data(artifacts, cfg)
 run_device = resolve_device(cfg.device)
 if run_device.type == "cuda":
     torch.cuda.reset_peak_memory_stats(run_device)
 print(f"training on {run_device}; {len(prepared.split.train):,} training sequences, "
-      f"{prepared.data.n_items:,} items")
+      f"{prepared.sequences.n_items:,} items")
 
 # %% [markdown]
 # ## The settings
@@ -109,7 +100,7 @@ print(f"training on {run_device}; {len(prepared.split.train):,} training sequenc
 # defaults because a parameter set them.
 
 # %%
-defaults = report.notebook_config().to_dict()
+defaults = SASRecConfig().to_dict()
 pd.DataFrame(
     [(name, json.dumps(value), "changed" if value != defaults[name] else "")
      for name, value in cfg.to_dict().items()],
@@ -146,23 +137,24 @@ pd.DataFrame(
 # The progress bar shows the training loss and the best validation NDCG@10 so far.
 
 # %%
-result = fit(cfg, prepared.split, prepared.data.item_ids, out_dir=artifacts,
-             resume=resume, pretrained=prepared.pretrained)
+result = fit(cfg, prepared, out_dir=artifacts, resume=resume)
 
 # %% [markdown]
 # ## The run in numbers
 
 # %%
 history = result.history
+memory = peak_memory(run_device)
 summary = {
-    "best epoch": result.best_epoch,
-    "epochs run": len(history),
-    "best validation NDCG@10": round(result.best_valid, 4),
-    "seconds to best epoch": round(result.seconds_to_best, 1),
-    "training seconds (all epochs)": round(result.train_seconds, 1),
-    "seconds per epoch (median)": round(float(history["seconds"].median()), 2),
-    "parameters": result.model.n_parameters(),
+    "best_epoch": result.best_epoch,
+    "epochs_run": len(history),
+    "best_valid_ndcg@10": result.best_valid,
+    "seconds_to_best": result.seconds_to_best,
+    "train_seconds": result.train_seconds,
+    "seconds_per_epoch": float(history["seconds"].median()),
+    "n_parameters": result.model.n_parameters(),
     "device": result.device,
+    "peak_memory_mib": memory["MiB"],
 }
 pd.Series(summary, dtype=object).to_frame("value")
 
@@ -194,7 +186,6 @@ history[[c for c in columns if c in history]].set_index("epoch").round(4)
 # training needed.
 
 # %%
-memory = report.peak_memory(run_device)
 pd.Series(dtype=object, data={**memory, "MiB": round(memory["MiB"], 1)}).to_frame("value")
 
 # %% [markdown]
@@ -205,14 +196,13 @@ pd.Series(dtype=object, data={**memory, "MiB": round(memory["MiB"], 1)}).to_fram
 # evaluation report.
 
 # %%
-atomic_write_json(os.path.join(artifacts, "training.json"),
-                  {**summary, "train_seconds": result.train_seconds, "peak_memory_mib": memory["MiB"]})
+write_training_summary(artifacts, summary)
 pd.DataFrame([(name, os.path.getsize(os.path.join(artifacts, name)) / 2**20)
-              for name in ("best.pt", "last.pt", "history.csv", "training.json")],
+              for name in ("best.pt", "last.pt", "history.csv", TRAINING_FILE)],
              columns=["file", "MiB"]).round(3)
 
 # %% [markdown]
 # ## Reproducibility
 
 # %%
-report.reproducibility(cfg, data_fingerprint(prepared.data), run_device, started)
+reproducibility(cfg, data_fingerprint(prepared.sequences), run_device, started)

@@ -51,47 +51,40 @@ attention_window = 15  # most recent items shown in the attention heatmaps
 seed = None  # None: the config default; seeds the random baseline and the sampled negatives
 
 # %%
-import json
 import os
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 from IPython.display import display
 
-from sasrec_utils import plots, report
-from sasrec_utils.checkpoint import model_from_checkpoint
-from sasrec_utils.dataset import data_fingerprint
-from sasrec_utils.io import atomic_write_json
-from sasrec_utils.metrics import (
-    ModelScorer,
-    PopularityScorer,
-    RandomScorer,
-    comparison_table,
-    evaluate_sampled,
-    rank_all_items,
-    ranking_metrics,
+from sasrec_utils import plots
+from sasrec_utils.artifacts import (
+    notebook_config,
+    prepared_data,
+    project_root,
+    read_training_summary,
+    trained_checkpoint,
+    write_metrics,
 )
+from sasrec_utils.checkpoint import model_from_checkpoint
+from sasrec_utils.evaluation import evaluate_sampled, rank_all_items
+from sasrec_utils.metrics import comparison_table, metrics_by_history_length, ranking_metrics
+from sasrec_utils.prepared import data_fingerprint
+from sasrec_utils.reproducibility import reproducibility
+from sasrec_utils.runinfo import resolve_device
+from sasrec_utils.scorers import ModelScorer, PopularityScorer, RandomScorer
 from sasrec_utils.sequences import item_popularity, users_per_item
-from sasrec_utils.train import resolve_device
 
 started = time.time()
-os.chdir(report.project_root())
-requested = report.notebook_config(
-    dataset=dataset,
-    data_dir=data_dir,
-    events_paths=events_paths,
-    vocabulary_path=vocabulary_path,
-    device=device,
-    seed=seed,
-)
-prepared = report.prepared_data(artifacts, requested)
-checkpoint = report.trained_checkpoint(artifacts, requested, prepared)
+os.chdir(project_root())
+requested = notebook_config(globals(), "04_evaluation")
+prepared = prepared_data(artifacts, requested)
+checkpoint = trained_checkpoint(artifacts, requested, prepared)
 run_device = resolve_device(requested.device)
 model, cfg, state = model_from_checkpoint(checkpoint, run_device)
-data, split, items = prepared.data, prepared.split, prepared.items
+data, split, items = prepared.sequences, prepared.split, prepared.items
 n_items = data.n_items
 print(f"{checkpoint}: epoch {state.get('epoch')}, validation NDCG@10 "
       f"{state.get('best_valid', float('nan')):.4f}; evaluating on {run_device}")
@@ -172,7 +165,7 @@ print("SASRec beats most-popular on NDCG@10:", bool(lift > 1))
 
 # %%
 history_lengths = split.test.histories.lengths
-by_length = report.metrics_by_history_length(
+by_length = metrics_by_history_length(
     {name: ranking.ranks for name, ranking in rankings.items()}, history_lengths
 )
 by_length.pivot(index="bucket", columns="system", values="ndcg@10").loc[
@@ -261,8 +254,7 @@ for row in dict.fromkeys([hit_row, miss_row]):
 # a test) can compare against it. The report index reads its headline numbers from it.
 
 # %%
-training_file = Path(artifacts) / "training.json"
-training = json.loads(training_file.read_text()) if training_file.exists() else {}
+training = read_training_summary(artifacts)
 metrics = {
     "dataset": cfg.dataset,
     "split": "test",
@@ -281,11 +273,11 @@ metrics = {
     "data_sha256": data_fingerprint(data),
     "config": cfg.to_dict(),
 }
-for folder in (artifacts, report_dir):
-    print("wrote", atomic_write_json(os.path.join(folder, "metrics.json"), metrics))
+for path in write_metrics([artifacts, report_dir], metrics):
+    print("wrote", path)
 
 # %% [markdown]
 # ## Reproducibility
 
 # %%
-report.reproducibility(cfg, data_fingerprint(data), run_device, started)
+reproducibility(cfg, data_fingerprint(data), run_device, started)

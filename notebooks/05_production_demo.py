@@ -61,23 +61,20 @@ import pandas as pd
 import torch
 from IPython.display import display
 
-from sasrec_utils import plots, report
-from sasrec_utils.dataset import data_fingerprint
-from sasrec_utils.recommend import Recommender
+from sasrec_utils import insights, plots
+from sasrec_utils.artifacts import notebook_config, prepared_data, project_root, trained_checkpoint
+from sasrec_utils.prepared import data_fingerprint
+from sasrec_utils.recommend import Recommender, with_probability
+from sasrec_utils.reproducibility import reproducibility
+from sasrec_utils.runinfo import latency_summary
 from sasrec_utils.sequences import item_popularity
 
 started = time.time()
-os.chdir(report.project_root())
-cfg = report.notebook_config(
-    dataset=dataset,
-    data_dir=data_dir,
-    events_paths=events_paths,
-    vocabulary_path=vocabulary_path,
-    seed=seed,
-)
-prepared = report.prepared_data(artifacts, cfg)
-checkpoint = report.trained_checkpoint(artifacts, cfg, prepared)
-data, split, items = prepared.data, prepared.split, prepared.items
+os.chdir(project_root())
+cfg = notebook_config(globals(), "05_production_demo")
+prepared = prepared_data(artifacts, cfg)
+checkpoint = trained_checkpoint(artifacts, cfg, prepared)
+data, split, items = prepared.sequences, prepared.split, prepared.items
 rng = np.random.default_rng(cfg.seed)
 pd.set_option("display.max_colwidth", 80)
 
@@ -107,8 +104,8 @@ if session is None:
 if cart is None:
     cart = (["Toy Story (1995)", "Aladdin (1992)", "Lion King, The (1994)"]
             if items is not None else data.to_original(split.test.histories[1][-3:]).tolist())
-session_ids = report.resolve_items(session, data.item_ids, items)
-cart_ids = report.resolve_items(cart, data.item_ids, items)
+session_ids = recommender.catalogue.resolve(session)
+cart_ids = recommender.catalogue.resolve(cart)
 titles = items.set_index("item_id")["title"] if items is not None else None
 pd.DataFrame({
     "request": ["session"] * len(session) + ["cart"] * len(cart),
@@ -161,8 +158,10 @@ print(f"Push message: Still thinking about your next pick? Try {name}.")
 
 # %%
 upsell = recommender.cart_upsell(cart_ids, k=5)
-display(upsell.drop(columns="message"))
-print("\n".join(upsell["message"]))
+display(upsell)
+names = upsell["title"] if "title" in upsell else upsell["item_id"]
+for name, share in zip(names, upsell["probability"], strict=True):
+    print(f"Customers with this cart often add {name} ({share:.0%})")
 
 # %% [markdown]
 # ## 4. Session quality
@@ -180,7 +179,7 @@ sessions = {
     "5 random items": random_items,
     "a real user's last 10": person_history[-10:],
 }
-quality = {name: recommender.session_quality(ids) for name, ids in sessions.items()}
+quality = {name: insights.session_quality(recommender, ids) for name, ids in sessions.items()}
 pd.DataFrame({
     "session": list(sessions),
     "items": [len(ids) for ids in sessions.values()],
@@ -218,7 +217,7 @@ recent = person_history[-12:]
 top = recommender.recommend(recent, k=1)
 top_item = top["item_id"].iloc[0]
 top_name = top["title"].iloc[0] if "title" in top else top_item
-explanation = recommender.explain(recent, top_item)
+explanation = insights.explain(recommender, recent, top_item)
 display(explanation.round(4))
 plots.explanation_figure(explanation, title=f"Recommended: {plots.short_label(top_name, 50)}")
 
@@ -237,7 +236,7 @@ latest = pd.DataFrame({"item_id": person_history[-10:]})
 if titles is not None:
     latest["title"] = latest["item_id"].map(titles)
 display(latest)
-ranked = report.with_probability(recommender.recommend(person_history, k=data.n_items))
+ranked = with_probability(recommender.recommend(person_history, k=data.n_items))
 display(ranked.head(k))
 actual = data.to_original([split.test.targets[person]])[0]
 found = ranked[ranked["item_id"] == actual]
@@ -257,7 +256,7 @@ else:
 journeys = []
 for row in journey_rows:
     history = data.to_original(split.test.histories[row]).tolist()
-    ranked_all = report.with_probability(recommender.recommend(history, k=data.n_items))
+    ranked_all = with_probability(recommender.recommend(history, k=data.n_items))
     actual = data.to_original([split.test.targets[row]])[0]
     hit = ranked_all[ranked_all["item_id"] == actual]
     journeys.append({
@@ -290,7 +289,7 @@ for history in requests:
     seconds.append(time.perf_counter() - tick)
 print(f"torch threads: {torch.get_num_threads()}, max_len {recommender.cfg.max_len}, "
       f"{data.n_items:,} items")
-report.latency_summary(seconds).round(2)
+latency_summary(seconds).round(2)
 
 # %%
 plots.latency_figure(np.array(seconds) * 1000)
@@ -310,4 +309,4 @@ print(f"{per_request_ms:.2f} ms per request in batches of 64 "
 # ## Reproducibility
 
 # %%
-report.reproducibility(recommender.cfg, data_fingerprint(data), recommender.device, started)
+reproducibility(recommender.cfg, data_fingerprint(data), recommender.device, started)

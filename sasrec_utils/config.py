@@ -7,6 +7,8 @@ with a message naming the field, the value found and the accepted range.
 from __future__ import annotations
 
 import dataclasses
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -140,6 +142,23 @@ class SASRecConfig:
     def replace(self, **changes: Any) -> SASRecConfig:
         """A validated copy with some fields changed."""
         return self.from_dict({**self.to_dict(), **changes})
+
+
+def parse_overrides(pairs: Iterable[str]) -> dict[str, Any]:
+    """``FIELD=VALUE`` strings as config overrides (``lr=0.002``, ``loss=gbce``).
+
+    A value is read as JSON when it parses (numbers, ``true``, lists), else as a string.
+    """
+    overrides: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        if not sep or not name:
+            raise ValueError(f"expected FIELD=VALUE, got {pair!r}")
+        try:
+            overrides[name] = json.loads(text)
+        except json.JSONDecodeError:
+            overrides[name] = text
+    return overrides
 
 
 def _is_number(value: Any) -> bool:

@@ -9,24 +9,14 @@ training run, its hyperparameters included, is the one-process run, computed N t
 faster at best. Rank 0 alone evaluates and writes checkpoints; the early-stopping state
 and the best model are broadcast from it.
 
-Launch (CPU: gloo; GPUs: nccl, one process per GPU)::
-
-    torchrun --standalone --nproc_per_node=2 -m sasrec_utils.distributed \\
-        --config cfg.json --out artifacts/ddp [--set epochs=5 --set loss=gbce]
-
-``cfg.json`` holds ``SASRecConfig`` fields (e.g. the retail layout's paths); the run
-writes ``OUT/best.pt``, ``OUT/last.pt`` and ``OUT/metrics.json`` (history, test metrics).
+This module depends on torch only; the command that starts such a run is ``sasrec train``
+(``sasrec_utils.cli``), launched by ``torchrun --no-python``.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
@@ -131,73 +121,3 @@ def copy_from_main(model: nn.Module, ctx: Context) -> None:
 
 def _collective_device() -> torch.device:
     return torch.device("cuda") if dist.get_backend() == "nccl" else torch.device("cpu")
-
-
-def _parse_value(text: str):
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text  # a bare string, e.g. --set loss=gbce
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Entry point for ``torchrun ... -m sasrec_utils.distributed``."""
-    from .config import SASRecConfig
-    from .dataset import prepare_data
-    from .io import atomic_write_json
-    from .train import evaluate_model, fit
-
-    parser = argparse.ArgumentParser(description="Train SASRec on torchrun's processes.")
-    parser.add_argument("--config", help="JSON file of SASRecConfig fields")
-    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE")
-    parser.add_argument("--out", required=True, help="folder for checkpoints and metrics")
-    parser.add_argument("--test-max-users", type=int, help="test on the first N users only")
-    args = parser.parse_args(argv)
-    values = json.loads(Path(args.config).read_text()) if args.config else {}
-    for item in args.set:
-        field, _, text = item.partition("=")
-        values[field] = _parse_value(text)
-    cfg = SASRecConfig.from_dict(values)
-
-    use_cuda = cfg.device in ("auto", "cuda") and torch.cuda.is_available()
-    if use_cuda:
-        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
-    dist.init_process_group("nccl" if use_cuda else "gloo")
-    try:
-        ctx = context()
-        data = prepare_data(cfg)
-        started = time.perf_counter()
-        result = fit(
-            cfg,
-            data.split,
-            data.data.item_ids,
-            out_dir=args.out,
-            pretrained=data.pretrained,
-            progress=ctx.is_main,
-        )
-        seconds = time.perf_counter() - started
-        if ctx.is_main:
-            test = evaluate_model(
-                result.model,
-                data.split.test,
-                data.split.train,
-                cfg,
-                result.device,
-                max_users=args.test_max_users,
-            )
-            report = {
-                "world_size": ctx.world_size,
-                "best_epoch": result.best_epoch,
-                "best_valid_ndcg@10": result.best_valid,
-                "fit_seconds": seconds,
-                "test": test,
-                "history": result.history.to_dict(orient="list"),
-            }
-            atomic_write_json(Path(args.out) / "metrics.json", report)
-            print(json.dumps({k: v for k, v in report.items() if k != "history"}, indent=2))
-    finally:
-        dist.destroy_process_group()
-
-
-if __name__ == "__main__":
-    main()

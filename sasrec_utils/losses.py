@@ -2,15 +2,22 @@
 
 Shapes: N rows (non-padding positions of a batch), D hidden size, ``items`` is the
 (V, D) item table with row 0 = padding, so real items are ``items[1:]``. Every loss
-returns the mean over the N rows.
+returns the mean over the N rows; ``batch_loss`` applies the configured one to a (B, L)
+batch.
 """
 
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
+
+from .config import SASRecConfig
+
+if TYPE_CHECKING:
+    from .model import SASRec
 
 # Logits held at once by the fused cross-entropy when ``chunk_rows=0``: about 4 MB of
 # float32 on CPU, so each chunk stays in cache; larger on a GPU, where launches cost more.
@@ -127,9 +134,9 @@ class _RowsWithSparseGradient(torch.autograd.Function):
     """``table[ids]`` whose gradient is a sparse tensor of the gathered rows only.
 
     Plain indexing gives the (V, D) item table a dense gradient of its own: a zero-filled
-    (V, D) matrix, then added to the dense one of the model's embedding lookup: 160 MB
-    written twice per step for 316k x 128 items. The sparse one is added into the dense
-    one row by row: measured 20% faster per CPU training step, with a lower peak memory.
+    (V, D) matrix, then added to the dense one of the model's embedding lookup (160 MB
+    written twice per step for 316k x 128 items). The sparse one is added into the dense
+    one row by row: a faster step with a lower peak memory (``benchmarks/README.md``).
     """
 
     @staticmethod
@@ -205,15 +212,30 @@ def gbce(
     return (positive_term + F.softplus(negative).sum(-1)).mean()
 
 
-def log_uniform_proposal(n_items: int, device: torch.device | str = "cpu") -> torch.Tensor:
-    """(V,) log-probabilities of a uniform proposal over items 1..n_items (padding: -inf)."""
-    log_q = torch.full((n_items + 1,), -math.log(n_items), device=device)
-    log_q[0] = float("-inf")
-    return log_q
-
-
 def log_popularity_proposal(counts: torch.Tensor, power: float = 0.5) -> torch.Tensor:
     """(V,) log-probabilities proportional to ``(count + 1) ** power`` (padding: -inf)."""
     weights = (counts.double() + 1) ** power
     weights[0] = 0
     return (weights / weights.sum()).log().float()
+
+
+def batch_loss(
+    cfg: SASRecConfig,
+    model: SASRec,
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    log_q: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Loss of one batch: inputs/targets (B, L); only non-padding positions count."""
+    hidden = model(inputs)  # (B, L, D)
+    real = targets > 0
+    hidden, targets = hidden[real], targets[real]  # (N, D), (N,)
+    items = model.item_matrix()
+    if cfg.loss == "ce":
+        return full_cross_entropy(hidden, targets, items, cfg.label_smoothing, cfg.loss_chunk_rows)
+    if cfg.loss == "bce":
+        return bce_one_negative(hidden, targets, items)
+    if cfg.loss == "gbce":
+        return gbce(hidden, targets, items, cfg.n_negatives, cfg.gbce_t)
+    assert log_q is not None, "sampled_softmax needs a proposal"
+    return sampled_softmax(hidden, targets, items, cfg.n_negatives, log_q)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -37,12 +38,12 @@ USER_VECTOR_TOKENS = 2**13
 class LeanDropout(nn.Dropout):
     """Dropout with a cheap mask on CPU: 16 random bits per value, a 1-byte mask kept.
 
-    On CPU ``nn.Dropout`` draws a float Bernoulli mask and keeps it, 4 bytes per value,
-    and drawing one float per value was 8% of a training step. Here one 64-bit draw gives
-    four values their 16-bit uniform integers (the mask is ~2.5x faster to draw); a value
-    is kept when its integer is above the ``p`` quantile, so the drop probability is ``p``
-    rounded to a multiple of 1/65536 (0.2 -> 0.199997), and the kept values are scaled by
-    ``1 / (1 - that)``. Other devices use ``nn.Dropout``'s fused kernel.
+    On CPU ``nn.Dropout`` draws a float Bernoulli mask and keeps it, 4 bytes per value.
+    Here one 64-bit draw gives four values their 16-bit uniform integers (what that saves
+    is measured in ``benchmarks/README.md``); a value is kept when its integer is above the
+    ``p`` quantile, so the drop probability is ``p`` rounded to a multiple of 1/65536
+    (0.2 -> 0.199997), and the kept values are scaled by ``1 / (1 - that)``. Other devices
+    use ``nn.Dropout``'s fused kernel.
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -59,9 +60,9 @@ class LeanDropout(nn.Dropout):
 class CausalSelfAttention(nn.Module):
     """Multi-head self-attention; fused kernel unless the weights are asked for.
 
-    The attention weights get no dropout (the blocks drop their outputs instead): on
-    ML-100k this cost no accuracy and lets the fused kernel run, several times faster
-    on a CPU than the explicit path that dropout on the weights needs.
+    The attention weights get no dropout (the blocks drop their outputs instead), which
+    lets the fused kernel run; on a CPU it is several times faster than the explicit path
+    that dropout on the weights needs (``benchmarks/README.md``).
     """
 
     def __init__(self, dim: int, n_heads: int) -> None:
@@ -229,6 +230,25 @@ class SASRec(nn.Module):
         vectors = vectors * (target_std / vectors.std().clamp_min(1e-12))
         self.item_emb.weight[1:] = vectors.to(self.item_emb.weight)
         self.item_emb.weight[0] = 0
+
+
+def parameter_table(model: nn.Module) -> pd.DataFrame:
+    """Parameters per module (``item_emb``, ``blocks.0.attn.qkv``, ...) with shares.
+
+    Columns ``module, shapes, parameters, share``; a final ``total`` row.
+    """
+    rows: dict[str, dict] = {}
+    for name, tensor in model.named_parameters():
+        module = name.rsplit(".", 1)[0]
+        row = rows.setdefault(module, {"module": module, "shapes": [], "parameters": 0})
+        row["shapes"].append("×".join(map(str, tensor.shape)))
+        row["parameters"] += tensor.numel()
+    frame = pd.DataFrame(rows.values())
+    frame["shapes"] = frame["shapes"].map(" + ".join)
+    total = int(frame["parameters"].sum())
+    frame["share"] = frame["parameters"] / total
+    frame.loc[len(frame)] = {"module": "total", "shapes": "", "parameters": total, "share": 1.0}
+    return frame
 
 
 def _init_weights(module: nn.Module) -> None:

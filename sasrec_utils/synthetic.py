@@ -18,14 +18,13 @@ read it unchanged. The log is built to look like shopping:
 
 Users are generated ``chunk_events`` at a time with vectorised NumPy and appended to the
 parquet files, so the full retail preset (9.2M events) needs a few hundred MB at most.
-
-CLI: ``python3 -m sasrec_utils.synthetic OUT_DIR --preset tiny|retail [--seed N]``.
+Sizes by name: ``presets.LOG_SIZES``; command line: ``sasrec synthetic``.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,11 +33,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .config import SASRecConfig
+from .io import atomic_path
+from .presets import LOG_SIZES
 
-PRESETS = {
-    "tiny": {"n_users": 300, "n_items": 400, "n_events": 9_000},
-    "retail": {"n_users": 286_000, "n_items": 316_000, "n_events": 9_200_000},
-}
 # (id prefix, share of items, relative popularity, events file)
 DOMAINS = (
     ("fmcg", 0.45, 1.0, "retail"),
@@ -175,8 +172,7 @@ def _write_embeddings(
     centre = rng.normal(size=(len(rings), dim)).astype(np.float32)
     direction = rng.normal(size=(len(rings), dim)).astype(np.float32)
     schema = pa.schema([("item_id", pa.string()), ("embedding", pa.list_(pa.float32(), dim))])
-    tmp = Path(f"{path}.tmp")
-    with pq.ParquetWriter(tmp, schema) as writer:
+    with atomic_path(path) as tmp, pq.ParquetWriter(tmp, schema) as writer:
         for lo in range(0, len(rows), chunk):
             item = rows[lo : lo + chunk]
             ring = ring_of[item]
@@ -188,39 +184,88 @@ def _write_embeddings(
             writer.write_table(
                 pa.table({"item_id": names.take(pa.array(item)), "embedding": embedding}, schema)
             )
-    os.replace(tmp, path)
 
 
-class _Writers:
-    """One ``ParquetWriter`` per events file, written to ``*.tmp`` and renamed on close."""
+EVENT_SCHEMA = pa.schema(
+    [("user_id", pa.string()), ("item_id", pa.string()), ("timestamp", pa.int64())]
+)
 
-    def __init__(self, folder: Path, names: list[str]):
-        schema = pa.schema(
-            [("user_id", pa.string()), ("item_id", pa.string()), ("timestamp", pa.int64())]
-        )
-        self.paths = {name: folder / f"events_{name}.parquet" for name in names}
-        self.writers = {
-            name: pq.ParquetWriter(f"{path}.tmp", schema) for name, path in self.paths.items()
+
+def _noisy_chunk(
+    users: np.ndarray,
+    lengths: np.ndarray,
+    cat: _Catalogue,
+    n_retired: int,
+    follow_prob: float,
+    session_exponent: float,
+    duplicate_fraction: float,
+    unmapped_fraction: float,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
+    """A block of users' events with retired offers and duplicates mixed in.
+
+    Returns (user, item, timestamp) arrays (E,) and the numbers of duplicates and of
+    retired-offer events; retired offers have hidden ids ``>= n_items``.
+    """
+    n_items = len(cat.popularity)
+    user, item, stamp = _chunk_items(users, lengths, cat, follow_prob, session_exponent, rng)
+    retired = np.flatnonzero(rng.random(len(item)) < unmapped_fraction)
+    item[retired] = n_items + rng.integers(0, n_retired, len(retired))
+    extra = np.flatnonzero(rng.random(len(item)) < duplicate_fraction)
+    user, item, stamp = (np.concatenate([a, a[extra]]) for a in (user, item, stamp))
+    return user, item, stamp, len(extra), len(retired)
+
+
+def _write_events(
+    paths: dict[str, Path],
+    blocks: list[np.ndarray],
+    make_chunk,
+    names: pa.Array,
+    user_names: pa.Array,
+    in_marketplace: np.ndarray,
+) -> tuple[int, int, int]:
+    """Write each block of users' events to the retail / marketplace file of its items.
+
+    ``make_chunk(users)`` gives what ``_noisy_chunk`` returns; ``in_marketplace`` (n_items,)
+    says which file an item's events go to (retired offers go to the retail file). Every
+    file is renamed into place only when all are written. Returns (rows, duplicates,
+    retired-offer events).
+    """
+    written = duplicates = unmapped = 0
+    with ExitStack() as files:
+        writers = {
+            name: files.enter_context(
+                pq.ParquetWriter(files.enter_context(atomic_path(path)), EVENT_SCHEMA)
+            )
+            for name, path in paths.items()
         }
-
-    def write(self, name: str, table: pa.Table) -> None:
-        self.writers[name].write_table(table)
-
-    def close(self, ok: bool) -> None:
-        for name, writer in self.writers.items():
-            writer.close()
-            tmp = Path(f"{self.paths[name]}.tmp")
-            if ok:
-                os.replace(tmp, self.paths[name])
-            else:
-                tmp.unlink(missing_ok=True)
+        for users in blocks:
+            if len(users) == 0:
+                continue
+            user, item, stamp, n_duplicates, n_unmapped = make_chunk(users)
+            market = np.zeros(len(item), dtype=bool)
+            known = item < len(in_marketplace)
+            market[known] = in_marketplace[item[known]]
+            for name, rows in (("retail", ~market), ("marketplace", market)):
+                table = pa.table(
+                    {
+                        "user_id": user_names.take(pa.array(user[rows])),
+                        "item_id": names.take(pa.array(item[rows])),
+                        "timestamp": pa.array(stamp[rows], pa.int64()),
+                    }
+                )
+                writers[name].write_table(table)
+            written += len(item)
+            duplicates += n_duplicates
+            unmapped += n_unmapped
+    return written, duplicates, unmapped
 
 
 def synthetic_events(
     out_dir: str | os.PathLike,
-    n_users: int = PRESETS["tiny"]["n_users"],
-    n_items: int = PRESETS["tiny"]["n_items"],
-    n_events: int = PRESETS["tiny"]["n_events"],
+    n_users: int = LOG_SIZES["tiny"]["n_users"],
+    n_items: int = LOG_SIZES["tiny"]["n_items"],
+    n_events: int = LOG_SIZES["tiny"]["n_events"],
     seed: int = 0,
     *,
     embedding_dim: int = 128,
@@ -260,79 +305,39 @@ def synthetic_events(
     lengths = _user_lengths(n_users, n_events, user_exponent, rng)
     user_names = pa.array([f"user_{u:07d}" for u in rng.permutation(n_users) + 1])
     bounds = np.searchsorted(np.cumsum(lengths), np.arange(chunk_events, n_events, chunk_events))
-    writers = _Writers(folder, ["retail", "marketplace"])
-    written = duplicates = unmapped = 0
-    try:
-        for users in np.split(np.arange(n_users), np.unique(bounds)):
-            if len(users) == 0:
-                continue
-            user, item, stamp = _chunk_items(
-                users, lengths[users], cat, follow_prob, session_exponent, rng
-            )
-            retired = np.flatnonzero(rng.random(len(item)) < unmapped_fraction)
-            item[retired] = n_items + rng.integers(0, n_retired, len(retired))
-            extra = np.flatnonzero(rng.random(len(item)) < duplicate_fraction)
-            user, item, stamp = (np.concatenate([a, a[extra]]) for a in (user, item, stamp))
-            in_market = np.zeros(len(item), dtype=bool)
-            known = item < n_items
-            in_market[known] = file_of_domain[cat.domain[item[known]]]
-            for name, rows in (("retail", ~in_market), ("marketplace", in_market)):
-                table = pa.table(
-                    {
-                        "user_id": user_names.take(pa.array(user[rows])),
-                        "item_id": names.take(pa.array(item[rows])),
-                        "timestamp": pa.array(stamp[rows], pa.int64()),
-                    }
-                )
-                writers.write(name, table)
-            written += len(item)
-            duplicates += len(extra)
-            unmapped += len(retired)
-    except BaseException:
-        writers.close(ok=False)
-        raise
-    writers.close(ok=True)
-
+    paths = {name: folder / f"events_{name}.parquet" for name in ("retail", "marketplace")}
+    counts = _write_events(
+        paths,
+        np.split(np.arange(n_users), np.unique(bounds)),
+        lambda users: _noisy_chunk(
+            users,
+            lengths[users],
+            cat,
+            n_retired,
+            follow_prob,
+            session_exponent,
+            duplicate_fraction,
+            unmapped_fraction,
+            rng,
+        ),
+        names,
+        user_names,
+        file_of_domain[cat.domain],
+    )
     index = rng.permutation(n_items)
     by_name = np.argsort(cat.ids)  # vocabulary rows sorted by id, so only `index` orders it
     vocab = pa.table(
         {"item_id": names.slice(0, n_items).take(by_name), "index": pa.array(index[by_name])}
     )
-    _write_table(folder / "item_vocabulary.parquet", vocab)
+    with atomic_path(folder / "item_vocabulary.parquet") as tmp:
+        pq.write_table(vocab, tmp)
     n_missing = max(1, n_items // 2000)
     rows = rng.permutation(n_items)[: n_items - n_missing]  # shuffled, a few left out
     _write_embeddings(folder / "item_embeddings.parquet", cat, names, rows, embedding_dim, rng)
     return SyntheticFiles(
-        [writers.paths["retail"], writers.paths["marketplace"]],
+        [paths["retail"], paths["marketplace"]],
         folder / "item_vocabulary.parquet",
         folder / "item_embeddings.parquet",
-        written,
-        duplicates,
-        unmapped,
+        *counts,
         n_missing,
     )
-
-
-def _write_table(path: Path, table: pa.Table) -> None:
-    tmp = Path(f"{path}.tmp")
-    pq.write_table(table, tmp)
-    os.replace(tmp, path)
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Write a synthetic retail event log.")
-    parser.add_argument("out_dir", help="folder for the parquet files")
-    parser.add_argument("--preset", choices=sorted(PRESETS), default="tiny")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    files = synthetic_events(args.out_dir, seed=args.seed, **PRESETS[args.preset])
-    print(
-        f"wrote {files.n_events:,} events ({files.n_duplicates:,} duplicates, "
-        f"{files.n_unmapped_events:,} of retired offers) for preset {args.preset!r}:"
-    )
-    for path in [*files.events_paths, files.vocabulary_path, files.embeddings_path]:
-        print(f"  {path}  ({path.stat().st_size / 2**20:.1f} MiB)")
-
-
-if __name__ == "__main__":
-    main()

@@ -2,124 +2,67 @@
 
 ``fit`` writes two checkpoints into ``out_dir``: ``best.pt`` (the best validation epoch:
 weights + config + item ids + history) and ``last.pt`` (everything needed to resume:
-optimizer, scheduler, RNG states, epoch). Both are written atomically, so an interrupted
-run leaves the previous good files intact.
+optimizer, scheduler, RNG states, the training state). Both are written atomically, so an
+interrupted run leaves the previous good files intact.
+
+The loop is ``fit`` -> ``train_epoch`` (one pass over the training windows) ->
+``validate`` (full-ranking NDCG@10 and the early-stopping update). Under torchrun every
+process trains on its share of every batch and rank 0 validates and writes the
+checkpoints (``sasrec_utils.distributed``).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import random
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from . import distributed, losses
+from . import distributed
+from .batches import epoch_batches
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import SASRecConfig
-from .metrics import ModelScorer, evaluate
+from .evaluation import evaluate_model
+from .losses import batch_loss
 from .model import SASRec
-from .sequences import EvalSet, Sequences, Split, item_popularity, training_batches, users_per_item
+from .optimizers import TrainingParts, build
+from .prepared import PreparedData
+from .runinfo import resolve_device, set_seed
+from .splits import Split
 
 log = logging.getLogger(__name__)
 VALID_METRIC = "ndcg@10"
 
 
-def resolve_device(name: str = "auto") -> torch.device:
-    """``auto`` picks cuda, then mps, then cpu; an unavailable explicit choice raises."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device='cuda' but no CUDA GPU is visible; use device='auto' or 'cpu'")
-    if name == "mps" and not torch.backends.mps.is_available():
-        raise ValueError("device='mps' but MPS is not available; use device='auto' or 'cpu'")
-    return torch.device(name)
+@dataclass
+class TrainingState:
+    """Where training stands after ``epoch`` completed epochs (what ``last.pt`` resumes)."""
 
+    epoch: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+    best_valid: float = -1.0
+    best_epoch: int = 0
+    seconds_to_best: float = 0.0
+    stale: int = 0  # validations since the best one
+    elapsed: float = 0.0  # training + validation seconds so far
 
-def set_seed(seed: int) -> None:
-    """Seed Python, NumPy and torch (all devices)."""
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
+    def to_checkpoint(self) -> dict[str, Any]:
+        """The fields as checkpoint entries."""
+        return asdict(self)
 
-
-def batch_loss(
-    cfg: SASRecConfig,
-    model: SASRec,
-    inputs: torch.Tensor,
-    targets: torch.Tensor,
-    log_q: torch.Tensor | None = None,
-) -> torch.Tensor:
-    """Loss of one batch: inputs/targets (B, L); only non-padding positions count."""
-    hidden = model(inputs)  # (B, L, D)
-    real = targets > 0
-    hidden, targets = hidden[real], targets[real]  # (N, D), (N,)
-    items = model.item_matrix()
-    if cfg.loss == "ce":
-        return losses.full_cross_entropy(
-            hidden, targets, items, cfg.label_smoothing, cfg.loss_chunk_rows
-        )
-    if cfg.loss == "bce":
-        return losses.bce_one_negative(hidden, targets, items)
-    if cfg.loss == "gbce":
-        return losses.gbce(hidden, targets, items, cfg.n_negatives, cfg.gbce_t)
-    assert log_q is not None, "sampled_softmax needs a proposal"
-    return losses.sampled_softmax(hidden, targets, items, cfg.n_negatives, log_q)
-
-
-def epoch_batches(
-    cfg: SASRecConfig, train: Sequences, rng: np.random.Generator
-) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """One epoch of ``(inputs, targets)`` (B, L) batches shaped by ``cfg``'s batch settings."""
-    return training_batches(
-        train, cfg.max_len, cfg.batch_size, rng, cfg.window, max_tokens=cfg.batch_tokens
-    )
-
-
-def evaluate_model(
-    model: SASRec,
-    queries: EvalSet,
-    train: Sequences,
-    cfg: SASRecConfig,
-    device: torch.device | str = "cpu",
-    max_users: int | None = None,
-    item_chunk: int | None = None,
-) -> dict[str, float]:
-    """Full-ranking metrics of ``model`` on ``queries`` (validation or test).
-
-    Queries are scored shortest history first, so each batch is padded only to its own
-    longest history (the metrics are means: order does not change them).
-    """
-    n_items = model.n_items
-    scorer = ModelScorer(model, cfg.max_len, device)
-    if max_users is not None:
-        queries = queries.head(max_users)
-    by_length = np.argsort(queries.histories.lengths, kind="stable")
-    queries = EvalSet(
-        queries.histories.select(by_length), queries.targets[by_length], queries.users[by_length]
-    )
-    return evaluate(
-        scorer,
-        queries,
-        n_items,
-        users_per_item(train, n_items),
-        len(train),
-        cfg.eval_batch_size,
-        item_chunk,
-        max_users=max_users,
-        device=device,
-    )
+    @classmethod
+    def from_checkpoint(cls, state: dict[str, Any]) -> TrainingState:
+        """The training state stored by ``to_checkpoint`` in a checkpoint's dict."""
+        return cls(**{name: state[name] for name in cls.__dataclass_fields__})
 
 
 @dataclass
@@ -136,216 +79,262 @@ class TrainResult:
     best_path: Path | None
 
 
-def _make_scheduler(cfg: SASRecConfig, optimizer: torch.optim.Optimizer):
-    if cfg.lr_schedule == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.epochs)
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda epoch: 1.0)
-
-
-def _rng_state(rng: np.random.Generator) -> dict:
-    return {"numpy": rng.bit_generator.state, "torch": torch.get_rng_state()}
-
-
-def _out_of_memory(error: BaseException) -> bool:
-    return isinstance(error, torch.OutOfMemoryError) or "out of memory" in str(error).lower()
-
-
-def fit(
+def train_epoch(
     cfg: SASRecConfig,
+    parts: TrainingParts,
     split: Split,
-    item_ids: np.ndarray,
-    out_dir: str | os.PathLike | None = None,
-    resume: bool = False,
-    pretrained: np.ndarray | None = None,
-    progress: bool = True,
-    valid_max_users: int | None = None,
-) -> TrainResult:
-    """Train SASRec on ``split.train``, early-stopping on ``split.valid`` NDCG@10.
+    rng: np.random.Generator,
+    device: torch.device,
+    ctx: distributed.Context,
+) -> dict[str, float]:
+    """One pass over the training windows; returns ``train_loss``, ``lr``, ``train_seconds``.
 
-    ``item_ids`` is the original-id mapping saved with the checkpoints. With
-    ``resume=True`` and ``out_dir/last.pt`` present, training continues after the last
-    completed epoch (same config required). ``pretrained`` (V, d) initialises item
-    embeddings. An interrupt (Ctrl-C, a lost runtime) leaves both checkpoints intact.
-    ``valid_max_users`` validates on the first N users only (a labelled estimate; for
-    large logs). Under torchrun each process trains on its share of every batch and rank
-    0 validates and writes the checkpoints (see ``sasrec_utils.distributed``).
+    The loss is the mean over batches (and over processes under torchrun).
     """
-    device = resolve_device(cfg.device)
-    if cfg.num_threads:
-        torch.set_num_threads(cfg.num_threads)
-    set_seed(cfg.seed)
-    rng = np.random.default_rng(cfg.seed)
-    model = SASRec(split.n_items, cfg)
-    if pretrained is not None:
-        model.init_item_embeddings(pretrained)
-    model.to(device)
-    ctx = distributed.context()
-    train_model = distributed.wrap(model, ctx, device)  # DDP under torchrun, else model
-    # fused: one kernel over all parameters; on CPU ~10x faster than the default per-tensor
-    # loop, which matters when the item table holds 40M weights (316k items x 128)
-    optimizer = torch.optim.AdamW(
-        model.parameters(),
-        lr=cfg.lr,
-        weight_decay=cfg.weight_decay,
-        fused=device.type in ("cpu", "cuda"),
-    )
-    scheduler = _make_scheduler(cfg, optimizer)
-    use_amp = cfg.amp and device.type == "cuda"
-    amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
-    log_q = None
-    if cfg.loss == "sampled_softmax":
-        counts = torch.as_tensor(item_popularity(split.train, split.n_items))
-        log_q = losses.log_popularity_proposal(counts).to(device)
+    started = time.perf_counter()
+    parts.model.train()
+    total, batches = 0.0, 0
+    for inputs, targets, weight in distributed.shard(epoch_batches(cfg, split.train, rng), ctx):
+        inputs = torch.from_numpy(inputs).to(device, non_blocking=True)
+        targets = torch.from_numpy(targets).to(device, non_blocking=True)
+        with torch.autocast(device.type, dtype=parts.amp_dtype, enabled=parts.use_amp):
+            loss = batch_loss(cfg, parts.train_model, inputs, targets, parts.log_q)
+        parts.optimizer.zero_grad(set_to_none=True)
+        parts.scaler.scale(loss * weight).backward()
+        if cfg.grad_clip > 0:
+            parts.scaler.unscale_(parts.optimizer)
+            torch.nn.utils.clip_grad_norm_(parts.model.parameters(), cfg.grad_clip)
+        parts.scaler.step(parts.optimizer)
+        parts.scaler.update()
+        total += loss.item() * weight  # weighted: the mean over processes is exact
+        batches += 1
+    lr = parts.optimizer.param_groups[0]["lr"]
+    parts.scheduler.step()
+    return {
+        "train_loss": distributed.mean(total / max(batches, 1), ctx),
+        "lr": lr,
+        "train_seconds": time.perf_counter() - started,
+    }
 
-    out = Path(out_dir) if out_dir is not None else None
-    best_state: dict[str, torch.Tensor] | None = None
-    history: list[dict] = []
-    best_valid, best_epoch, seconds_to_best, stale, elapsed, start_epoch = -1.0, 0, 0.0, 0, 0.0, 1
-    if resume and out is not None and (out / "last.pt").exists():
-        state = load_checkpoint(out / "last.pt")
-        if state["config"] != cfg.to_dict():
-            raise ValueError(
-                f"{out / 'last.pt'} was trained with a different config; "
-                "resume needs the same config (or resume=False)"
-            )
-        model.load_state_dict(state["model_state"])
-        optimizer.load_state_dict(state["optimizer_state"])
-        scheduler.load_state_dict(state["scheduler_state"])
-        rng.bit_generator.state = state["rng"]["numpy"]
-        torch.set_rng_state(state["rng"]["torch"])
-        history = state["history"]
-        best_valid, best_epoch = state["best_valid"], state["best_epoch"]
-        seconds_to_best, stale, elapsed = state["seconds_to_best"], state["stale"], state["elapsed"]
-        start_epoch = state["epoch"] + 1
-        log.info("resuming after epoch %d (best epoch %d)", state["epoch"], best_epoch)
 
-    epochs = tqdm(
-        range(start_epoch, cfg.epochs + 1),
-        desc="epochs",
-        disable=not progress or not ctx.is_main,
-        initial=start_epoch - 1,
-        total=cfg.epochs,
-    )
+def validate(
+    cfg: SASRecConfig,
+    model: SASRec,
+    split: Split,
+    state: TrainingState,
+    epoch: int,
+    started: float,
+    device: torch.device,
+    max_users: int | None = None,
+) -> tuple[dict[str, float], bool]:
+    """Full-ranking validation metrics after ``epoch`` and the early-stopping update.
+
+    ``state.elapsed`` grows by the epoch's seconds since ``started`` (training and this
+    validation); on improvement ``state`` records the new best, otherwise its ``stale``
+    count grows. Returns ``(metrics, improved)``.
+    """
+    metrics = evaluate_model(model, split.valid, split.train, cfg, device, max_users=max_users)
+    state.elapsed += time.perf_counter() - started
+    improved = metrics[VALID_METRIC] > state.best_valid
+    if improved:
+        state.best_valid, state.best_epoch = metrics[VALID_METRIC], epoch
+        state.seconds_to_best, state.stale = state.elapsed, 0
+    else:
+        state.stale += 1
+    return metrics, improved
+
+
+@contextmanager
+def _clear_errors(
+    cfg: SASRecConfig, device: torch.device, out: Path | None, state: TrainingState
+) -> Iterator[None]:
+    """Say what to do when training is interrupted or runs out of memory (in one place)."""
     try:
-        for epoch in epochs:
-            if stale >= cfg.patience:
-                break
-            started = time.perf_counter()
-            model.train()
-            total, batches = 0.0, 0
-            for inputs, targets, weight in distributed.shard(
-                epoch_batches(cfg, split.train, rng), ctx
-            ):
-                inputs = torch.from_numpy(inputs).to(device, non_blocking=True)
-                targets = torch.from_numpy(targets).to(device, non_blocking=True)
-                with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
-                    loss = batch_loss(cfg, train_model, inputs, targets, log_q)
-                optimizer.zero_grad(set_to_none=True)
-                scaler.scale(loss * weight).backward()
-                if cfg.grad_clip > 0:
-                    scaler.unscale_(optimizer)
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-                scaler.step(optimizer)
-                scaler.update()
-                total += loss.item() * weight  # weighted: the mean over processes is exact
-                batches += 1
-            lr = optimizer.param_groups[0]["lr"]
-            scheduler.step()
-            train_seconds = time.perf_counter() - started
-            row = {
-                "epoch": epoch,
-                "train_loss": distributed.mean(total / max(batches, 1), ctx),
-                "lr": lr,
-                "train_seconds": train_seconds,
-            }
-            if (epoch % cfg.eval_every == 0 or epoch == cfg.epochs) and ctx.is_main:
-                valid = evaluate_model(
-                    model, split.valid, split.train, cfg, device, max_users=valid_max_users
-                )
-                row.update({f"valid_{k}": v for k, v in valid.items() if k != "n_queries"})
-                elapsed += time.perf_counter() - started
-                if valid[VALID_METRIC] > best_valid:
-                    best_valid, best_epoch, seconds_to_best, stale = (
-                        valid[VALID_METRIC],
-                        epoch,
-                        elapsed,
-                        0,
-                    )
-                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-                    if out is not None:
-                        save_checkpoint(
-                            out / "best.pt",
-                            model,
-                            cfg,
-                            item_ids,
-                            epoch=epoch,
-                            best_valid=best_valid,
-                            history=[*history, row],
-                        )
-                else:
-                    stale += 1
-            else:
-                elapsed += time.perf_counter() - started
-            stale = distributed.from_main(stale, ctx)  # every process stops together
-            row["seconds"] = time.perf_counter() - started
-            history.append(row)
-            epochs.set_postfix(  # shown with the epoch's tick: one line per epoch in logs
-                loss=f"{row['train_loss']:.3f}", valid_ndcg10=f"{best_valid:.4f}", refresh=False
-            )
-            if out is not None and ctx.is_main:
-                save_checkpoint(
-                    out / "last.pt",
-                    model,
-                    cfg,
-                    item_ids,
-                    epoch=epoch,
-                    history=history,
-                    optimizer_state=optimizer.state_dict(),
-                    scheduler_state=scheduler.state_dict(),
-                    rng=_rng_state(rng),
-                    best_valid=best_valid,
-                    best_epoch=best_epoch,
-                    seconds_to_best=seconds_to_best,
-                    stale=stale,
-                    elapsed=elapsed,
-                )
+        yield
     except KeyboardInterrupt:
         where = f" in {out}" if out is not None else ""
         log.warning(
             "training interrupted; best checkpoint (epoch %d)%s is intact; "
             "call fit(..., resume=True) to continue",
-            best_epoch,
+            state.best_epoch,
             where,
         )
         raise
     except RuntimeError as error:
-        if _out_of_memory(error):
+        out_of_memory = isinstance(error, torch.OutOfMemoryError)
+        if out_of_memory or "out of memory" in str(error).lower():
             raise RuntimeError(
                 f"out of memory on {device} with batch_size={cfg.batch_size}, "
                 f"max_len={cfg.max_len}: lower batch_size or max_len, or set loss_chunk_rows "
                 "(e.g. 4096) to bound the logits"
             ) from error
         raise
-    finally:
-        epochs.close()
 
-    if best_state is None and out is not None and (out / "best.pt").exists():
-        best_state = load_checkpoint(out / "best.pt")["model_state"]  # resumed, no new best
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    distributed.copy_from_main(model, ctx)
-    history, best_epoch, best_valid, seconds_to_best = distributed.from_main(
-        (history, best_epoch, best_valid, seconds_to_best), ctx
-    )
-    frame = pd.DataFrame(history)
-    return TrainResult(
-        model.eval(),
-        frame,
-        best_epoch,
-        best_valid,
-        seconds_to_best,
-        float(frame["seconds"].sum()) if len(frame) else 0.0,
-        str(device),
-        out / "best.pt" if out is not None else None,
-    )
+
+class Trainer:
+    """One training run: its parts, its state, and where its checkpoints go.
+
+    ``fit`` (below) is the way in; ``run`` is the epoch loop.
+    """
+
+    def __init__(
+        self,
+        cfg: SASRecConfig,
+        prepared: PreparedData,
+        out_dir: str | os.PathLike | None = None,
+        valid_max_users: int | None = None,
+    ) -> None:
+        self.cfg, self.prepared, self.valid_max_users = cfg, prepared, valid_max_users
+        self.device = resolve_device(cfg.device)
+        if cfg.num_threads:
+            torch.set_num_threads(cfg.num_threads)
+        set_seed(cfg.seed)
+        self.rng = np.random.default_rng(cfg.seed)
+        self.ctx = distributed.context()
+        self.parts = build(cfg, prepared.split, self.device, self.ctx, prepared.pretrained)
+        self.out = Path(out_dir) if out_dir is not None else None
+        self.state = TrainingState()
+        self.best_weights: dict[str, torch.Tensor] | None = None
+
+    def resume(self) -> None:
+        """Continue from ``out/last.pt`` when it exists (same config required)."""
+        if self.out is None or not (self.out / "last.pt").exists():
+            return
+        path, parts = self.out / "last.pt", self.parts
+        saved = load_checkpoint(path)
+        if saved["config"] != self.cfg.to_dict():
+            raise ValueError(
+                f"{path} was trained with a different config; "
+                "resume needs the same config (or resume=False)"
+            )
+        parts.model.load_state_dict(saved["model_state"])
+        parts.optimizer.load_state_dict(saved["optimizer_state"])
+        parts.scheduler.load_state_dict(saved["scheduler_state"])
+        self.rng.bit_generator.state = saved["rng"]["numpy"]
+        torch.set_rng_state(saved["rng"]["torch"])
+        self.state = TrainingState.from_checkpoint(saved)
+        log.info("resuming after epoch %d (best epoch %d)", self.state.epoch, self.state.best_epoch)
+
+    def epoch(self, epoch: int) -> dict[str, Any]:
+        """Train one epoch, validate when due (rank 0), keep the best weights; its row."""
+        cfg, split, state = self.cfg, self.prepared.split, self.state
+        started = time.perf_counter()
+        row = {
+            "epoch": epoch,
+            **train_epoch(cfg, self.parts, split, self.rng, self.device, self.ctx),
+        }
+        if (epoch % cfg.eval_every == 0 or epoch == cfg.epochs) and self.ctx.is_main:
+            valid, improved = validate(
+                cfg,
+                self.parts.model,
+                split,
+                state,
+                epoch,
+                started,
+                self.device,
+                self.valid_max_users,
+            )
+            row.update({f"valid_{k}": v for k, v in valid.items() if k != "n_queries"})
+            if improved:
+                self.best_weights = {
+                    k: v.detach().clone() for k, v in self.parts.model.state_dict().items()
+                }
+                self.save(
+                    "best.pt",
+                    epoch=epoch,
+                    best_valid=state.best_valid,
+                    history=[*state.history, row],
+                )
+        else:
+            state.elapsed += time.perf_counter() - started
+        state.stale = distributed.from_main(state.stale, self.ctx)  # all stop together
+        row["seconds"] = time.perf_counter() - started
+        state.history.append(row)
+        state.epoch = epoch
+        if self.ctx.is_main:
+            self.save(
+                "last.pt",
+                **state.to_checkpoint(),
+                optimizer_state=self.parts.optimizer.state_dict(),
+                scheduler_state=self.parts.scheduler.state_dict(),
+                rng={"numpy": self.rng.bit_generator.state, "torch": torch.get_rng_state()},
+            )
+        return row
+
+    def save(self, name: str, **extra: Any) -> None:
+        """Write the model as ``out/name`` with ``extra`` entries (nothing without ``out``)."""
+        if self.out is not None:
+            item_ids = self.prepared.sequences.item_ids
+            save_checkpoint(self.out / name, self.parts.model, self.cfg, item_ids, **extra)
+
+    def run(self, progress: bool = True) -> TrainResult:
+        """Epochs until ``cfg.epochs`` or ``cfg.patience`` validations without improvement."""
+        state = self.state
+        epochs = tqdm(
+            range(state.epoch + 1, self.cfg.epochs + 1),
+            desc="epochs",
+            disable=not progress or not self.ctx.is_main,
+            initial=state.epoch,
+            total=self.cfg.epochs,
+        )
+        with _clear_errors(self.cfg, self.device, self.out, state):
+            try:
+                for epoch in epochs:
+                    if state.stale >= self.cfg.patience:
+                        break
+                    row = self.epoch(epoch)
+                    epochs.set_postfix(  # shown with the epoch's tick: one line per epoch
+                        loss=f"{row['train_loss']:.3f}",
+                        valid_ndcg10=f"{state.best_valid:.4f}",
+                        refresh=False,
+                    )
+            finally:
+                epochs.close()
+        return self.finish()
+
+    def finish(self) -> TrainResult:
+        """Load the best weights (on every process) and package the result."""
+        model, out, state = self.parts.model, self.out, self.state
+        best_weights = self.best_weights
+        if best_weights is None and out is not None and (out / "best.pt").exists():
+            best_weights = load_checkpoint(out / "best.pt")["model_state"]  # resumed, no new best
+        if best_weights is not None:
+            model.load_state_dict(best_weights)
+        distributed.copy_from_main(model, self.ctx)
+        history, best_epoch, best_valid, seconds_to_best = distributed.from_main(
+            (state.history, state.best_epoch, state.best_valid, state.seconds_to_best), self.ctx
+        )
+        frame = pd.DataFrame(history)
+        return TrainResult(
+            model.eval(),
+            frame,
+            best_epoch,
+            best_valid,
+            seconds_to_best,
+            float(frame["seconds"].sum()) if len(frame) else 0.0,
+            str(self.device),
+            out / "best.pt" if out is not None else None,
+        )
+
+
+def fit(
+    cfg: SASRecConfig,
+    prepared: PreparedData,
+    out_dir: str | os.PathLike | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    valid_max_users: int | None = None,
+) -> TrainResult:
+    """Train SASRec on ``prepared.split.train``, early-stopping on its validation NDCG@10.
+
+    ``prepared.sequences.item_ids`` (the original-id mapping) is saved with the
+    checkpoints; ``prepared.pretrained`` (V, d), when set, initialises the item vectors.
+    With ``resume=True`` and ``out_dir/last.pt`` present, training continues after the last
+    completed epoch (same config required). An interrupt (Ctrl-C, a lost runtime) leaves
+    both checkpoints intact. ``valid_max_users`` validates on the first N users only (a
+    labelled estimate, for large logs).
+    """
+    trainer = Trainer(cfg, prepared, out_dir, valid_max_users)
+    if resume:
+        trainer.resume()
+    return trainer.run(progress)

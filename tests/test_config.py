@@ -1,6 +1,6 @@
 import pytest
 
-from sasrec_utils.config import SASRecConfig
+from sasrec_utils.config import SASRecConfig, parse_overrides
 
 
 @pytest.mark.parametrize(
@@ -35,3 +35,10 @@ def test_round_trip_and_unknown_keys():
     assert cfg.replace(epochs=3).epochs == 3
     with pytest.raises(ValueError, match="events_paths"):
         SASRecConfig(dataset="events")
+
+
+def test_overrides_are_json_when_they_parse_else_strings():
+    parsed = parse_overrides(["lr=0.002", "loss=gbce", "amp=false", 'events_paths=["a"]'])
+    assert parsed == {"lr": 0.002, "loss": "gbce", "amp": False, "events_paths": ["a"]}
+    with pytest.raises(ValueError, match="expected FIELD=VALUE, got 'lr'"):
+        parse_overrides(["lr"])

@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sasrec_utils.dataset import prepare_data
 from sasrec_utils.distributed import Context, shard
+from sasrec_utils.evaluation import evaluate_model
+from sasrec_utils.prepared import prepare_data
 from sasrec_utils.synthetic import synthetic_events
-from sasrec_utils.train import evaluate_model, fit
+from sasrec_utils.train import fit
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,14 +53,17 @@ def test_two_processes_give_the_single_process_metrics(tmp_path):
         eval_batch_size=64,
     )
     (tmp_path / "cfg.json").write_text(json.dumps(cfg.to_dict()))
+    sasrec = Path(sys.executable).parent / "sasrec"  # the console script of this install
+    assert sasrec.exists(), f"{sasrec} missing: install the package (make install)"
     command = [
         sys.executable,
         "-m",
         "torch.distributed.run",
         "--standalone",
         "--nproc_per_node=2",
-        "-m",
-        "sasrec_utils.distributed",
+        "--no-python",
+        str(sasrec),
+        "train",
         "--config",
         str(tmp_path / "cfg.json"),
         "--out",
@@ -74,7 +78,7 @@ def test_two_processes_give_the_single_process_metrics(tmp_path):
     assert (tmp_path / "ddp" / "best.pt").exists() and (tmp_path / "ddp" / "last.pt").exists()
 
     data = prepare_data(cfg)
-    single = fit(cfg, data.split, data.data.item_ids, pretrained=data.pretrained, progress=False)
+    single = fit(cfg, data, progress=False)
     test = evaluate_model(single.model, data.split.test, data.split.train, cfg)
     # Same batches, same steps, and the all-reduced gradient is the whole batch's: the runs
     # differ only by float rounding (two partial sums instead of one), ~1e-6 in the loss.

@@ -1,97 +1,17 @@
+"""Metrics from ranks: hand-computed HR, NDCG, MRR, coverage, novelty, buckets."""
+
 import numpy as np
 import pytest
-import torch
 
-from sasrec_utils.metrics import (
-    PopularityScorer,
-    RandomScorer,
-    Ranking,
-    evaluate_sampled,
-    rank_all_items,
-    ranking_metrics,
-)
-from sasrec_utils.sequences import EvalSet, Sequences
+from sasrec_utils.metrics import Ranking, hit_metrics, metrics_by_history_length, ranking_metrics
 
 
-class FixedScorer:
-    """Scores given as a (n_queries, V) matrix."""
-
-    def __init__(self, matrix):
-        self.matrix = torch.as_tensor(matrix, dtype=torch.float64)
-
-    def prepare(self, histories, rows):
-        return torch.as_tensor(rows)
-
-    def chunk(self, state, start, stop):
-        return self.matrix[state, start:stop]
-
-    def gather(self, state, items):
-        return self.matrix[state[:, None], items]
-
-
-def queries(histories, targets):
-    return EvalSet(Sequences.from_lists(histories), np.array(targets), np.arange(len(targets)))
-
-
-def test_hand_computed_ranks_with_ties_and_exclusion():
-    #            pad  1    2    3    4    5
-    scores = [
-        [9.0, 5.0, 4.0, 4.0, 1.0, 8.0],  # target 3 ties with 2; 5 is in history
-        [0.0, 1.0, 2.0, 3.0, 4.0, 5.0],
-    ]  # target 1 is lowest; history [5] excluded
-    q = queries([[5], [5]], [3, 1])
-    ranking = rank_all_items(FixedScorer(scores), q, n_items=5)
-    # query 0: above target: item 1 (5.0) and the tie item 2 (pessimistic) -> rank 3
-    # query 1: items 4, 3, 2 score higher; 5 excluded -> rank 4
-    assert ranking.ranks.tolist() == [3, 4]
-    assert ranking.top_items[0, :3].tolist() == [1, 2, 3] or ranking.top_items[0, :3].tolist() == [
-        1,
-        3,
-        2,
-    ]
-    assert 5 not in ranking.top_items[:, :4] and 0 not in ranking.top_items[:, :4]
-    m = ranking_metrics(ranking, 5, ks=(1, 3, 5))
+def test_hit_metrics_by_hand():
+    m = hit_metrics(np.array([3, 4]), ks=(1, 3, 5))
     assert m["hr@1"] == 0 and m["hr@3"] == 0.5 and m["hr@5"] == 1.0
     assert m["ndcg@3"] == pytest.approx((1 / np.log2(4)) / 2)
     assert m["ndcg@5"] == pytest.approx((1 / np.log2(4) + 1 / np.log2(5)) / 2)
     assert m["mrr"] == pytest.approx((1 / 3 + 1 / 4) / 2)
-
-
-def test_without_exclusion_history_items_count():
-    scores = [[0.0, 1.0, 9.0, 2.0]]
-    with_hist = rank_all_items(FixedScorer(scores), queries([[2]], [3]), 3)
-    without = rank_all_items(FixedScorer(scores), queries([[2]], [3]), 3, exclude_history=False)
-    assert with_hist.ranks.tolist() == [1] and without.ranks.tolist() == [2]
-
-
-def test_target_seen_before_is_not_excluded():
-    scores = [[0.0, 3.0, 2.0, 1.0]]
-    ranking = rank_all_items(FixedScorer(scores), queries([[2, 1]], [2]), 3)
-    assert ranking.ranks.tolist() == [1]  # item 1 excluded, target 2 kept
-
-
-def test_chunked_equals_unchunked():
-    rng = np.random.default_rng(0)
-    scores = rng.normal(size=(37, 101))
-    hist = [list(rng.choice(np.arange(1, 101), size=5, replace=False)) for _ in range(37)]
-    q = queries(hist, rng.integers(1, 101, size=37))
-    full = rank_all_items(FixedScorer(scores), q, 100, batch_size=8)
-    chunked = rank_all_items(FixedScorer(scores), q, 100, batch_size=5, item_chunk=7)
-    np.testing.assert_array_equal(full.ranks, chunked.ranks)
-    np.testing.assert_array_equal(full.top_items, chunked.top_items)
-
-
-def test_popularity_ties_are_pessimistic():
-    counts = np.array([0, 5, 5, 5, 1])
-    ranking = rank_all_items(PopularityScorer(counts), queries([[4]], [2]), 4)
-    assert ranking.ranks.tolist() == [3]
-
-
-def test_random_baseline_near_chance():
-    n_items, n = 200, 2000
-    q = queries([[1]] * n, list(np.arange(n) % 199 + 2))
-    ranks = rank_all_items(RandomScorer(3), q, n_items, batch_size=500).ranks
-    assert abs((ranks <= 10).mean() - 10 / 199) < 0.02
 
 
 def test_coverage_and_novelty():
@@ -103,11 +23,14 @@ def test_coverage_and_novelty():
     assert m["novelty@2"] == pytest.approx(expected)
 
 
-def test_sampled_metrics_exceed_full_ranking():
-    rng = np.random.default_rng(1)
-    scores = rng.normal(size=(200, 501))
-    q = queries([[1]] * 200, rng.integers(2, 501, size=200))
-    full = ranking_metrics(rank_all_items(FixedScorer(scores), q, 500), 500)
-    sampled = evaluate_sampled(FixedScorer(scores), q, 500, n_negatives=100, seed=0)
-    assert set(sampled) >= {"sampled_hr@10", "sampled_ndcg@10"}
-    assert sampled["sampled_hr@10"] > 2 * full["hr@10"]
+def test_metrics_by_history_length_by_hand():
+    lengths = np.array([3, 4, 10, 12])
+    ranks = {"A": np.array([1, 11, 3, 1]), "B": np.array([20, 20, 20, 2])}
+    frame = metrics_by_history_length(ranks, lengths, n_buckets=2)
+    a = frame[frame["system"] == "A"].set_index("bucket")
+    assert list(a.index) == ["3–4", "10–12"]
+    assert a.loc["3–4", "hr@10"] == 0.5 and a.loc["10–12", "hr@10"] == 1.0
+    assert a.loc["10–12", "ndcg@10"] == pytest.approx((1 / np.log2(4) + 1) / 2)
+    b = frame[frame["system"] == "B"].set_index("bucket")
+    assert b.loc["10–12", "ndcg@10"] == pytest.approx(0.5 / np.log2(3))
+    assert set(frame["users"]) == {2}

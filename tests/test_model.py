@@ -1,8 +1,9 @@
 import numpy as np
+import pytest
 import torch
 
 from sasrec_utils.config import SASRecConfig
-from sasrec_utils.model import SASRec, attention_mask
+from sasrec_utils.model import SASRec, attention_mask, parameter_table
 
 
 def make(n_items=20, **kw):
@@ -59,3 +60,15 @@ def test_pretrained_init_projects_and_keeps_padding_zero():
     centred = torch.tensor(exact[1:] - exact[1:].mean(0))
     cos = torch.nn.functional.cosine_similarity(same_width.item_emb.weight[1:], centred)
     assert torch.all(cos > 0.999)
+
+
+def test_parameter_table_adds_up_to_the_model(tiny_cfg):
+    model = SASRec(50, tiny_cfg)
+    table = parameter_table(model)
+    assert table.iloc[-1]["module"] == "total"
+    assert table.iloc[-1]["parameters"] == model.n_parameters()
+    assert table.iloc[:-1]["parameters"].sum() == model.n_parameters()
+    item_row = table.set_index("module").loc["item_emb"]
+    assert item_row["parameters"] == 51 * tiny_cfg.hidden_dim
+    assert item_row["shapes"] == f"51×{tiny_cfg.hidden_dim}"
+    assert table["share"].iloc[:-1].sum() == pytest.approx(1.0)

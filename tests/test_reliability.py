@@ -12,15 +12,18 @@ import pandas as pd
 import pytest
 import torch
 
-from sasrec_utils import data as data_module
+from sasrec_utils import batches as batches_module
 from sasrec_utils import io as io_module
+from sasrec_utils import movielens as data_module
 from sasrec_utils import train as train_module
 from sasrec_utils.checkpoint import load_checkpoint
 from sasrec_utils.config import SASRecConfig
-from sasrec_utils.data import load_event_parquets, load_ml100k
-from sasrec_utils.dataset import load_sequences, save_sequences
+from sasrec_utils.event_files import load_event_parquets
 from sasrec_utils.io import atomic_write_text
-from sasrec_utils.sequences import build_sequences, leave_one_out_split
+from sasrec_utils.movielens import load_ml100k
+from sasrec_utils.prepared import PreparedData, load_sequences, save_sequences
+from sasrec_utils.sequences import build_sequences
+from sasrec_utils.splits import leave_one_out_split
 from sasrec_utils.train import fit
 
 from .conftest import cycle_events
@@ -182,7 +185,7 @@ def small_cfg(**changes) -> SASRecConfig:
 def test_interrupt_keeps_best_checkpoint_and_resume_finishes(small_split, tmp_path, monkeypatch):
     data, split = small_split
     cfg = small_cfg()
-    real_batches = train_module.training_batches
+    real_batches = batches_module.training_batches
     calls = {"n": 0}
 
     def interrupt_in_epoch_3(*args, **kwargs):
@@ -191,14 +194,14 @@ def test_interrupt_keeps_best_checkpoint_and_resume_finishes(small_split, tmp_pa
             raise KeyboardInterrupt
         return real_batches(*args, **kwargs)
 
-    monkeypatch.setattr(train_module, "training_batches", interrupt_in_epoch_3)
+    monkeypatch.setattr(batches_module, "training_batches", interrupt_in_epoch_3)
     with pytest.raises(KeyboardInterrupt):
-        fit(cfg, split, data.item_ids, out_dir=tmp_path, progress=False)
+        fit(cfg, PreparedData(data, split), out_dir=tmp_path, progress=False)
     best_before = (tmp_path / "best.pt").read_bytes()
     assert load_checkpoint(tmp_path / "last.pt")["epoch"] == 2
     assert load_checkpoint(tmp_path / "best.pt")["epoch"] in (1, 2)
-    monkeypatch.setattr(train_module, "training_batches", real_batches)
-    resumed = fit(cfg, split, data.item_ids, out_dir=tmp_path, resume=True, progress=False)
+    monkeypatch.setattr(batches_module, "training_batches", real_batches)
+    resumed = fit(cfg, PreparedData(data, split), out_dir=tmp_path, resume=True, progress=False)
     assert resumed.history["epoch"].tolist() == [1, 2, 3, 4, 5]
     assert load_checkpoint(tmp_path / "last.pt")["epoch"] == 5
     if resumed.best_epoch <= 2:  # no better epoch later: best.pt untouched
@@ -207,12 +210,11 @@ def test_interrupt_keeps_best_checkpoint_and_resume_finishes(small_split, tmp_pa
 
 def test_resume_with_another_config_is_refused(small_split, tmp_path):
     data, split = small_split
-    fit(small_cfg(epochs=1), split, data.item_ids, out_dir=tmp_path, progress=False)
+    fit(small_cfg(epochs=1), PreparedData(data, split), out_dir=tmp_path, progress=False)
     with pytest.raises(ValueError, match="different config"):
         fit(
             small_cfg(epochs=1, hidden_dim=8),
-            split,
-            data.item_ids,
+            PreparedData(data, split),
             out_dir=tmp_path,
             resume=True,
             progress=False,
@@ -235,7 +237,7 @@ def test_crash_mid_write_leaves_previous_file(tmp_path, monkeypatch):
 
 def test_crash_while_saving_checkpoint_keeps_old_one(small_split, tmp_path, monkeypatch):
     data, split = small_split
-    fit(small_cfg(epochs=1), split, data.item_ids, out_dir=tmp_path, progress=False)
+    fit(small_cfg(epochs=1), PreparedData(data, split), out_dir=tmp_path, progress=False)
     before = (tmp_path / "best.pt").read_bytes()
 
     def crash(*args, **kwargs):
@@ -243,7 +245,7 @@ def test_crash_while_saving_checkpoint_keeps_old_one(small_split, tmp_path, monk
 
     monkeypatch.setattr(torch, "save", crash)
     with pytest.raises(RuntimeError, match="killed"):
-        fit(small_cfg(epochs=1), split, data.item_ids, out_dir=tmp_path, progress=False)
+        fit(small_cfg(epochs=1), PreparedData(data, split), out_dir=tmp_path, progress=False)
     assert (tmp_path / "best.pt").read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["best.pt", "last.pt"]
 
@@ -256,7 +258,7 @@ def test_out_of_memory_suggests_smaller_batch(small_split, monkeypatch):
 
     monkeypatch.setattr(train_module, "batch_loss", oom)
     with pytest.raises(RuntimeError, match="lower batch_size or max_len"):
-        fit(small_cfg(epochs=1), split, data.item_ids, progress=False)
+        fit(small_cfg(epochs=1), PreparedData(data, split), progress=False)
 
 
 def test_prepared_data_round_trip_and_missing_file(tmp_path):

@@ -6,20 +6,22 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from sasrec_utils import losses, metrics
+from sasrec_utils import evaluation, losses
 from sasrec_utils.config import SASRecConfig
-from sasrec_utils.data import load_event_parquets
-from sasrec_utils.dataset import prepare_data
-from sasrec_utils.metrics import ModelScorer, PopularityScorer, evaluate, rank_all_items
+from sasrec_utils.evaluation import evaluate, evaluate_model, rank_all_items
+from sasrec_utils.event_files import load_event_parquets
 from sasrec_utils.model import SASRec
+from sasrec_utils.prepared import PreparedData, prepare_data
+from sasrec_utils.scorers import ModelScorer, PopularityScorer
 from sasrec_utils.sequences import (
-    Sequences,
     build_sequences,
     item_popularity,
     users_per_item,
 )
 from sasrec_utils.synthetic import synthetic_events
-from sasrec_utils.train import evaluate_model, fit
+from sasrec_utils.train import fit
+
+from .conftest import sequences_from_lists
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +83,7 @@ def test_duplicates_across_files_and_unmapped_users(tmp_path):
 
 
 def test_users_per_item_counts_distinct_users():
-    seqs = Sequences.from_lists([[3, 1, 3, 3], [1], [2, 2, 1], []])
+    seqs = sequences_from_lists([[3, 1, 3, 3], [1], [2, 2, 1], []])
     naive = [0] + [sum(i in set(seqs[r].tolist()) for r in range(4)) for i in (1, 2, 3)]
     assert users_per_item(seqs, 3).tolist() == naive == [0, 3, 1, 1]
 
@@ -168,7 +170,7 @@ def test_sampled_softmax_trains_close_to_full_ce(prepared):
     ndcg = {}
     for loss in ("ce", "sampled_softmax"):
         run = cfg.replace(loss=loss, n_negatives=64, epochs=6, patience=6, lr=5e-3)
-        model = fit(run, split, data.data.item_ids, pretrained=data.pretrained, progress=False)
+        model = fit(run, PreparedData(data.sequences, split, None, data.pretrained), progress=False)
         ndcg[loss] = evaluate_model(model.model, split.test, split.train, run)["ndcg@10"]
     popular = evaluate(
         PopularityScorer(item_popularity(split.train, split.n_items)), split.test, split.n_items
@@ -221,7 +223,7 @@ class Recording:
 def test_default_item_chunks_bound_the_score_block(scorer_and_queries, monkeypatch):
     scorer, queries, n_items = scorer_and_queries
     whole = rank_all_items(scorer, queries, n_items, 64)
-    monkeypatch.setattr(metrics, "SCORE_BLOCK", 64 * 50)
+    monkeypatch.setattr(evaluation, "SCORE_BLOCK", 64 * 50)
     recording = Recording(scorer)
     bounded = rank_all_items(recording, queries, n_items, 64)
     assert max(b * c for b, c in recording.blocks) <= 64 * 50
@@ -237,7 +239,7 @@ def test_max_users_is_a_labelled_estimate(prepared, scorer_and_queries):
     assert estimate["n_queries"] == 25 and estimate["estimate_on_users"] == 25
     assert "estimate_on_users" not in evaluate(scorer, queries, n_items)
     run = cfg.replace(epochs=1)
-    result = fit(run, data.split, data.data.item_ids, progress=False, valid_max_users=20)
+    result = fit(run, data, progress=False, valid_max_users=20)
     assert result.history["valid_estimate_on_users"].tolist() == [20.0]
 
 
@@ -245,4 +247,4 @@ def test_retail_config_reads_the_generated_files(tiny):
     cfg = tiny.config(hidden_dim=128, max_len=50)
     assert isinstance(cfg, SASRecConfig) and cfg.dataset == "events"
     data = prepare_data(cfg)
-    assert data.pretrained.shape == (data.data.n_items + 1, 128)
+    assert data.pretrained.shape == (data.sequences.n_items + 1, 128)

@@ -5,10 +5,11 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from sasrec_utils import data as data_module
-from sasrec_utils.data import load_event_parquets, load_item_embeddings
+from sasrec_utils.cli import main
+from sasrec_utils.event_files import load_event_parquets, load_item_embeddings
+from sasrec_utils.presets import LOG_SIZES
 from sasrec_utils.sequences import build_sequences
-from sasrec_utils.synthetic import PRESETS, main, synthetic_events
+from sasrec_utils.synthetic import synthetic_events
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +35,7 @@ def test_retail_layout_and_domains(tiny):
 
 def test_vocabulary_and_embeddings_align(tiny):
     vocab = read(tiny.vocabulary_path)
-    n_items = PRESETS["tiny"]["n_items"]
+    n_items = LOG_SIZES["tiny"]["n_items"]
     assert len(vocab) == n_items and vocab["item_id"].is_unique
     assert sorted(vocab["index"]) == list(range(n_items))
     assert not vocab["index"].is_monotonic_increasing  # loaders must order by `index`
@@ -70,8 +71,8 @@ def test_loaders_report_what_was_planted(tiny):
     assert log.dropped["unmapped_items"] >= 1
     assert len(log.events) == 9_000 - tiny.n_unmapped_events
     data = build_sequences(log.events, log.item_ids)
-    assert data.n_items == PRESETS["tiny"]["n_items"]
-    assert data.n_users + data.dropped_users == PRESETS["tiny"]["n_users"]
+    assert data.n_items == LOG_SIZES["tiny"]["n_items"]
+    assert data.n_users + data.dropped_users == LOG_SIZES["tiny"]["n_users"]
     assert data.sequences.lengths.sum() == len(log.events) - data.dropped_users
 
 
@@ -96,9 +97,8 @@ def test_next_item_is_learnable(tiny):
     assert bigram > 0.3 and bigram > 5 * popular, (bigram, popular)
 
 
-def test_cli_and_data_module_entry_point(tmp_path, capsys):
-    main([str(tmp_path), "--preset", "tiny", "--seed", "1"])
+def test_cli_writes_a_preset(tmp_path, capsys):
+    main(["synthetic", str(tmp_path), "--preset", "tiny", "--seed", "1"])
     assert "events_marketplace.parquet" in capsys.readouterr().out
-    assert data_module.synthetic_events is synthetic_events
     with pytest.raises(ValueError, match="n_events=5 < n_users=10"):
         synthetic_events(tmp_path / "bad", n_users=10, n_items=100, n_events=5)

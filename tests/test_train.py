@@ -6,9 +6,12 @@ import torch
 
 from sasrec_utils import losses
 from sasrec_utils.checkpoint import CheckpointError, load_checkpoint, model_from_checkpoint
-from sasrec_utils.metrics import ModelScorer, rank_all_items
-from sasrec_utils.sequences import build_sequences, leave_one_out_split
-from sasrec_utils.train import evaluate_model, fit
+from sasrec_utils.evaluation import evaluate_model, rank_all_items
+from sasrec_utils.prepared import PreparedData
+from sasrec_utils.scorers import ModelScorer
+from sasrec_utils.sequences import build_sequences
+from sasrec_utils.splits import leave_one_out_split
+from sasrec_utils.train import fit
 
 from .conftest import cycle_events
 
@@ -22,7 +25,7 @@ def cycle_split():
 def test_learns_a_cycle_far_above_random(cycle_split, tiny_cfg, tmp_path):
     data, split = cycle_split
     cfg = tiny_cfg.replace(epochs=40, lr=1e-2, patience=40, hidden_dim=32)
-    result = fit(cfg, split, data.item_ids, out_dir=tmp_path, progress=False)
+    result = fit(cfg, PreparedData(data, split), out_dir=tmp_path, progress=False)
     test = evaluate_model(result.model, split.test, split.train, cfg)
     # random NDCG@10 over ~17 unseen candidates is about 0.15; the cycle is deterministic
     assert test["ndcg@10"] > 0.9, test
@@ -34,13 +37,13 @@ def test_learns_a_cycle_far_above_random(cycle_split, tiny_cfg, tmp_path):
 def test_sampled_losses_learn_too(cycle_split, tiny_cfg, loss):
     data, split = cycle_split
     cfg = tiny_cfg.replace(epochs=30, lr=1e-2, patience=30, hidden_dim=32, loss=loss, n_negatives=8)
-    result = fit(cfg, split, data.item_ids, progress=False)
+    result = fit(cfg, PreparedData(data, split), progress=False)
     assert evaluate_model(result.model, split.test, split.train, cfg)["ndcg@10"] > 0.5
 
 
 def test_checkpoint_round_trip_gives_identical_scores(cycle_split, tiny_cfg, tmp_path):
     data, split = cycle_split
-    result = fit(tiny_cfg, split, data.item_ids, out_dir=tmp_path, progress=False)
+    result = fit(tiny_cfg, PreparedData(data, split), out_dir=tmp_path, progress=False)
     model, cfg, state = model_from_checkpoint(tmp_path / "best.pt")
     assert cfg == tiny_cfg and state["item_ids"] == data.item_ids.tolist()
     seq = torch.as_tensor(split.test.histories.to_padded(cfg.max_len))
@@ -50,7 +53,7 @@ def test_checkpoint_round_trip_gives_identical_scores(cycle_split, tiny_cfg, tmp
 def test_same_seed_same_metrics(cycle_split, tiny_cfg):
     data, split = cycle_split
     cfg = tiny_cfg.replace(dropout=0.2, epochs=3)
-    runs = [fit(cfg, split, data.item_ids, progress=False) for _ in range(2)]
+    runs = [fit(cfg, PreparedData(data, split), progress=False) for _ in range(2)]
     a, b = (evaluate_model(r.model, split.test, split.train, cfg) for r in runs)
     for key in a:
         assert a[key] == pytest.approx(b[key], abs=1e-6)
@@ -60,13 +63,15 @@ def test_same_seed_same_metrics(cycle_split, tiny_cfg):
 def test_resume_continues_to_the_same_result(cycle_split, tiny_cfg, tmp_path):
     data, split = cycle_split
     cfg = tiny_cfg.replace(dropout=0.2, epochs=4, patience=10)
-    straight = fit(cfg, split, data.item_ids, out_dir=tmp_path / "a", progress=False)
-    fit(cfg.replace(epochs=2), split, data.item_ids, out_dir=tmp_path / "b", progress=False)
+    straight = fit(cfg, PreparedData(data, split), out_dir=tmp_path / "a", progress=False)
+    fit(cfg.replace(epochs=2), PreparedData(data, split), out_dir=tmp_path / "b", progress=False)
     # pretend the 2-epoch run was a 4-epoch run cut off after epoch 2
     state = load_checkpoint(tmp_path / "b" / "last.pt")
     state["config"] = cfg.to_dict()
     torch.save(state, tmp_path / "b" / "last.pt")
-    resumed = fit(cfg, split, data.item_ids, out_dir=tmp_path / "b", resume=True, progress=False)
+    resumed = fit(
+        cfg, PreparedData(data, split), out_dir=tmp_path / "b", resume=True, progress=False
+    )
     assert resumed.history["epoch"].tolist() == [1, 2, 3, 4]
     np.testing.assert_allclose(
         resumed.history["train_loss"], straight.history["train_loss"], rtol=1e-5
@@ -103,7 +108,8 @@ def test_sampled_softmax_approaches_full_ce_with_many_negatives():
     hidden, items = torch.randn(64, 8), torch.randn(41, 8)
     targets = torch.randint(1, 41, (64,))
     full = losses.full_cross_entropy(hidden, targets, items)
-    log_q = losses.log_uniform_proposal(40)
+    log_q = torch.full((41,), -np.log(40.0))  # uniform over items 1..40
+    log_q[0] = float("-inf")  # padding is never drawn
     gen = torch.Generator().manual_seed(0)
     estimate = np.mean(
         [losses.sampled_softmax(hidden, targets, items, 2000, log_q, gen).item() for _ in range(5)]
@@ -113,7 +119,7 @@ def test_sampled_softmax_approaches_full_ce_with_many_negatives():
 
 def test_model_scorer_matches_score_last(cycle_split, tiny_cfg):
     data, split = cycle_split
-    result = fit(tiny_cfg.replace(epochs=1), split, data.item_ids, progress=False)
+    result = fit(tiny_cfg.replace(epochs=1), PreparedData(data, split), progress=False)
     ranking = rank_all_items(ModelScorer(result.model, tiny_cfg.max_len), split.test, split.n_items)
     scores = result.model.score_last(
         torch.as_tensor(split.test.histories.to_padded(tiny_cfg.max_len))

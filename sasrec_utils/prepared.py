@@ -15,23 +15,18 @@ import numpy as np
 import pandas as pd
 
 from .config import SASRecConfig
-from .data import load_events, load_item_embeddings, load_item_metadata
+from .event_files import load_item_embeddings
 from .io import atomic_write
-from .sequences import (
-    SequenceData,
-    Sequences,
-    Split,
-    build_sequences,
-    leave_one_out_split,
-    user_split,
-)
+from .loading import load_events, load_item_metadata
+from .sequences import SequenceData, Sequences, build_sequences
+from .splits import Split, leave_one_out_split, user_split
 
 
 @dataclass
 class PreparedData:
     """Sequences, their split, item metadata (titles) and optional pretrained vectors."""
 
-    data: SequenceData
+    sequences: SequenceData
     split: Split
     items: pd.DataFrame | None = None
     pretrained: np.ndarray | None = None  # (n_items + 1, d) aligned to internal ids
@@ -47,11 +42,11 @@ def split_for(cfg: SASRecConfig, data: SequenceData) -> Split:
 def prepare_data(cfg: SASRecConfig) -> PreparedData:
     """Load the dataset ``cfg`` names, build sequences and split them."""
     log = load_events(cfg)
-    data = build_sequences(log.events, log.item_ids)
+    sequences = build_sequences(log.events, log.item_ids)
     pretrained = None
     if cfg.embeddings_path:
-        pretrained = load_item_embeddings(cfg.embeddings_path, data.item_ids)
-    return PreparedData(data, split_for(cfg, data), load_item_metadata(cfg), pretrained)
+        pretrained = load_item_embeddings(cfg.embeddings_path, sequences.item_ids)
+    return PreparedData(sequences, split_for(cfg, sequences), load_item_metadata(cfg), pretrained)
 
 
 def _plain(values: np.ndarray) -> np.ndarray:
@@ -77,7 +72,7 @@ def load_sequences(path: str | os.PathLike) -> SequenceData:
     if not path.exists():
         raise FileNotFoundError(
             f"{path}: prepared data not found; run the first notebook "
-            "(or sasrec_utils.dataset.save_sequences) first"
+            "(or sasrec_utils.prepared.save_sequences) first"
         )
     with np.load(path, allow_pickle=False) as arrays:
         return SequenceData(

@@ -1,16 +1,12 @@
-"""Loaders on generated files in each format (never the network)."""
+"""MovieLens loaders on generated files in each layout (never the network)."""
 
 import zipfile
 
-import numpy as np
-import pandas as pd
 import pytest
 
-from sasrec_utils import data as data_module
-from sasrec_utils.data import (
+from sasrec_utils import movielens
+from sasrec_utils.movielens import (
     ChecksumError,
-    load_event_parquets,
-    load_item_embeddings,
     load_ml1m,
     load_ml1m_items,
     load_ml100k,
@@ -24,7 +20,7 @@ def offline(monkeypatch):
     def refuse(*args, **kwargs):
         raise OSError("network disabled in tests")
 
-    monkeypatch.setattr(data_module.urllib.request, "urlopen", refuse)
+    monkeypatch.setattr(movielens.urllib.request, "urlopen", refuse)
 
 
 def test_ml100k_official_layout(tmp_path, offline):
@@ -78,50 +74,6 @@ def test_ml1m_ratings_dat(tmp_path):
 def test_ml1m_missing_gives_instructions(tmp_path, offline):
     with pytest.raises(RuntimeError, match=r"ratings\.dat"):
         load_ml1m(tmp_path)
-
-
-def write_retail(tmp_path):
-    events = pd.DataFrame(
-        {
-            "user_id": ["u1", "u1", "u1", "u2", "u2", "u2"],
-            "item_id": ["fmcg_1", "nfmcg_2", "offer_9", "fmcg_1", "fmcg_1", "nfmcg_2"],
-            "timestamp": [1, 2, 3, 1, 1, 2],
-            "extra": [0] * 6,
-        }
-    )
-    events.to_parquet(tmp_path / "events.parquet")
-    pd.DataFrame({"item_id": ["nfmcg_2", "fmcg_1"], "index": [1, 0]}).to_parquet(
-        tmp_path / "vocab.parquet"
-    )
-
-
-def test_event_parquets_drop_unmapped_and_duplicates(tmp_path):
-    write_retail(tmp_path)
-    log = load_event_parquets([tmp_path / "events.parquet"], tmp_path / "vocab.parquet")
-    assert list(log.events.columns) == ["user_id", "item_id", "timestamp"]
-    assert log.dropped == {"duplicate_events": 1, "unmapped_events": 1, "unmapped_items": 1}
-    assert log.item_ids.tolist() == ["fmcg_1", "nfmcg_2"]  # vocabulary order by index
-    assert len(log.events) == 4
-
-
-def test_event_parquet_missing_column_named(tmp_path):
-    pd.DataFrame({"user_id": [1], "item": [2], "timestamp": [3]}).to_parquet(tmp_path / "e.parquet")
-    with pytest.raises(ValueError, match=r"missing column\(s\) \['item_id'\].*found"):
-        load_event_parquets(tmp_path / "e.parquet")
-
-
-def test_embeddings_aligned_by_id_not_row_order(tmp_path):
-    frame = pd.DataFrame(
-        {"item_id": ["b", "a", "zzz"], "embedding": [[2.0, 2.0], [1.0, 1.0], [9.0, 9.0]]}
-    )
-    frame.to_parquet(tmp_path / "emb.parquet")
-    matrix = load_item_embeddings(tmp_path / "emb.parquet", np.array(["a", "b", "c"]))
-    assert matrix.shape == (4, 2) and matrix.dtype == np.float32
-    assert matrix.tolist() == [[0, 0], [1, 1], [2, 2], [0, 0]]
-    with pytest.raises(ValueError, match="dimension 2, expected 128"):
-        load_item_embeddings(tmp_path / "emb.parquet", np.array(["a"]), dim=128)
-    with pytest.raises(ValueError, match="none of its 3 item_ids match"):
-        load_item_embeddings(tmp_path / "emb.parquet", np.array(["x", "y"]))
 
 
 def test_bad_checksum_deletes_file(tmp_path):

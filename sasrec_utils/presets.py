@@ -1,0 +1,60 @@
+"""Named settings in one place: sizes of synthetic logs and configurations by use.
+
+``LOG_SIZES`` are the sizes ``synthetic.synthetic_events`` takes; ``CONFIGS`` are changes
+to ``SASRecConfig()`` for a setting, chosen by the benchmarks (``benchmarks/README.md``
+says how each was measured).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .config import SASRecConfig
+
+LOG_SIZES: dict[str, dict[str, int]] = {
+    "tiny": {"n_users": 300, "n_items": 400, "n_events": 9_000},
+    "mid": {"n_users": 12_000, "n_items": 12_000, "n_events": 384_000},
+    "retail": {"n_users": 286_000, "n_items": 316_000, "n_events": 9_200_000},
+}
+
+CONFIGS: dict[str, dict[str, Any]] = {
+    # a retail catalogue of ~300k items on a CPU (benchmarks/README.md, "Scale")
+    "retail": {
+        "max_len": 50,
+        "hidden_dim": 128,  # the pretrained embeddings' width
+        "n_heads": 2,
+        "n_layers": 2,
+        "dropout": 0.2,
+        "loss": "sampled_softmax",  # logQ-corrected, popularity proposal
+        "n_negatives": 256,
+        "loss_chunk_rows": 0,  # used by loss="ce" only: 0 = chunks of ~1M logits (4 MB)
+        "batch_size": 256,
+        "batch_tokens": 0,  # no cap: batches of 256 windows of up to 50 items, as measured
+        "lr": 1e-3,
+        "eval_batch_size": 256,
+        "device": "cpu",
+    },
+    # MovieLens-1M on a Colab T4 (benchmarks/README.md, "GPU / Colab")
+    "ml1m-t4": {
+        "dataset": "ml-1m",
+        "device": "cuda",
+        "amp": True,
+        "max_len": 200,
+        "hidden_dim": 64,
+        "n_layers": 2,
+        "n_heads": 1,
+        "dropout": 0.2,
+        "batch_size": 128,
+        "lr": 1e-3,
+        "epochs": 200,
+        "patience": 20,
+        "eval_batch_size": 512,
+    },
+}
+
+
+def preset_config(name: str, **changes: Any) -> SASRecConfig:
+    """``SASRecConfig()`` with the preset ``name``'s settings, then ``changes``, applied."""
+    if name not in CONFIGS:
+        raise ValueError(f"unknown preset {name!r}; known presets: {sorted(CONFIGS)}")
+    return SASRecConfig().replace(**{**CONFIGS[name], **changes})

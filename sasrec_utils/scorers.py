@@ -1,0 +1,87 @@
+"""Scorers: what the evaluator ranks. SASRec and the simple baselines share one interface.
+
+A ``Scorer`` scores items for a batch of query histories: ``prepare`` builds a per-batch
+state (e.g. user vectors), ``chunk`` scores a contiguous range of item ids for every query
+and ``gather`` scores given items per query. The evaluator never needs the full
+(queries x items) matrix at once.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+import torch
+
+from .sequences import Sequences
+
+
+class Scorer(Protocol):
+    """Scores items for a batch of histories. ``state`` is whatever ``prepare`` returns."""
+
+    def prepare(self, histories: Sequences, rows: np.ndarray) -> object: ...
+    def chunk(self, state: object, start: int, stop: int) -> torch.Tensor: ...  # (B, C)
+    def gather(self, state: object, items: torch.Tensor) -> torch.Tensor: ...  # (B, K)
+
+
+class ModelScorer:
+    """Scores from a SASRec model: user vector (B, D) times item table (V, D)."""
+
+    def __init__(self, model: torch.nn.Module, max_len: int, device: str | torch.device = "cpu"):
+        self.model, self.max_len, self.device = model, max_len, torch.device(device)
+
+    @torch.no_grad()
+    def prepare(self, histories: Sequences, rows: np.ndarray) -> torch.Tensor:
+        self.model.eval()
+        seq = torch.from_numpy(histories.to_padded(self.max_len)).to(self.device)
+        return self.model.user_vectors(seq).float()  # (B, D)
+
+    @torch.no_grad()
+    def chunk(self, state: torch.Tensor, start: int, stop: int) -> torch.Tensor:
+        return state @ self.model.item_matrix()[start:stop].float().T  # (B, C)
+
+    @torch.no_grad()
+    def gather(self, state: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        vectors = self.model.item_matrix()[items].float()  # (B, K, D)
+        return torch.einsum("bd,bkd->bk", state, vectors)
+
+
+class PopularityScorer:
+    """Most-popular baseline: every user gets the training interaction counts."""
+
+    def __init__(self, counts: np.ndarray):
+        self.counts = torch.as_tensor(counts, dtype=torch.float64)
+
+    def prepare(self, histories: Sequences, rows: np.ndarray) -> int:
+        return len(histories)
+
+    def chunk(self, state: int, start: int, stop: int) -> torch.Tensor:
+        return self.counts[start:stop].expand(state, -1)
+
+    def gather(self, state: int, items: torch.Tensor) -> torch.Tensor:
+        return self.counts[items]
+
+
+class RandomScorer:
+    """Random baseline: a fixed pseudo-random score per (query, item), from a hash.
+
+    Hash-based rather than drawn, so chunked and gathered scores agree exactly.
+    """
+
+    def __init__(self, seed: int = 0):
+        self.seed = seed
+
+    def prepare(self, histories: Sequences, rows: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(rows, dtype=torch.int64)[:, None]  # (B, 1)
+
+    def _hash(self, rows: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        mask = 0xFFFFFFFF
+        x = (rows * 0x9E3779B1 + items * 0x85EBCA77 + self.seed) & mask
+        x = ((x ^ (x >> 15)) * 0x2C1B3C6D) & mask
+        return (x ^ (x >> 12)).double() / 2**32
+
+    def chunk(self, state: torch.Tensor, start: int, stop: int) -> torch.Tensor:
+        return self._hash(state, torch.arange(start, stop)[None, :])
+
+    def gather(self, state: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        return self._hash(state, items)

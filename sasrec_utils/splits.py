@@ -1,0 +1,91 @@
+"""Leave-one-out and user splits: training sequences plus held-out queries.
+
+A query is one user's history and the single item that followed it (the target). Users
+are row indices into the ``SequenceData`` a split came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .sequences import SequenceData, Sequences
+
+
+@dataclass(frozen=True)
+class EvalSet:
+    """Queries for evaluation: each row's history and the single held-out target.
+
+    ``users`` are row indices into the ``SequenceData`` the split came from.
+    """
+
+    histories: Sequences
+    targets: np.ndarray  # (n,) int64 internal ids
+    users: np.ndarray  # (n,) int64
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    def select(self, rows: np.ndarray) -> EvalSet:
+        """The queries at positions ``rows`` (in that order)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        return EvalSet(self.histories.select(rows), self.targets[rows], self.users[rows])
+
+    def head(self, n: int) -> EvalSet:
+        """The first ``n`` queries (a quick estimate on a subset)."""
+        return self.select(np.arange(min(n, len(self))))
+
+
+@dataclass(frozen=True)
+class Split:
+    """Training sequences plus validation and test queries."""
+
+    train: Sequences
+    valid: EvalSet
+    test: EvalSet
+    n_items: int
+    unevaluated_users: int = 0
+
+
+def leave_one_out_split(data: SequenceData) -> Split:
+    """Last item = test, second-to-last = validation, the rest = training.
+
+    Validation queries see the training part; test queries see training + validation
+    item. Users with fewer than 3 items cannot give both held-out items: they stay in
+    training whole and are counted in ``unevaluated_users``.
+    """
+    seqs = data.sequences
+    evaluable = seqs.lengths >= 3
+    users = np.flatnonzero(evaluable)
+    train = seqs.keep_first(seqs.lengths - np.where(evaluable, 2, 0))
+    chosen = seqs.select(users)
+    valid = EvalSet(chosen.drop_last(2), chosen.last(2), users)
+    test = EvalSet(chosen.drop_last(1), chosen.last(1), users)
+    return Split(train, valid, test, data.n_items, int((~evaluable).sum()))
+
+
+def user_split(
+    data: SequenceData, frac: tuple[float, float, float] = (0.8, 0.1, 0.1), seed: int = 0
+) -> Split:
+    """Split *users* into train/validation/test groups.
+
+    Training uses the training users' full sequences; a validation or test user's query
+    is their sequence without the last item, which is the target.
+    """
+    if len(frac) != 3 or abs(sum(frac) - 1) > 1e-6 or min(frac) < 0:
+        raise ValueError(f"frac must be three non-negative fractions summing to 1, got {frac}")
+    order = np.random.default_rng(seed).permutation(data.n_users)
+    n_train = round(frac[0] * data.n_users)
+    n_valid = round(frac[1] * data.n_users)
+    groups = np.split(order, [n_train, n_train + n_valid])
+    seqs = data.sequences
+
+    def queries(rows: np.ndarray) -> EvalSet:
+        rows = np.sort(rows)
+        chosen = seqs.select(rows)
+        return EvalSet(chosen.drop_last(1), chosen.last(1), rows)
+
+    return Split(
+        seqs.select(np.sort(groups[0])), queries(groups[1]), queries(groups[2]), data.n_items
+    )

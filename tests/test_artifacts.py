@@ -1,0 +1,159 @@
+"""What the notebooks hand on: config from parameters, prepared data, checkpoint, contracts."""
+
+import json
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sasrec_utils import artifacts
+from sasrec_utils.artifacts import (
+    DATA_FILE,
+    ITEMS_FILE,
+    MAKE_VARIABLES,
+    NOTEBOOK_PARAMETERS,
+    SEQUENCES_FILE,
+    notebook_config,
+    prepared_data,
+    project_root,
+    read_metrics,
+    read_training_summary,
+    save_prepared,
+    trained_checkpoint,
+    write_metrics,
+    write_training_summary,
+)
+from sasrec_utils.config import SASRecConfig
+from sasrec_utils.prepared import PreparedData, data_fingerprint
+from sasrec_utils.synthetic import synthetic_events
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def retail(tmp_path_factory):
+    return synthetic_events(tmp_path_factory.mktemp("retail"), n_users=60, n_items=40, n_events=900)
+
+
+def _retail_config(files, **changes):
+    return notebook_config(
+        {
+            "dataset": "events",
+            "events_paths": ",".join(str(p) for p in files.events_paths),
+            "vocabulary_path": str(files.vocabulary_path),
+            **changes,
+        }
+    )
+
+
+def test_notebook_config_treats_none_as_default_and_splits_paths():
+    cfg = notebook_config(
+        {"epochs": None, "hidden_dim": 32, "events_paths": "a.parquet, b.parquet"}
+    )
+    assert cfg.epochs == SASRecConfig().epochs
+    assert cfg.hidden_dim == 32
+    assert cfg.events_paths == ["a.parquet", "b.parquet"]
+
+
+def test_notebook_config_takes_only_the_notebooks_config_parameters():
+    namespace = {"epochs": 3, "split": object(), "k": 10, "json": json, "dropout": 0.3}
+    cfg = notebook_config(namespace, "03_training")  # split: a later variable, not a parameter
+    assert cfg.epochs == 3 and cfg.dropout == 0.3 and cfg.split == "leave_one_out"
+    assert notebook_config(namespace, "01_theory_and_data").epochs == SASRecConfig().epochs
+
+
+def test_parameter_table_names_known_variables_and_config_fields():
+    fields = set(SASRecConfig.__dataclass_fields__)
+    for notebook, names in NOTEBOOK_PARAMETERS.items():
+        assert len(set(names)) == len(names), notebook
+        for name in names:
+            assert name in MAKE_VARIABLES, (notebook, name)
+            assert name in fields or name in {"artifacts", "report_dir"}, (notebook, name)
+    assert len(set(MAKE_VARIABLES.values())) == len(MAKE_VARIABLES)
+
+
+def test_project_root_finds_the_checkout_from_a_subfolder(tmp_path):
+    assert project_root(ROOT / "notebooks") == ROOT
+    assert project_root(tmp_path) == tmp_path.resolve()
+
+
+def test_prepared_data_reuses_matching_artifacts_and_rebuilds_others(retail, tmp_path, caplog):
+    cfg = _retail_config(retail)
+    with caplog.at_level(logging.WARNING, logger="sasrec_utils.artifacts"):
+        first = prepared_data(tmp_path, cfg)  # nothing saved yet: prepared and saved
+    assert "none saved" in caplog.text
+    assert (tmp_path / SEQUENCES_FILE).exists() and first.items is None
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="sasrec_utils.artifacts"):
+        again = prepared_data(tmp_path, cfg)
+    assert caplog.text == ""  # loaded, not rebuilt
+    assert data_fingerprint(again.sequences) == data_fingerprint(first.sequences)
+    assert again.sequences.item_ids.tolist() == first.sequences.item_ids.tolist()
+    np.testing.assert_array_equal(again.split.test.targets, first.split.test.targets)
+    one_file = _retail_config(retail).replace(events_paths=[str(retail.events_paths[0])])
+    with caplog.at_level(logging.WARNING, logger="sasrec_utils.artifacts"):
+        other = prepared_data(tmp_path, one_file)
+    assert "saved data is for" in caplog.text
+    assert len(other.sequences.sequences.items) < len(first.sequences.sequences.items)
+    saved = json.loads((tmp_path / DATA_FILE).read_text())
+    assert saved["settings"]["events_paths"] == [str(retail.events_paths[0])]
+
+
+def test_save_prepared_rewrites_only_when_the_data_changes(retail, tmp_path):
+    cfg = _retail_config(retail)
+    prepared = prepared_data(tmp_path, cfg)
+    summary = tmp_path / DATA_FILE
+    before = summary.stat().st_mtime_ns, (tmp_path / SEQUENCES_FILE).stat().st_mtime_ns
+    time.sleep(0.01)
+    save_prepared(tmp_path, cfg, prepared)
+    after = summary.stat().st_mtime_ns, (tmp_path / SEQUENCES_FILE).stat().st_mtime_ns
+    assert after == before
+    fewer = PreparedData(prepared.sequences, prepared.split, pd.DataFrame({"item_id": [1]}))
+    save_prepared(tmp_path, cfg, fewer)  # other metadata: written again
+    assert summary.stat().st_mtime_ns > before[0]
+    assert (tmp_path / ITEMS_FILE).exists()
+
+
+def test_prepared_data_loads_pretrained_vectors_aligned_to_items(retail, tmp_path):
+    cfg = _retail_config(retail, embeddings_path=str(retail.embeddings_path))
+    prepared = prepared_data(tmp_path, cfg)
+    assert prepared.pretrained.shape == (prepared.sequences.n_items + 1, 128)
+    assert not prepared.pretrained[0].any()
+
+
+def test_trained_checkpoint_trains_when_missing_and_refuses_other_data(retail, tmp_path, tiny_cfg):
+    cfg = tiny_cfg.replace(
+        epochs=1,
+        dataset="events",
+        events_paths=[str(p) for p in retail.events_paths],
+        vocabulary_path=str(retail.vocabulary_path),
+    )
+    prepared = prepared_data(tmp_path, cfg)
+    path = trained_checkpoint(tmp_path, cfg, prepared)
+    assert path == tmp_path / artifacts.CHECKPOINT_FILE and path.exists()
+    assert trained_checkpoint(tmp_path, cfg, prepared) == path  # found, not retrained
+    other = cfg.replace(events_paths=[str(retail.events_paths[0])])
+    with pytest.raises(ValueError, match="run notebook 03 with the same data parameters"):
+        trained_checkpoint(tmp_path, other, prepared)
+
+
+def test_training_summary_round_trip_and_missing_keys(tmp_path):
+    summary = {key: index for index, key in enumerate(artifacts.TRAINING_KEYS)}
+    write_training_summary(tmp_path, {**summary, "extra": 1})
+    assert read_training_summary(tmp_path) == summary  # only the contract's keys
+    assert read_training_summary(tmp_path / "elsewhere") == {}
+    with pytest.raises(ValueError, match="lacks"):
+        write_training_summary(tmp_path, {"best_epoch": 3})
+
+
+def test_metrics_round_trip_to_every_folder_and_refuses_foreign_files(tmp_path):
+    metrics = {key: key for key in artifacts.METRICS_KEYS}
+    paths = write_metrics([tmp_path / "a", tmp_path / "b"], metrics)
+    assert [p.parent.name for p in paths] == ["a", "b"]
+    assert read_metrics(tmp_path / "a") == metrics == read_metrics(paths[1])
+    (tmp_path / "old.json").write_text(json.dumps({"systems": {}}))
+    with pytest.raises(ValueError, match="not a metrics file of this version"):
+        read_metrics(tmp_path / "old.json")

@@ -1,0 +1,75 @@
+"""Recommender files: bundles and training checkpoints round-trip; damage is named."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from sasrec_utils.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from sasrec_utils.recommend import PopularityFallbackWarning, Recommender
+
+from .conftest import ITEM_IDS, N_ITEMS, POPULARITY
+
+
+def test_bundle_round_trip_gives_identical_results(rec, tmp_path):
+    path = rec.save(tmp_path / "bundle.pt")
+    assert load_checkpoint(path)["titles"][0] == "Film 101"  # plain data, weights_only
+    loaded = Recommender.load(path)
+    histories = [[101, 105, 103], [112], list(ITEM_IDS[:8])]
+    pd.testing.assert_frame_equal(loaded.recommend_batch(histories), rec.recommend_batch(histories))
+    np.testing.assert_array_equal(loaded.catalogue.popularity, POPULARITY)
+    with pytest.warns(PopularityFallbackWarning):
+        pd.testing.assert_frame_equal(loaded.recommend([]), rec.recommend([]))
+    pd.testing.assert_frame_equal(loaded.similar_items(104), rec.similar_items(104))
+
+
+def test_training_checkpoint_loads_with_metadata_given(rec, serving_cfg, serving_items, tmp_path):
+    path = save_checkpoint(
+        tmp_path / "best.pt", rec.model, serving_cfg, ITEM_IDS, epoch=3, history=[]
+    )
+    loaded = Recommender.load(
+        path, items=serving_items[["item_id", "title"]], popularity=POPULARITY[1:]
+    )
+    assert loaded.catalogue.titles is not None and loaded.catalogue.genres is None
+    np.testing.assert_array_equal(loaded.catalogue.popularity, POPULARITY)
+    expected = rec.recommend([101, 102]).drop(columns="genres")
+    pd.testing.assert_frame_equal(loaded.recommend([101, 102]), expected)
+
+
+def test_missing_corrupt_truncated_and_mismatched_files_raise_clearly(rec, tmp_path):
+    with pytest.raises(CheckpointError, match="not found"):
+        Recommender.load(tmp_path / "absent.pt")
+    (tmp_path / "garbage.pt").write_bytes(b"this is not a checkpoint at all")
+    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+        Recommender.load(tmp_path / "garbage.pt")
+    payload = rec.save(tmp_path / "bundle.pt").read_bytes()
+    (tmp_path / "cut.pt").write_bytes(payload[: len(payload) // 2])
+    with pytest.raises(CheckpointError, match="truncated"):
+        Recommender.load(tmp_path / "cut.pt")
+    state = load_checkpoint(tmp_path / "bundle.pt")
+    torch.save({**state, "titles": state["titles"][:-1]}, tmp_path / "titles.pt")
+    with pytest.raises(CheckpointError, match=f"titles should be a list of {N_ITEMS}"):
+        Recommender.load(tmp_path / "titles.pt")
+    torch.save({**state, "item_ids": state["item_ids"][:-1]}, tmp_path / "ids.pt")
+    with pytest.raises(CheckpointError, match="item ids for"):
+        Recommender.load(tmp_path / "ids.pt")
+    torch.save({**state, "bundle": "someone-else/9"}, tmp_path / "foreign.pt")
+    with pytest.raises(CheckpointError, match="bundle format"):
+        Recommender.load(tmp_path / "foreign.pt")
+
+
+def test_failed_save_leaves_the_existing_bundle_unchanged(rec, tmp_path, monkeypatch):
+    path = rec.save(tmp_path / "bundle.pt")
+    before = path.read_bytes()
+
+    def dies_mid_write(state, stream):
+        stream.write(b"half a bundle")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", dies_mid_write)
+    with torch.no_grad():
+        rec.model.item_emb.weight.add_(1.0)  # the bundle would differ if it were written
+    with pytest.raises(OSError, match="disk full"):
+        rec.save(path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["bundle.pt"]  # no temp file left

@@ -1,0 +1,29 @@
+"""The ``sasrec`` command: train from a config file with overrides, clear errors."""
+
+import json
+
+import pytest
+
+from sasrec_utils.checkpoint import load_checkpoint
+from sasrec_utils.cli import main
+from sasrec_utils.synthetic import synthetic_events
+
+
+def test_train_writes_checkpoints_and_metrics(tmp_path, capsys):
+    files = synthetic_events(tmp_path / "data", n_users=60, n_items=40, n_events=900)
+    cfg = files.config(max_len=8, hidden_dim=16, n_layers=1, device="cpu").to_dict()
+    (tmp_path / "cfg.json").write_text(json.dumps(cfg))
+    out = tmp_path / "run"
+    main(["train", "--config", str(tmp_path / "cfg.json"), "--set", "epochs=2", "--out", str(out)])
+    report = json.loads((out / "metrics.json").read_text())
+    assert report["world_size"] == 1 and len(report["history"]["epoch"]) == 2
+    assert 0 <= report["test"]["ndcg@10"] <= 1
+    assert load_checkpoint(out / "last.pt")["config"]["epochs"] == 2
+    assert '"best_epoch"' in capsys.readouterr().out
+
+
+def test_a_bad_setting_stops_with_its_name_not_a_traceback(tmp_path):
+    with pytest.raises(SystemExit, match="sasrec train: dropout must be a number in"):
+        main(["train", "--set", "dropout=2", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit, match="expected FIELD=VALUE"):
+        main(["train", "--set", "dropout", "--out", str(tmp_path)])

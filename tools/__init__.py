@@ -1,0 +1,1 @@
+"""Tooling for the Makefile and CI; not part of the installed package."""

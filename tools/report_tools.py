@@ -1,0 +1,330 @@
+"""Report tooling for the Makefile: papermill arguments, the HTML index, failure messages,
+and the "Open in Colab" badges and install lines generated from ``pyproject.toml``.
+
+    python3 tools/report_tools.py papermill-args 03_training   # -p NAME VALUE ... from $VARS
+    python3 tools/report_tools.py parameters                   # every notebook's, one line
+    python3 tools/report_tools.py index reports                # reports/index.html
+    python3 tools/report_tools.py failure reports/NN.tmp.ipynb notebooks/NN.py
+    python3 tools/report_tools.py badges                       # `make badges`
+
+Not part of the installed package: nothing here is needed to train or serve a model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from sasrec_utils.artifacts import (
+    MAKE_VARIABLES,
+    METRICS_FILE,
+    NOTEBOOK_PARAMETERS,
+    NOTEBOOKS,
+    read_metrics,
+)
+from sasrec_utils.io import atomic_write_text
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+BRANCH = "main"
+COLAB_BADGE_SVG = "https://colab.research.google.com/assets/colab-badge.svg"
+BADGE_LINE = re.compile(r"^# \[!\[Open In Colab\]\([^)]*\)\]\([^)]*\)$", re.MULTILINE)
+REPOSITORY_LINE = re.compile(r'^REPOSITORY = "[^"]*"', re.MULTILINE)
+README_START = "<!-- colab-badges:start -->"
+README_END = "<!-- colab-badges:end -->"
+ANSI_CODES = re.compile(r"\x1b\[[0-9;]*m")
+
+
+# ---------------------------------------------------------------- papermill parameters
+
+
+def papermill_args(notebook: str, variables: Mapping[str, str]) -> list[str]:
+    """``-p NAME VALUE`` for each of the notebook's parameters whose variable is set.
+
+    ``variables`` maps Makefile variables (``EPOCHS``) to values; empty ones are left out,
+    so the notebook keeps its default.
+    """
+    args = []
+    for name in NOTEBOOK_PARAMETERS[notebook]:
+        value = variables.get(MAKE_VARIABLES[name], "").strip()
+        if value:
+            args += ["-p", name, value]
+    return args
+
+
+# ---------------------------------------------------------------- reports
+
+
+def notebook_title(notebook: dict[str, Any]) -> str:
+    """The first Markdown ``# heading`` of a notebook (as read by ``json``/``nbformat``)."""
+    for cell in notebook.get("cells", []):
+        if cell.get("cell_type") != "markdown":
+            continue
+        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        for line in source.splitlines():
+            if line.startswith("# "):
+                return line[2:].strip()
+    return "untitled"
+
+
+def _headline_rows(metrics: dict[str, Any]) -> str:
+    names = {
+        "hr@10": "HR@10",
+        "ndcg@10": "NDCG@10",
+        "mrr": "MRR",
+        "coverage@10": "coverage@10",
+        "lift_ndcg@10": "NDCG@10 lift vs most-popular",
+    }
+    columns = tuple(names)
+    header = "".join(f"<th>{c}</th>" for c in ("system", *names.values()))
+    body = ""
+    for system, values in metrics.get("systems", {}).items():
+        cells = "".join(
+            f"<td>{values[c]:.4f}</td>" if c in values else "<td>–</td>" for c in columns
+        )
+        body += f"<tr><td>{html.escape(system)}</td>{cells}</tr>"
+    return f"<table><tr>{header}</tr>{body}</table>"
+
+
+def build_index(reports_dir: str | os.PathLike) -> Path:
+    """Write ``reports_dir/index.html``: the five reports with run times and headline metrics."""
+    folder = Path(reports_dir)
+    items, total = [], 0.0
+    for name in NOTEBOOKS:
+        path = folder / f"{name}.ipynb"
+        if not path.exists():
+            items.append(f"<li>{name}: not run yet</li>")
+            continue
+        notebook = json.loads(path.read_text())
+        duration = notebook.get("metadata", {}).get("papermill", {}).get("duration") or 0.0
+        total += duration
+        items.append(
+            f"<li><a href='{name}.html'>{html.escape(notebook_title(notebook))}</a> "
+            f"<span class='muted'>({duration:.0f} s)</span></li>"
+        )
+    metrics_path = folder / METRICS_FILE
+    metrics = read_metrics(metrics_path) if metrics_path.exists() else {}
+    headline = "<p>No metrics yet: run the evaluation notebook.</p>"
+    if metrics:
+        training = metrics.get("training", {})
+        headline = (
+            f"<p>Test split of <b>{html.escape(str(metrics.get('dataset', '?')))}</b>, "
+            f"{metrics.get('n_queries', 0):,} users, full ranking over "
+            f"{metrics.get('n_items', 0):,} items (history masked, pessimistic ties). "
+            f"Best epoch {training.get('best_epoch', '?')}, "
+            f"training {training.get('train_seconds', 0):.0f} s on "
+            f"{html.escape(str(training.get('device', '?')))}.</p>" + _headline_rows(metrics)
+        )
+    figure = ""
+    if (folder / "model_vs_baselines.png").exists():
+        figure = "<img src='model_vs_baselines.png' alt='SASRec vs baselines' width='720'>"
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>SASRec report</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 780px; margin: 2em auto; color: #222;
+       line-height: 1.45; padding: 0 1em; }}
+table {{ border-collapse: collapse; margin: 1em 0; }}
+th, td {{ border: 1px solid #ccc; padding: 4px 10px; text-align: right; }}
+td:first-child, th:first-child {{ text-align: left; }}
+.muted {{ color: #777; }}
+</style></head><body>
+<h1>SASRec: taught and measured</h1>
+<p>Five executed notebooks ({total:.0f} s of notebook time in all):</p>
+<ol>{"".join(items)}</ol>
+<h2>Headline test metrics</h2>
+{headline}
+{figure}
+<p class="muted">Regenerate with <code>make report</code>; parameters as in
+<code>make report EPOCHS=… DEVICE=…</code>.</p>
+</body></html>
+"""
+    path = atomic_write_text(folder / "index.html", page)
+    path.chmod(0o644)  # served or opened by readers, like the HTML reports beside it
+    return path
+
+
+def describe_failure(executed: str | os.PathLike, source: str) -> str:
+    """A message naming the notebook, the failing cell and the error, from papermill's output.
+
+    Code cells are numbered as in the source notebook (papermill's injected parameters
+    cell is not counted); the line quoted is the one that raised, when the traceback says.
+    """
+    path = Path(executed)
+    if not path.exists():
+        return f"{source} failed before any cell ran (no {path}); see the papermill log above"
+    notebook = json.loads(path.read_text())
+    code_cells = [
+        cell
+        for cell in notebook.get("cells", [])
+        if cell.get("cell_type") == "code"
+        and "injected-parameters" not in cell.get("metadata", {}).get("tags", [])
+    ]
+    for number, cell in enumerate(code_cells, start=1):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") != "error":
+                continue
+            text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            lines = text.splitlines()
+            where = next((line for line in lines if line.strip()), "")
+            trace = ANSI_CODES.sub("", "\n".join(output.get("traceback", [])))
+            raised = re.search(r"Cell In\[\d+\], line (\d+)", trace)
+            if raised and 0 < int(raised.group(1)) <= len(lines):
+                where = f"line {raised.group(1)}: {lines[int(raised.group(1)) - 1]}"
+            return (
+                f"{source} failed in code cell {number} ({where.strip()[:100]}): "
+                f"{output.get('ename')}: {output.get('evalue')}\n"
+                f"The executed notebook is at {path}; the previous report is unchanged."
+            )
+    return f"{source} failed (no error output recorded); see the papermill log above"
+
+
+# ---------------------------------------------------------------- Colab links
+
+
+def repository_url(pyproject: str | os.PathLike = "pyproject.toml") -> str:
+    """``[project.urls] Repository`` from ``pyproject.toml``."""
+    with open(pyproject, "rb") as handle:
+        urls = tomllib.load(handle).get("project", {}).get("urls", {})
+    if "Repository" not in urls:
+        raise ValueError(f"{pyproject}: no [project.urls] Repository entry; add the repo's URL")
+    return urls["Repository"]
+
+
+def colab_url(repository: str, notebook: str, branch: str = BRANCH) -> str:
+    """Colab's address for ``notebooks/<notebook>.ipynb`` of a GitHub ``repository``."""
+    match = re.fullmatch(r"https://github\.com/([^/]+)/([^/]+?)(?:\.git)?/?", repository)
+    if match is None:
+        raise ValueError(
+            f"Colab opens notebooks from GitHub only; the repository {repository!r} is not "
+            "https://github.com/OWNER/NAME"
+        )
+    owner, name = match.groups()
+    return (
+        f"https://colab.research.google.com/github/{owner}/{name}/blob/{branch}/"
+        f"notebooks/{notebook}.ipynb"
+    )
+
+
+def colab_badge(repository: str, notebook: str) -> str:
+    """Markdown "Open In Colab" badge linking to the notebook."""
+    return f"[![Open In Colab]({COLAB_BADGE_SVG})]({colab_url(repository, notebook)})"
+
+
+def readme_badges(repository: str) -> str:
+    """The README's block of badges, one row per notebook, between its markers."""
+    rows = [f"| `{name}` | {colab_badge(repository, name)} |" for name in NOTEBOOKS]
+    return "\n".join([README_START, "| notebook | Colab |", "| --- | --- |", *rows, README_END])
+
+
+def _rewrite_notebook(text: str, repository: str, name: str) -> str:
+    text = BADGE_LINE.sub(lambda _: "# " + colab_badge(repository, name), text)
+    return REPOSITORY_LINE.sub(lambda _: f'REPOSITORY = "{repository}"', text)
+
+
+def _rewrite(path: Path, text: str) -> None:
+    """Replace ``path``'s text atomically, keeping its permissions."""
+    mode = path.stat().st_mode
+    atomic_write_text(path, text)
+    path.chmod(mode)
+
+
+def sync_colab_links(root: str | os.PathLike = ".") -> list[Path]:
+    """Rewrite badges and install lines in ``notebooks/*.py`` (+ paired ``.ipynb``) and README.
+
+    Everything is generated from ``pyproject.toml``; the ``.ipynb`` is re-paired with
+    ``jupytext --sync`` (cell ids kept). Returns the files that changed.
+    """
+    root = Path(root)
+    repository = repository_url(root / "pyproject.toml")
+    changed = []
+    for name in NOTEBOOKS:
+        source = root / "notebooks" / f"{name}.py"
+        if not source.exists():
+            continue
+        text = source.read_text()
+        updated = _rewrite_notebook(text, repository, name)
+        paired = source.with_suffix(".ipynb")
+        if updated != text or not paired.exists():
+            _rewrite(source, updated)
+            sync = [sys.executable, "-m", "jupytext", "--quiet", "--sync", str(source)]
+            subprocess.run(sync, check=True, capture_output=True, timeout=120)
+            changed += [source, paired]
+    readme = root / "README.md"
+    if readme.exists():
+        text = readme.read_text()
+        pattern = re.compile(re.escape(README_START) + ".*?" + re.escape(README_END), re.DOTALL)
+        updated = pattern.sub(lambda _: readme_badges(repository), text)
+        if updated != text:
+            _rewrite(readme, updated)
+            changed.append(readme)
+    return changed
+
+
+def colab_link_problems(root: str | os.PathLike = ".") -> list[str]:
+    """Where badges or install lines disagree with ``pyproject.toml`` (empty: all agree)."""
+    root = Path(root)
+    repository = repository_url(root / "pyproject.toml")
+    problems = []
+    for name in NOTEBOOKS:
+        for path in (root / "notebooks" / f"{name}.py", root / "notebooks" / f"{name}.ipynb"):
+            text = path.read_text() if path.exists() else ""
+            if colab_url(repository, name) not in text:
+                problems.append(f"{path}: no Colab badge for {colab_url(repository, name)}")
+            install = f'REPOSITORY = "{repository}"'
+            if install not in text and json.dumps(install)[1:-1] not in text:
+                problems.append(f"{path}: install cell does not install {repository}")
+    readme = root / "README.md"
+    if readme_badges(repository) not in (readme.read_text() if readme.exists() else ""):
+        problems.append(f"{readme}: Colab badge block differs from `make badges` output")
+    return problems
+
+
+# ---------------------------------------------------------------- CLI
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python3 tools/report_tools.py")
+    commands = parser.add_subparsers(dest="command", required=True)
+    args_of = commands.add_parser("papermill-args", help="-p NAME VALUE from the environment")
+    args_of.add_argument("notebook", choices=NOTEBOOKS)
+    commands.add_parser("parameters", help="all notebooks' papermill arguments, one line")
+    badges = commands.add_parser("badges", help="regenerate Colab badges/install lines")
+    badges.add_argument("--root", default=".")
+    index = commands.add_parser("index", help="write REPORTS/index.html")
+    index.add_argument("reports", nargs="?", default="reports")
+    failure = commands.add_parser("failure", help="explain a failed papermill run")
+    failure.add_argument("executed")
+    failure.add_argument("source")
+    args = parser.parse_args(argv)
+    if args.command == "papermill-args":
+        print(" ".join(papermill_args(args.notebook, os.environ)))
+        return 0
+    if args.command == "parameters":
+        print("; ".join(f"{n}: {' '.join(papermill_args(n, os.environ))}" for n in NOTEBOOKS))
+        return 0
+    if args.command == "badges":
+        changed = sync_colab_links(args.root)
+        print("updated: " + ", ".join(map(str, changed)) if changed else "badges up to date")
+        problems = colab_link_problems(args.root)
+        print("\n".join(problems), file=sys.stderr)
+        return 1 if problems else 0
+    if args.command == "index":
+        print(f"wrote {build_index(args.reports)}")
+        return 0
+    print(describe_failure(args.executed, args.source), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
