@@ -18,6 +18,7 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 WINDOWS = ("recent", "random")
 SPLITS = ("leave_one_out", "user")
 SCHEDULES = ("constant", "cosine")
+ACTIVATIONS = ("gelu", "relu", "swiglu")
 
 
 @dataclass
@@ -33,6 +34,7 @@ class SASRecConfig:
         max_len: items of history the model sees (L).
         hidden_dim: embedding width (D); must be divisible by ``n_heads``.
         ffn_mult: width of the feed-forward layer as a multiple of D.
+        ffn_activation: ``gelu``, ``relu`` (the paper's) or ``swiglu`` (gated).
     Training
         loss: ``ce`` (full softmax over all items), ``bce`` (one sampled negative, as in the
         paper), ``sampled_softmax`` (``n_negatives`` shared negatives, logQ-corrected) or
@@ -42,6 +44,14 @@ class SASRecConfig:
         activations of a step, and the process's peak memory, stay bounded.
         loss_chunk_rows: rows of logits computed at once by the full CE (0: all at once);
         bounds memory for large catalogues.
+        refit_on_valid: the final model is retrained on training + validation items for the
+        number of epochs early stopping chose on validation (``train.train_final``).
+        loss_horizon / horizon_decay: with ``loss="ce"``, each position learns its next
+        ``loss_horizon`` items (weights ``horizon_decay ** j``) from one softmax, not only
+        the very next (a dense all-action loss; 1 = the classic next-item loss).
+        mask_seen_in_loss: with ``loss="ce"``, leave each position's already seen window
+        items out of its softmax, as the evaluation leaves a history out of the ranking
+        (right where items are consumed once, as films; not where they are re-bought).
     """
 
     # data
@@ -57,6 +67,7 @@ class SASRecConfig:
     n_layers: int = 2
     n_heads: int = 2
     ffn_mult: int = 1
+    ffn_activation: str = "gelu"
     dropout: float = 0.2
     # training
     loss: str = "ce"
@@ -73,6 +84,10 @@ class SASRecConfig:
     grad_clip: float = 1.0
     window: str = "recent"
     loss_chunk_rows: int = 0
+    loss_horizon: int = 1
+    horizon_decay: float = 1.0
+    mask_seen_in_loss: bool = False
+    refit_on_valid: bool = False
     seed: int = 42
     device: str = "auto"
     amp: bool = True
@@ -92,6 +107,7 @@ class SASRecConfig:
         _choice("window", self.window, WINDOWS)
         _choice("split", self.split, SPLITS)
         _choice("lr_schedule", self.lr_schedule, SCHEDULES)
+        _choice("ffn_activation", self.ffn_activation, ACTIVATIONS)
         _int_at_least("max_len", self.max_len, 2)
         _int_at_least("hidden_dim", self.hidden_dim, 1)
         _int_at_least("n_layers", self.n_layers, 1)
@@ -103,6 +119,7 @@ class SASRecConfig:
         _int_at_least("epochs", self.epochs, 1)
         _int_at_least("patience", self.patience, 1)
         _int_at_least("loss_chunk_rows", self.loss_chunk_rows, 0)
+        _int_at_least("loss_horizon", self.loss_horizon, 1)
         _int_at_least("seed", self.seed, 0)
         _int_at_least("num_threads", self.num_threads, 0)
         _int_at_least("eval_batch_size", self.eval_batch_size, 1)
@@ -115,12 +132,14 @@ class SASRecConfig:
         _number_in("dropout", self.dropout, 0.0, 1.0, upper_open=True)
         _number_in("label_smoothing", self.label_smoothing, 0.0, 1.0, upper_open=True)
         _number_in("gbce_t", self.gbce_t, 0.0, 1.0)
+        _number_in("horizon_decay", self.horizon_decay, 0.0, 1.0)
         _number_in("weight_decay", self.weight_decay, 0.0, float("inf"))
         _number_in("grad_clip", self.grad_clip, 0.0, float("inf"))
         if not _is_number(self.lr) or self.lr <= 0:
             raise ValueError(f"lr must be a number > 0, got {self.lr!r}")
-        if not isinstance(self.amp, bool):
-            raise ValueError(f"amp must be True or False, got {self.amp!r}")
+        for name in ("amp", "mask_seen_in_loss", "refit_on_valid"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         if self.dataset == "events" and not self.events_paths:
             raise ValueError("dataset='events' needs events_paths: the parquet files of events")
         if isinstance(self.events_paths, str):

@@ -13,6 +13,7 @@ inflates numbers; its keys start with ``sampled_`` and it is never mixed with fu
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import torch
 
 from .config import SASRecConfig
@@ -181,3 +182,36 @@ def evaluate_sampled(
     out["sampled_ndcg@10"] = float(np.where(ranks <= 10, 1 / np.log2(ranks + 1), 0).mean())
     out["sampled_mrr"] = float((1 / ranks).mean())
     return out
+
+
+SESSION_LENGTHS = (1, 2, 3, 5, 10, None)  # None: the whole history
+
+
+def session_metrics(
+    scorers: dict[str, Scorer],
+    queries: EvalSet,
+    n_items: int,
+    lengths: tuple[int | None, ...] = SESSION_LENGTHS,
+    batch_size: int = 256,
+) -> pd.DataFrame:
+    """HR@10 and NDCG@10 of each scorer when it sees only the last n items of each query.
+
+    An anonymous visitor's session: the model (or baseline) is given the last ``n`` items
+    and only those are masked from the ranking; ``None`` is the whole history. Long format:
+    ``items_seen, system, hr@10, ndcg@10``.
+    """
+    rows = []
+    for length in lengths:
+        shown = queries if length is None else queries.session(length)
+        label = "all" if length is None else str(length)
+        for name, scorer in scorers.items():
+            figures = evaluate(scorer, shown, n_items, batch_size=batch_size)
+            rows.append(
+                {
+                    "items_seen": label,
+                    "system": name,
+                    "hr@10": figures["hr@10"],
+                    "ndcg@10": figures["ndcg@10"],
+                }
+            )
+    return pd.DataFrame(rows)

@@ -104,3 +104,46 @@ def comparison_table(
     if reference in table.index and table.loc[reference, key] > 0:
         table[f"lift_{key}"] = table[key] / table.loc[reference, key]
     return table
+
+
+def per_query_ndcg(ranks: np.ndarray, k: int = 10) -> np.ndarray:
+    """(n,) NDCG@k of each query from its 1-based target rank (0 beyond k)."""
+    ranks = np.asarray(ranks, dtype=np.float64)
+    return np.where(ranks <= k, 1.0 / np.log2(ranks + 1), 0.0)
+
+
+def paired_bootstrap(
+    ours: np.ndarray, theirs: np.ndarray, n_resamples: int = 10_000, seed: int = 0
+) -> dict[str, float]:
+    """Paired bootstrap over queries of ``mean(ours) - mean(theirs)`` (per-query values).
+
+    The same resampled queries score both systems, so what varies between the users
+    cancels. Returns the observed difference and relative lift (``ours / theirs - 1``),
+    each with its 2.5% and 97.5% percentiles over ``n_resamples`` resamples.
+    """
+    ours, theirs = np.asarray(ours, dtype=np.float64), np.asarray(theirs, dtype=np.float64)
+    if ours.shape != theirs.shape or ours.ndim != 1 or len(ours) == 0:
+        raise ValueError(
+            f"paired values must be two 1-d arrays of the same length, got {ours.shape} "
+            f"and {theirs.shape}"
+        )
+    rng = np.random.default_rng(seed)
+    block = max(1, 2**24 // len(ours))  # resamples drawn at once: memory stays bounded
+    means = []
+    for start in range(0, n_resamples, block):
+        picks = rng.integers(0, len(ours), size=(min(block, n_resamples - start), len(ours)))
+        means.append((ours[picks].mean(axis=1), theirs[picks].mean(axis=1)))
+    mean_ours = np.concatenate([m[0] for m in means])
+    mean_theirs = np.concatenate([m[1] for m in means])
+    difference = mean_ours - mean_theirs
+    lift = mean_ours / np.maximum(mean_theirs, 1e-12) - 1.0
+    return {
+        "difference": float(ours.mean() - theirs.mean()),
+        "difference_low": float(np.percentile(difference, 2.5)),
+        "difference_high": float(np.percentile(difference, 97.5)),
+        "lift": float(ours.mean() / max(theirs.mean(), 1e-12) - 1.0),
+        "lift_low": float(np.percentile(lift, 2.5)),
+        "lift_high": float(np.percentile(lift, 97.5)),
+        "n_resamples": float(n_resamples),
+        "n_queries": float(len(ours)),
+    }

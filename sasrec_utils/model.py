@@ -96,8 +96,22 @@ class CausalSelfAttention(nn.Module):
         return self.out(y), weights
 
 
+class SwiGLU(nn.Module):
+    """Gated linear unit with a SiLU gate (Shazeer 2020): x = [a, b] -> silu(a) * b."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x (..., 2F) -> (..., F)."""
+        gate, value = x.chunk(2, dim=-1)
+        return F.silu(gate) * value
+
+
 class Block(nn.Module):
-    """Pre-LayerNorm transformer block: x + attn(LN(x)), then x + FFN(LN(x))."""
+    """Pre-LayerNorm transformer block: x + attn(LN(x)), then x + FFN(LN(x)).
+
+    The FFN is ``Linear -> activation -> dropout -> Linear`` with ``cfg.ffn_activation``:
+    GELU (default), ReLU (the paper's) or SwiGLU (a gated unit; its first layer is twice
+    as wide).
+    """
 
     def __init__(self, cfg: SASRecConfig) -> None:
         super().__init__()
@@ -105,11 +119,13 @@ class Block(nn.Module):
         self.ln_attn = nn.LayerNorm(dim)
         self.attn = CausalSelfAttention(dim, cfg.n_heads)
         self.ln_ffn = nn.LayerNorm(dim)
+        width = cfg.ffn_mult * dim
+        gated = cfg.ffn_activation == "swiglu"
         self.ffn = nn.Sequential(
-            nn.Linear(dim, cfg.ffn_mult * dim),
-            nn.GELU(),
+            nn.Linear(dim, 2 * width if gated else width),
+            SwiGLU() if gated else nn.ReLU() if cfg.ffn_activation == "relu" else nn.GELU(),
             LeanDropout(cfg.dropout),
-            nn.Linear(cfg.ffn_mult * dim, dim),
+            nn.Linear(width, dim),
         )
         self.drop = LeanDropout(cfg.dropout)
 

@@ -46,6 +46,28 @@ class ModelScorer:
         return torch.einsum("bd,bkd->bk", state, vectors)
 
 
+class EnsembleScorer:
+    """The mean of several SASRec models' scores (e.g. the same config, different seeds)."""
+
+    def __init__(
+        self, models: list[torch.nn.Module], max_len: int, device: str | torch.device = "cpu"
+    ):
+        if not models:
+            raise ValueError("an ensemble needs at least one model")
+        self.members = [ModelScorer(model, max_len, device) for model in models]
+
+    def prepare(self, histories: Sequences, rows: np.ndarray) -> list[torch.Tensor]:
+        return [member.prepare(histories, rows) for member in self.members]  # M x (B, D)
+
+    def chunk(self, state: list[torch.Tensor], start: int, stop: int) -> torch.Tensor:
+        parts = [m.chunk(s, start, stop) for m, s in zip(self.members, state, strict=True)]
+        return torch.stack(parts).mean(dim=0)  # (B, C)
+
+    def gather(self, state: list[torch.Tensor], items: torch.Tensor) -> torch.Tensor:
+        parts = [m.gather(s, items) for m, s in zip(self.members, state, strict=True)]
+        return torch.stack(parts).mean(dim=0)  # (B, K)
+
+
 class PopularityScorer:
     """Most-popular baseline: every user gets the training interaction counts."""
 

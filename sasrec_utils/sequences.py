@@ -52,6 +52,12 @@ class Sequences:
         take = ranges(self.offsets[:-1], lengths)
         return Sequences(self.items[take], offsets_from_lengths(lengths))
 
+    def keep_last(self, n: int) -> Sequences:
+        """Every row cut to its last ``n`` items (shorter rows stay whole)."""
+        lengths = np.minimum(self.lengths, n)
+        take = ranges(self.offsets[1:] - lengths, lengths)
+        return Sequences(self.items[take], offsets_from_lengths(lengths))
+
     def last(self, n: int = 1) -> np.ndarray:
         """(n_rows,) the item ``n`` places from the end of each row (rows must be long enough)."""
         return self.items[self.offsets[1:] - n].astype(np.int64)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .sequences import SequenceData, Sequences
+from .sequences import SequenceData, Sequences, offsets_from_lengths
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,13 @@ class EvalSet:
         rows = np.asarray(rows, dtype=np.int64)
         return EvalSet(self.histories.select(rows), self.targets[rows], self.users[rows])
 
+    def session(self, n: int) -> EvalSet:
+        """The same queries as anonymous sessions: only each history's last ``n`` items.
+
+        Whatever came before is unknown, so it is neither fed to a model nor masked.
+        """
+        return EvalSet(self.histories.keep_last(n), self.targets, self.users)
+
     def head(self, n: int) -> EvalSet:
         """The first ``n`` queries (a quick estimate on a subset)."""
         return self.select(np.arange(min(n, len(self))))
@@ -46,6 +53,26 @@ class Split:
     test: EvalSet
     n_items: int
     unevaluated_users: int = 0
+
+    def with_validation_in_train(self) -> Split:
+        """This split with each validation target appended to its user's training row.
+
+        For the final model of a leave-one-out run: trained on training + validation items
+        (for a number of epochs chosen on validation), tested on the same test queries.
+        Its ``valid`` queries are kept but no longer held out, so they must not be used.
+        """
+        users, train = self.valid.users, self.train
+        inside = len(users) == len(np.unique(users)) and users.max(initial=-1) < len(train)
+        if not inside or not np.array_equal(train.select(users).items, self.valid.histories.items):
+            raise ValueError(
+                "with_validation_in_train needs a leave-one-out split (validation queries "
+                "that continue their users' training rows)"
+            )
+        items = np.insert(train.items, train.offsets[users + 1], self.valid.targets)
+        lengths = train.lengths.copy()
+        lengths[users] += 1
+        grown = Sequences(items.astype(np.int32), offsets_from_lengths(lengths))
+        return Split(grown, self.valid, self.test, self.n_items, self.unevaluated_users)
 
 
 def leave_one_out_split(data: SequenceData) -> Split:
@@ -63,6 +90,20 @@ def leave_one_out_split(data: SequenceData) -> Split:
     valid = EvalSet(chosen.drop_last(2), chosen.last(2), users)
     test = EvalSet(chosen.drop_last(1), chosen.last(1), users)
     return Split(train, valid, test, data.n_items, int((~evaluable).sum()))
+
+
+def selection_split(data: SequenceData) -> Split:
+    """Leave-one-out on every sequence without its last (test) item: for choosing settings.
+
+    Its test queries are the validation queries of ``leave_one_out_split(data)`` (same
+    histories, same targets) and its early-stopping queries are the items before them, so
+    a setting, a refit or an ensemble can be scored on the validation items exactly as it
+    will be tested later, while the real test items stay unseen.
+    """
+    shorter = SequenceData(
+        data.sequences.drop_last(1), data.user_ids, data.item_ids, data.dropped_users
+    )
+    return leave_one_out_split(shorter)
 
 
 def user_split(

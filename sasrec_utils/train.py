@@ -183,8 +183,10 @@ class Trainer:
         prepared: PreparedData,
         out_dir: str | os.PathLike | None = None,
         valid_max_users: int | None = None,
+        validation: bool = True,
     ) -> None:
         self.cfg, self.prepared, self.valid_max_users = cfg, prepared, valid_max_users
+        self.validation = validation  # False: a fixed number of epochs, the last one kept
         self.device = resolve_device(cfg.device)
         if cfg.num_threads:
             torch.set_num_threads(cfg.num_threads)
@@ -223,7 +225,8 @@ class Trainer:
             "epoch": epoch,
             **train_epoch(cfg, self.parts, split, self.rng, self.device, self.ctx),
         }
-        if (epoch % cfg.eval_every == 0 or epoch == cfg.epochs) and self.ctx.is_main:
+        due = epoch % cfg.eval_every == 0 or epoch == cfg.epochs
+        if self.validation and due and self.ctx.is_main:
             valid, improved = validate(
                 cfg,
                 self.parts.model,
@@ -251,7 +254,7 @@ class Trainer:
         row["seconds"] = time.perf_counter() - started
         state.history.append(row)
         state.epoch = epoch
-        if self.ctx.is_main:
+        if self.ctx.is_main and self.validation:  # a refit is rerun, not resumed
             self.save(
                 "last.pt",
                 **state.to_checkpoint(),
@@ -296,7 +299,8 @@ class Trainer:
         """Load the best weights (on every process) and package the result."""
         model, out, state = self.parts.model, self.out, self.state
         best_weights = self.best_weights
-        if best_weights is None and out is not None and (out / "best.pt").exists():
+        resumed = self.validation and out is not None and (out / "best.pt").exists()
+        if best_weights is None and resumed:
             best_weights = load_checkpoint(out / "best.pt")["model_state"]  # resumed, no new best
         if best_weights is not None:
             model.load_state_dict(best_weights)

@@ -1,8 +1,9 @@
 """Full ranking on hand-computed cases: ties, exclusions, chunking, sampled metrics."""
 
 import numpy as np
+import pytest
 
-from sasrec_utils.evaluation import evaluate_sampled, rank_all_items
+from sasrec_utils.evaluation import evaluate_sampled, rank_all_items, session_metrics
 from sasrec_utils.metrics import ranking_metrics
 
 from .conftest import FixedScorer
@@ -60,3 +61,14 @@ def test_sampled_metrics_exceed_full_ranking():
     sampled = evaluate_sampled(FixedScorer(scores), q, 500, n_negatives=100, seed=0)
     assert set(sampled) >= {"sampled_hr@10", "sampled_ndcg@10"}
     assert sampled["sampled_hr@10"] > 2 * full["hr@10"]
+
+
+def test_session_metrics_show_and_mask_only_the_last_items():
+    # item 4 is first in history 0: with one item seen it is no longer masked, and it
+    # outscores the target 3
+    scores = [[0.0, 1.0, 2.0, 3.0, 9.0]]
+    table = session_metrics({"fixed": FixedScorer(scores)}, queries([[4, 1]], [3]), 4, (1, None))
+    by_length = table.set_index("items_seen")
+    assert by_length.loc["1", "ndcg@10"] == pytest.approx(1 / np.log2(3))  # rank 2
+    assert by_length.loc["all", "ndcg@10"] == pytest.approx(1.0)  # 4 masked: rank 1
+    assert list(table.columns) == ["items_seen", "system", "hr@10", "ndcg@10"]

@@ -75,3 +75,29 @@ def test_lean_dropout_drops_at_rate_p_and_scales_the_rest():
     assert torch.equal(x.grad, y.detach())  # gradient: the same mask and scale
     drop.eval()
     assert torch.equal(drop(x), x)
+
+
+def test_seen_items_leave_the_softmax_exactly_like_a_masked_cross_entropy():
+    inputs = torch.tensor([[0, 3, 5, 2], [1, 4, 4, 6]])
+    targets = torch.tensor([[0, 5, 2, 7], [4, 4, 6, 3]])
+    rows, items = losses.seen_pairs(inputs, targets)
+    # real targets in row-major order: 5, 2, 7 | 4, 4, 6, 3; each sees its window so far,
+    # but never its own target (row 4 saw 4 before and predicts 4 again: a repeat)
+    by_row = {r: sorted(set(items[rows == r].tolist())) for r in range(7)}
+    assert by_row == {0: [3], 1: [3, 5], 2: [2, 3, 5], 3: [1], 4: [1], 5: [1, 4], 6: [1, 4, 6]}
+    assert torch.equal(rows, rows.sort().values)
+    torch.manual_seed(0)
+    hidden = torch.randn(7, 8, requires_grad=True)
+    table = torch.randn(9, 8, requires_grad=True)
+    real = targets[targets > 0]
+    fused = losses.full_cross_entropy(hidden, real, table, 0.0, 3, (rows, items))
+    mask = torch.zeros(7, 8, dtype=torch.bool)
+    mask[rows, items - 1] = True
+    plain = F.cross_entropy((hidden @ table[1:].T).masked_fill(mask, float("-inf")), real - 1)
+    assert fused.item() == pytest.approx(plain.item(), rel=1e-6)
+    for want, have in zip(
+        torch.autograd.grad(plain, [hidden, table]),
+        torch.autograd.grad(fused, [hidden, table]),
+        strict=True,
+    ):
+        assert torch.allclose(want, have, atol=1e-6)

@@ -3,7 +3,14 @@
 import numpy as np
 import pytest
 
-from sasrec_utils.metrics import Ranking, hit_metrics, metrics_by_history_length, ranking_metrics
+from sasrec_utils.metrics import (
+    Ranking,
+    hit_metrics,
+    metrics_by_history_length,
+    paired_bootstrap,
+    per_query_ndcg,
+    ranking_metrics,
+)
 
 
 def test_hit_metrics_by_hand():
@@ -34,3 +41,25 @@ def test_metrics_by_history_length_by_hand():
     b = frame[frame["system"] == "B"].set_index("bucket")
     assert b.loc["10–12", "ndcg@10"] == pytest.approx(0.5 / np.log2(3))
     assert set(frame["users"]) == {2}
+
+
+def test_per_query_ndcg_by_hand():
+    np.testing.assert_allclose(
+        per_query_ndcg(np.array([1, 3, 11]), k=10), [1.0, 1 / np.log2(4), 0.0]
+    )
+
+
+def test_paired_bootstrap_difference_interval_and_pairing():
+    rng = np.random.default_rng(0)
+    theirs = rng.random(500)
+    ours = theirs + 0.05  # better by exactly 0.05 on every query
+    result = paired_bootstrap(ours, theirs, n_resamples=2000)
+    assert result["difference"] == pytest.approx(0.05)
+    # paired: the per-user spread cancels, so the interval is (almost) a point
+    assert result["difference_low"] == pytest.approx(0.05) == result["difference_high"]
+    assert result["lift"] == pytest.approx(0.05 / theirs.mean())
+    noisy = paired_bootstrap(theirs + rng.normal(0, 0.3, 500), theirs, n_resamples=2000)
+    assert noisy["difference_low"] < noisy["difference"] < noisy["difference_high"]
+    assert noisy["difference_low"] < 0 < noisy["difference_high"]  # no real difference
+    with pytest.raises(ValueError, match="same length"):
+        paired_bootstrap(ours, theirs[:-1])

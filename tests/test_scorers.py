@@ -1,9 +1,12 @@
-"""The simple baselines' scorers: popularity ties and the random floor."""
+"""Scorers: popularity ties, the random floor, seed ensembles."""
 
 import numpy as np
+import pytest
+import torch
 
 from sasrec_utils.evaluation import rank_all_items
-from sasrec_utils.scorers import PopularityScorer, RandomScorer
+from sasrec_utils.model import SASRec
+from sasrec_utils.scorers import EnsembleScorer, PopularityScorer, RandomScorer
 
 from .conftest import eval_queries as queries
 
@@ -19,3 +22,19 @@ def test_random_baseline_near_chance():
     q = queries([[1]] * n, list(np.arange(n) % 199 + 2))
     ranks = rank_all_items(RandomScorer(3), q, n_items, batch_size=500).ranks
     assert abs((ranks <= 10).mean() - 10 / 199) < 0.02
+
+
+def test_ensemble_scores_are_the_mean_of_its_members(tiny_cfg):
+    torch.manual_seed(0)
+    models = [SASRec(20, tiny_cfg).eval() for _ in range(3)]
+    batch = queries([[1, 2, 3], [4, 5]], [6, 7])
+    ensemble = EnsembleScorer(models, tiny_cfg.max_len)
+    state = ensemble.prepare(batch.histories, batch.users)
+    seq = torch.as_tensor(batch.histories.to_padded(tiny_cfg.max_len))
+    with torch.no_grad():
+        expected = torch.stack([m.score_last(seq) for m in models]).mean(0)
+    torch.testing.assert_close(ensemble.chunk(state, 0, 21), expected)
+    items = torch.tensor([[3, 9], [1, 1]])
+    torch.testing.assert_close(ensemble.gather(state, items), expected.gather(1, items))
+    with pytest.raises(ValueError, match="at least one model"):
+        EnsembleScorer([], 8)
