@@ -1,17 +1,44 @@
 # SASRec report: `make install && make report` runs everything; `make test` tests it.
+# PYTHON is the interpreter you choose (`make install PYTHON=/usr/bin/python3`); every
+# target then runs the one tools/install_env.py picks: PYTHON itself when it is a virtual
+# or conda environment (an activated one, say), else $(VENV)/bin/python once `make install`
+# has created it with PYTHON (a stock Debian/Ubuntu Python refuses pip: PEP 668), else PYTHON.
 PYTHON ?= python3
+VENV ?= .venv
+BASE_PYTHON := $(PYTHON)
+override PYTHON := $(or $(shell $(BASE_PYTHON) tools/install_env.py python $(VENV) \
+	2>/dev/null),$(BASE_PYTHON))
 # torch is installed only when missing: a CPU build here (this pin resolves to one on our
 # machines; elsewhere pass TORCH_INDEX=https://download.pytorch.org/whl/cpu), never
-# replacing a platform's own build (Colab, a CUDA machine).
+# replacing a platform's own build (Colab, a CUDA machine: a base Python with torch gets a
+# $(VENV) that sees its packages; without one, pass the CUDA wheel index as TORCH_INDEX).
 TORCH_SPEC ?= torch==2.13.0
 TORCH_INDEX ?=
 
-.PHONY: install test lint data report bench bench-scale clean-reports
+.PHONY: install install-packages test lint data report bench bench-scale clean-reports \
+	wheel lab
 
+# creates $(VENV) when the rule above needs it, then installs with the new make's PYTHON
 install:
+	@$(BASE_PYTHON) tools/install_env.py prepare $(VENV)
+	@$(MAKE) --no-print-directory install-packages
+
+install-packages:
 	@$(PYTHON) -c "import torch" 2>/dev/null && echo "torch already installed: keeping it" || \
 		$(PYTHON) -m pip install $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) "$(TORCH_SPEC)"
 	$(PYTHON) -m pip install -e ".[dev]"
+
+# dist/sasrec_utils-*.whl, for Colab when the repository cannot be reached (README, Colab);
+# built offline with the environment's setuptools (a dev dependency)
+wheel:
+	rm -f dist/sasrec_utils-*.whl
+	$(PYTHON) -m pip wheel --no-deps --no-build-isolation --quiet --wheel-dir dist .
+	@ls dist/sasrec_utils-*.whl
+
+# JupyterLab on the notebooks, with this environment's kernel. `make lab LAB_ARGS=--no-browser`
+LAB_ARGS ?=
+lab:
+	$(PYTHON) -m jupyter lab notebooks/ $(LAB_ARGS)
 
 test:
 	$(PYTHON) -m pytest
