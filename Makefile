@@ -57,10 +57,12 @@ data:
 # only what depends on it. Parameters: `make report EPOCHS=5 DEVICE=cpu` (empty = the
 # notebook's default, i.e. SASRecConfig's), or a YAML file: `make report PARAMS_FILE=p.yml`.
 # Which notebook takes which parameter, and the variable that sets it, is one table:
-# sasrec_utils/artifacts.py, NOTEBOOK_PARAMETERS (tools/report_tools.py reads it; the
+# sasrec_utils/contracts.py, NOTEBOOK_PARAMETERS (tools/report_tools.py reads it; the
 # variables reach it through the environment). Values must not contain spaces.
 REPORTS ?= reports
 ARTIFACTS ?= artifacts
+# rendered reports show one line per epoch rather than a live progress bar
+PROGRESS ?= lines
 NOTEBOOK_NAMES := 01_theory_and_data 02_model 03_training 04_evaluation 05_production_demo
 REPORT_HTML := $(NOTEBOOK_NAMES:%=$(REPORTS)/%.html)
 PACKAGE_SOURCES := $(wildcard sasrec_utils/*.py)
@@ -76,7 +78,7 @@ TOOLS = $(NB_ENV) $(PYTHON) tools/report_tools.py
 report: $(REPORTS)/index.html
 
 $(REPORTS)/index.html: $(REPORT_HTML) $(REPORTS)/metrics.json
-	@$(TOOLS) index $(REPORTS)
+	@$(TOOLS) index $(REPORTS) $(if $(filter reports,$(REPORTS)),--readme README.md)
 
 $(REPORTS)/metrics.json: $(REPORTS)/04_evaluation.ipynb ;
 

@@ -20,13 +20,16 @@
 #
 # # 3. Training: fit, watch the curves, keep the best checkpoint
 #
-# This notebook trains SASRec with `sasrec_utils.train.fit`, plots the loss and the
-# validation metric per epoch, and saves the best checkpoint for notebooks 04 and 05.
+# This notebook trains SASRec with `sasrec_utils.train.fit` once per seed (3 by default),
+# plots the loss and the validation metric per epoch, and saves each seed's best
+# checkpoint for notebooks 04 and 05. One seed's result on 943 test users is a draw from a
+# wide distribution, so the report trains several and reports their mean and spread.
 # Every setting is a parameter; `None` means the package default (`SASRecConfig()`), so the
 # defaults live in one place.
 #
 # **Reads:** `artifacts/` from notebook 01 (rebuilt if missing). **Writes:**
-# `artifacts/best.pt`, `artifacts/last.pt`, `artifacts/history.csv`, `artifacts/training.json`.
+# `artifacts/seed-<seed>/best.pt` and `last.pt` per seed, `artifacts/history.csv`,
+# `artifacts/training.json`.
 
 # %%
 # Colab only: install sasrec_utils; Colab's own torch is kept as it is. The newest
@@ -75,7 +78,7 @@ events_paths = None  # for "events": parquet file(s)
 vocabulary_path = None  # for "events": optional item_vocabulary.parquet
 embeddings_path = None  # optional item_embeddings.parquet to initialise item vectors
 epochs = None  # None means the SASRecConfig default, for every setting below
-patience = None  # epochs without validation improvement before stopping
+patience = None  # validations without improvement before stopping
 hidden_dim = None
 n_layers = None
 n_heads = None
@@ -86,8 +89,10 @@ lr = None
 batch_size = None  # at most this many users per batch ...
 batch_tokens = None  # ... and at most this many positions (users x window length)
 device = None  # "auto" picks cuda, then mps, then cpu
-seed = None
-resume = False  # True: continue an interrupted run from artifacts/last.pt (same settings)
+seed = None  # the first seed; the others follow it (seed, seed + 1, ...)
+n_seeds = 3  # models trained, one per seed
+progress = "bar"  # "bar" (live), "lines" (one line per epoch, as in the rendered report)
+resume = False  # True: continue interrupted runs from artifacts/seed-*/last.pt (same settings)
 
 # %%
 import json
@@ -99,34 +104,36 @@ import torch
 
 from sasrec_utils import plots
 from sasrec_utils.artifacts import (
-    TRAINING_FILE,
+    checkpoint_names,
     notebook_config,
     prepared_data,
     project_root,
-    write_training_summary,
+    train_seeds,
 )
 from sasrec_utils.config import SASRecConfig
+from sasrec_utils.contracts import TRAINING_FILE, training_summary, write_training_summary
 from sasrec_utils.io import atomic_write_text
 from sasrec_utils.prepared import data_fingerprint
 from sasrec_utils.reproducibility import reproducibility
 from sasrec_utils.runinfo import peak_memory, resolve_device
-from sasrec_utils.train import fit
 
 started = time.time()
 os.chdir(project_root())
 cfg = notebook_config(globals(), "03_training")
 prepared = prepared_data(artifacts, cfg)
+seeds = [cfg.seed + offset for offset in range(n_seeds)]
 run_device = resolve_device(cfg.device)
 if run_device.type == "cuda":
     torch.cuda.reset_peak_memory_stats(run_device)
 print(f"training on {run_device}; {len(prepared.split.train):,} training sequences, "
-      f"{prepared.sequences.n_items:,} items")
+      f"{prepared.sequences.n_items:,} items; seeds {seeds}")
 
 # %% [markdown]
 # ## The settings
 #
 # The full configuration of this run. The rows marked `changed` differ from the package
-# defaults because a parameter set them.
+# defaults because a parameter set them. How the defaults were chosen (every choice on the
+# validation items, never on test) is in `benchmarks/README.md`.
 
 # %%
 defaults = SASRecConfig().to_dict()
@@ -145,90 +152,113 @@ pd.DataFrame(
 #   once, with no copies of prefixes.
 # * Users with histories of similar length are batched together, so a batch is padded only
 #   to its own longest window. A batch holds at most `batch_tokens` positions (users ×
-#   window length): many short histories, or a few long ones. Every step then learns from
-#   about the same number of next-item targets and holds about the same activations in
-#   memory, instead of a few steps of 128 long histories dominating the epoch. On ML-100k
-#   this (with `lr=1e-3`) raised the 3-seed mean test NDCG@10 from 0.095 to 0.104–0.110 and
-#   lowered peak memory from ~980 MB to ~570 MB (`benchmarks/README.md`).
+#   window length): many short histories, or a few long ones, so every step learns from
+#   about the same number of targets and holds about the same activations in memory.
 # * With `loss="ce"` (the default) each position's prediction is a softmax over **all**
 #   items and the loss is the cross-entropy of the true next item: the same task as the
 #   evaluation, ranking the whole catalogue. The loss is in nats per position; a uniform guess
-#   would score ln(number of items).
+#   would score ln(number of items). The paper trained with binary cross-entropy against
+#   one random negative per position; notebook 04 measures what the full softmax buys.
+# * `mask_seen_in_loss=True` (the default): the items a position has already seen in its
+#   window are left out of its softmax, exactly as the evaluation leaves the history out
+#   of the ranking. A film is rated once, so "predict something already seen" is never the
+#   right answer; without the mask the model spends its capacity learning that. (For
+#   shops where people re-buy, set it to `False`.)
 # * After each epoch, the model ranks all items for every validation query (the
 #   second-to-last item). **Early stopping** keeps the epoch with the best validation
-#   NDCG@10 and stops after `patience` epochs without improvement. The test items are never
-#   looked at here.
+#   NDCG@10 and stops after `patience` validations without improvement. The test items are
+#   never looked at here.
 # * `best.pt` (weights of the best epoch) and `last.pt` (everything needed to resume) are
 #   written atomically after each epoch: an interrupted run (a lost Colab runtime) keeps
 #   both, and running again with the parameter `resume = True` continues after the last
 #   completed epoch.
 #
-# The progress bar shows the training loss and the best validation NDCG@10 so far.
+# Below, one line per epoch (or a live bar when you run the notebook yourself): the
+# training loss, this epoch's validation NDCG@10 and the best so far; then why each run
+# stopped.
 
 # %%
-result = fit(cfg, prepared, out_dir=artifacts, resume=resume)
+runs = train_seeds(artifacts, cfg, prepared, seeds, progress=progress, resume=resume)
 
 # %% [markdown]
-# ## The run in numbers
+# ## The runs in numbers
+#
+# One row per seed. `seconds_to_best` is the wall time (training and validation) until the
+# epoch that was kept; the remaining epochs only confirmed that nothing better came.
 
 # %%
-history = result.history
 memory = peak_memory(run_device)
-summary = {
-    "best_epoch": result.best_epoch,
-    "epochs_run": len(history),
-    "best_valid_ndcg@10": result.best_valid,
-    "seconds_to_best": result.seconds_to_best,
-    "train_seconds": result.train_seconds,
-    "seconds_per_epoch": float(history["seconds"].median()),
-    "n_parameters": result.model.n_parameters(),
-    "device": result.device,
-    "peak_memory_mib": memory["MiB"],
-}
-pd.Series(summary, dtype=object).to_frame("value")
+summary = training_summary(cfg, runs, checkpoint_names(artifacts, cfg, seeds), memory["MiB"])
+per_seed = pd.DataFrame(summary["runs"]).set_index("seed").drop(columns="checkpoint")
+per_seed.round({"best_valid_ndcg@10": 4, "seconds_to_best": 1, "train_seconds": 1,
+                "seconds_per_epoch": 2})
+
+# %%
+spread = per_seed["best_valid_ndcg@10"]
+print(f"best validation NDCG@10 over {len(seeds)} seeds: {spread.mean():.4f} ± "
+      f"{spread.std(ddof=1) if len(seeds) > 1 else 0:.4f} (min {spread.min():.4f}, "
+      f"max {spread.max():.4f}); {summary['n_parameters']:,} parameters per model")
 
 # %% [markdown]
 # ## Loss and validation curves
 #
 # What to look for: the training loss (left) should fall steadily; the validation metric
 # (right) rises, then flattens or dips as the model starts to memorise the training
-# sequences. The dashed line is the epoch kept. If the validation curve is still climbing at
-# the last epoch, more epochs would help; if it peaks early and falls, more dropout or a
-# smaller model would.
+# sequences. The dot is the epoch kept. The seeds differ only in their random start and
+# batch order, so the gap between their curves is the noise any single run carries.
 
 # %%
-plots.training_curves_figure(history, result.best_epoch)
+plots.training_curves_figure({s: run.selected.history for s, run in runs.items()},
+                             {s: run.selected.best_epoch for s, run in runs.items()})
 
 # %% [markdown]
-# The same history as a table (also saved as `artifacts/history.csv`):
+# The same histories as a table (also saved as `artifacts/history.csv`), first epochs of
+# each seed:
 
 # %%
+history = pd.concat([run.selected.history.assign(seed=s) for s, run in runs.items()])
 atomic_write_text(os.path.join(artifacts, "history.csv"), history.to_csv(index=False))
-columns = ["epoch", "train_loss", "valid_hr@10", "valid_ndcg@10", "valid_mrr", "seconds"]
-history[[c for c in columns if c in history]].set_index("epoch").round(4)
+columns = ["seed", "epoch", "train_loss", "valid_hr@10", "valid_ndcg@10", "seconds"]
+history[[c for c in columns if c in history]].groupby("seed").head(5).set_index(
+    ["seed", "epoch"]).round(4)
 
 # %% [markdown]
 # ## Device and memory
 #
 # On a GPU the figure is the peak memory torch allocated; on a CPU it is the peak resident
-# memory of this whole process (Python, the data and the model), an upper bound on what
-# training needed.
+# memory of this whole process (Python, the data and the models), an upper bound on what
+# training needed. Mixed precision (`amp`) is used only on CUDA; on a CPU it is off
+# whatever the setting says.
 
 # %%
-pd.Series(dtype=object, data={**memory, "MiB": round(memory["MiB"], 1)}).to_frame("value")
+pd.Series(dtype=object, data={
+    **memory,
+    "MiB": round(memory["MiB"], 1),
+    "mixed precision": "on (CUDA)" if cfg.amp and run_device.type == "cuda" else "off",
+}).to_frame("value")
 
 # %% [markdown]
 # ## The checkpoints
 #
-# `best.pt` is what notebooks 04 and 05 load: weights, the config, and the mapping from the
-# model's item numbers back to your item ids. `training.json` summarises this run for the
-# evaluation report.
+# Each seed's `best.pt` is what notebooks 04 and 05 load: weights, the config, and the
+# mapping from the model's item numbers back to your item ids. `training.json` lists them
+# with this summary, for the evaluation report.
 
 # %%
 write_training_summary(artifacts, summary)
+files = [os.path.join(f"seed-{s}", name) for s in seeds for name in ("best.pt", "last.pt")]
 pd.DataFrame([(name, os.path.getsize(os.path.join(artifacts, name)) / 2**20)
-              for name in ("best.pt", "last.pt", "history.csv", TRAINING_FILE)],
-             columns=["file", "MiB"]).round(3)
+              for name in [*files, "history.csv", TRAINING_FILE]],
+             columns=["file", "MiB"]).round(2)
+
+# %% [markdown]
+# ## Takeaways
+#
+# * One forward pass trains every position of a window: no per-prefix copies.
+# * Early stopping on the validation items picks the epoch; the test items stay unseen
+#   until notebook 04.
+# * Seeds disagree: compare settings by the mean over several seeds, never by one run.
+# * Checkpoints are written atomically after every epoch, so an interrupted run resumes.
 
 # %% [markdown]
 # ## Reproducibility

@@ -80,6 +80,7 @@ k = 10  # recommendations per request
 journey_users = 5  # test users followed in the journey section
 latency_requests = 200  # timed single requests
 seed = None  # None: the config default; picks the users shown
+n_seeds = 3  # seeds trained here when notebook 03 has not run
 
 # %%
 import os
@@ -91,7 +92,7 @@ import torch
 from IPython.display import display
 
 from sasrec_utils import insights, plots
-from sasrec_utils.artifacts import notebook_config, prepared_data, project_root, trained_checkpoint
+from sasrec_utils.artifacts import notebook_config, prepared_data, project_root, trained_checkpoints
 from sasrec_utils.prepared import data_fingerprint
 from sasrec_utils.recommend import Recommender, with_probability
 from sasrec_utils.reproducibility import reproducibility
@@ -102,7 +103,7 @@ started = time.time()
 os.chdir(project_root())
 cfg = notebook_config(globals(), "05_production_demo")
 prepared = prepared_data(artifacts, cfg)
-checkpoint = trained_checkpoint(artifacts, cfg, prepared)
+checkpoint = trained_checkpoints(artifacts, cfg, prepared, n_seeds)[0]  # the first seed
 data, split, items = prepared.sequences, prepared.split, prepared.items
 rng = np.random.default_rng(cfg.seed)
 pd.set_option("display.max_colwidth", 80)

@@ -3,10 +3,9 @@
 - ``artifacts/`` holds the prepared data (``sequences.npz``, ``items.parquet``,
   ``data.json``) and the trained model (``best.pt``); both are rebuilt on the spot when
   missing, so any notebook also runs alone (e.g. on Colab).
-- ``data.json``, ``training.json`` and ``metrics.json`` each have one writer and one
-  reader here, with stable keys.
-- ``NOTEBOOK_PARAMETERS`` says which parameters ``make report`` passes to which notebook
-  (and the Makefile variable of each); the Makefile and the notebook tests read it.
+- ``data.json`` is written and read here; ``training.json`` and ``metrics.json`` and the
+  notebook parameters table are in ``contracts``.
+- Notebook 03 trains one model per seed into ``artifacts/seed-<seed>/``.
 """
 
 from __future__ import annotations
@@ -24,6 +23,12 @@ import pandas as pd
 
 from .checkpoint import load_checkpoint
 from .config import SASRecConfig
+from .contracts import (
+    NOTEBOOK_PARAMETERS,
+    read_training_summary,
+    training_summary,
+    write_training_summary,
+)
 from .event_files import load_item_embeddings
 from .io import atomic_write, atomic_write_json
 from .prepared import (
@@ -34,7 +39,7 @@ from .prepared import (
     save_sequences,
     split_for,
 )
-from .train import fit
+from .refit import FinalModel, train_final
 
 log = logging.getLogger(__name__)
 
@@ -44,40 +49,8 @@ DATA_FILE = "data.json"
 TRAINING_FILE = "training.json"
 METRICS_FILE = "metrics.json"
 CHECKPOINT_FILE = "best.pt"
+REFIT_FILE = "final.pt"
 DATA_FIELDS = ("dataset", "events_paths", "vocabulary_path", "split")
-
-# Parameters `make report` passes, per notebook; the Makefile variable that sets each is
-# MAKE_VARIABLES[name] (an unset variable leaves the notebook's default).
-_DATA = ("artifacts", "dataset", "data_dir", "events_paths", "vocabulary_path")
-_MODEL = ("embeddings_path", "hidden_dim", "n_layers", "n_heads", "max_len", "dropout", "seed")
-NOTEBOOK_PARAMETERS: dict[str, tuple[str, ...]] = {
-    "01_theory_and_data": (*_DATA, "seed"),
-    "02_model": (*_DATA, *_MODEL),
-    "03_training": (
-        *_DATA,
-        *_MODEL,
-        *("epochs", "patience", "loss", "lr", "batch_size", "batch_tokens", "device"),
-    ),
-    "04_evaluation": (*_DATA, "report_dir", "device", "seed"),
-    "05_production_demo": (*_DATA, "seed"),
-}
-NOTEBOOKS = tuple(NOTEBOOK_PARAMETERS)
-MAKE_VARIABLES = {
-    "artifacts": "ARTIFACTS",
-    "report_dir": "REPORTS",
-    "events_paths": "EVENTS",
-    "vocabulary_path": "VOCABULARY",
-    "embeddings_path": "EMBEDDINGS",
-    **{
-        name: name.upper()
-        for name in (
-            *("dataset", "data_dir", "hidden_dim", "n_layers", "n_heads", "max_len"),
-            *("dropout", "seed", "epochs", "patience", "loss", "lr", "batch_size"),
-            *("batch_tokens", "device"),
-        )
-    },
-}
-
 
 # ---------------------------------------------------------------- paths and config
 
@@ -191,96 +164,71 @@ def prepared_data(artifacts: str | os.PathLike, cfg: SASRecConfig) -> PreparedDa
     return PreparedData(sequences, split_for(cfg, sequences), items, pretrained)
 
 
-def trained_checkpoint(
-    artifacts: str | os.PathLike, cfg: SASRecConfig, prepared: PreparedData
-) -> Path:
-    """``artifacts/best.pt``, checked against ``prepared``; trained first when absent.
+def seed_folder(artifacts: str | os.PathLike, seed: int) -> Path:
+    """Where the run of one seed keeps its checkpoints: ``artifacts/seed-<seed>/``."""
+    return Path(artifacts) / f"seed-{seed}"
 
-    Training here (with ``cfg``) is what lets notebooks 04 and 05 run alone; notebook 03
-    is where training is explained and plotted.
+
+def train_seeds(
+    artifacts: str | os.PathLike,
+    cfg: SASRecConfig,
+    prepared: PreparedData,
+    seeds: list[int],
+    progress: bool | str = True,
+    resume: bool = False,
+) -> dict[int, FinalModel]:
+    """Train ``cfg`` once per seed (``refit.train_final``) into ``artifacts/seed-<s>/``;
+    ``resume`` continues each seed's interrupted run from its ``last.pt``."""
+    runs = {}
+    for seed in seeds:
+        if progress not in (False, "none"):
+            print(f"== seed {seed}", flush=True)
+        out = seed_folder(artifacts, seed)
+        runs[seed] = train_final(cfg.replace(seed=seed), prepared, out, progress, resume)
+    return runs
+
+
+def final_checkpoint(artifacts: str | os.PathLike, cfg: SASRecConfig, seed: int) -> Path:
+    """The checkpoint that is tested and served for ``seed``: the refit or the best epoch."""
+    return seed_folder(artifacts, seed) / (REFIT_FILE if cfg.refit_on_valid else CHECKPOINT_FILE)
+
+
+def checkpoint_names(
+    artifacts: str | os.PathLike, cfg: SASRecConfig, seeds: list[int]
+) -> dict[int, str]:
+    """Each seed's final checkpoint, relative to ``artifacts`` (what training.json lists)."""
+    root = Path(artifacts)
+    return {seed: str(final_checkpoint(root, cfg, seed).relative_to(root)) for seed in seeds}
+
+
+def trained_checkpoints(
+    artifacts: str | os.PathLike, cfg: SASRecConfig, prepared: PreparedData, n_seeds: int = 1
+) -> list[Path]:
+    """The final checkpoints of the seeds notebook 03 trained, checked against ``prepared``.
+
+    When ``training.json`` lists none, ``n_seeds`` seeds from ``cfg.seed`` are trained here
+    first (what lets notebooks 04 and 05 run alone; notebook 03 explains this step).
     """
-    path = Path(artifacts) / CHECKPOINT_FILE
-    if not path.exists():
-        log.warning("%s not found: training a model now (notebook 03 explains this step)", path)
-        fit(cfg, prepared, out_dir=artifacts)
-        return path
-    state = load_checkpoint(path)
-    trained = data_settings(SASRecConfig.from_dict(state["config"]))
-    if trained != data_settings(cfg) or state["item_ids"] != prepared.sequences.item_ids.tolist():
-        raise ValueError(
-            f"{path} was trained on {trained}, but this notebook's data is "
-            f"{data_settings(cfg)} ({prepared.sequences.n_items} items); run notebook 03 with "
-            "the same data parameters, or point `artifacts` at the matching folder"
+    summary = read_training_summary(artifacts)
+    if not summary:
+        log.warning("%s: no trained models: training %d seed(s) now", artifacts, n_seeds)
+        seeds = [cfg.seed + offset for offset in range(n_seeds)]
+        runs = train_seeds(artifacts, cfg, prepared, seeds, progress="lines")
+        write_training_summary(
+            artifacts, training_summary(cfg, runs, checkpoint_names(artifacts, cfg, seeds))
         )
-    return path
-
-
-# ---------------------------------------------------------------- training.json
-
-
-TRAINING_KEYS = (
-    "best_epoch",
-    "epochs_run",
-    "best_valid_ndcg@10",
-    "seconds_to_best",
-    "train_seconds",
-    "seconds_per_epoch",
-    "n_parameters",
-    "device",
-    "peak_memory_mib",
-)
-
-
-def write_training_summary(artifacts: str | os.PathLike, summary: Mapping[str, Any]) -> Path:
-    """Write ``training.json``: exactly the ``TRAINING_KEYS`` of one run."""
-    missing = [key for key in TRAINING_KEYS if key not in summary]
-    if missing:
-        raise ValueError(f"training summary lacks {missing}")
-    return atomic_write_json(
-        Path(artifacts) / TRAINING_FILE, {k: summary[k] for k in TRAINING_KEYS}
-    )
-
-
-def read_training_summary(artifacts: str | os.PathLike) -> dict[str, Any]:
-    """``training.json`` of ``artifacts``; ``{}`` when notebook 03 did not write one here."""
-    path = Path(artifacts) / TRAINING_FILE
-    return json.loads(path.read_text()) if path.exists() else {}
-
-
-# ---------------------------------------------------------------- metrics.json
-
-
-METRICS_KEYS = (
-    "dataset",
-    "split",
-    "protocol",
-    "n_queries",
-    "n_items",
-    "systems",
-    "sampled",
-    "by_history_length",
-    "training",
-    "data_sha256",
-    "config",
-)
-
-
-def write_metrics(folders: list[str | os.PathLike], metrics: Mapping[str, Any]) -> list[Path]:
-    """Write ``metrics.json`` (exactly the ``METRICS_KEYS``) into each of ``folders``."""
-    missing = [key for key in METRICS_KEYS if key not in metrics]
-    if missing:
-        raise ValueError(f"metrics lack {missing}")
-    chosen = {key: metrics[key] for key in METRICS_KEYS}
-    return [atomic_write_json(Path(folder) / METRICS_FILE, chosen) for folder in folders]
-
-
-def read_metrics(path: str | os.PathLike) -> dict[str, Any]:
-    """A ``metrics.json`` (a file, or a folder holding one), checked for its keys."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / METRICS_FILE
-    metrics = json.loads(path.read_text())
-    missing = [key for key in METRICS_KEYS if key not in metrics]
-    if missing:
-        raise ValueError(f"{path}: not a metrics file of this version (lacks {missing})")
-    return metrics
+        summary = read_training_summary(artifacts)
+    paths = [Path(artifacts) / run["checkpoint"] for run in summary["runs"]]
+    for path in paths:
+        state = load_checkpoint(path)
+        trained = data_settings(SASRecConfig.from_dict(state["config"]))
+        if (
+            trained != data_settings(cfg)
+            or state["item_ids"] != prepared.sequences.item_ids.tolist()
+        ):
+            raise ValueError(
+                f"{path} was trained on {trained}, but this notebook's data is "
+                f"{data_settings(cfg)} ({prepared.sequences.n_items} items); run notebook 03 "
+                "with the same data parameters, or point `artifacts` at the matching folder"
+            )
+    return paths

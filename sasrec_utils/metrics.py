@@ -6,7 +6,9 @@ Every figure here is computed from 1-based ranks of each query's target among al
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -96,13 +98,37 @@ def metrics_by_history_length(
     return pd.DataFrame(rows)
 
 
+def seed_summary(per_seed: Mapping[Any, Mapping[str, float]]) -> dict[str, Any]:
+    """Mean and sd (ddof 1; 0 for one seed) of each metric over seeds, and the per-seed values.
+
+    ``per_seed`` maps a seed (``None`` for a deterministic system) to its metrics dict.
+    """
+    frame = pd.DataFrame(per_seed).T.astype(float)  # (seeds, metrics)
+    spread = frame.std(ddof=1) if len(frame) > 1 else frame.iloc[0] * 0.0
+    return {
+        "n_seeds": len(frame),
+        "mean": frame.mean().to_dict(),
+        "sd": spread.to_dict(),
+        "per_seed": {str(seed): dict(values) for seed, values in per_seed.items()},
+    }
+
+
 def comparison_table(
-    results: dict[str, dict[str, float]], reference: str = "most-popular", key: str = "ndcg@10"
+    systems: Mapping[str, Mapping[str, Any]],
+    keys: tuple[str, ...] = ("hr@5", "hr@10", "hr@20", "ndcg@10", "mrr", "coverage@10"),
+    reference: str = "most-popular",
 ) -> pd.DataFrame:
-    """One row per system with its metrics and ``lift`` = key / reference's key."""
-    table = pd.DataFrame(results).T
-    if reference in table.index and table.loc[reference, key] > 0:
-        table[f"lift_{key}"] = table[key] / table.loc[reference, key]
+    """One row per system (from ``seed_summary``s): mean metrics, NDCG@10 sd, seeds, and
+    ``lift_ndcg@10`` = its NDCG@10 over the reference system's."""
+    rows = {}
+    for name, summary in systems.items():
+        row = {key: summary["mean"][key] for key in keys if key in summary["mean"]}
+        row["ndcg@10 sd"] = summary["sd"]["ndcg@10"]
+        row["seeds"] = summary["n_seeds"]
+        rows[name] = row
+    table = pd.DataFrame(rows).T
+    if reference in table.index and table.loc[reference, "ndcg@10"] > 0:
+        table["lift_ndcg@10"] = table["ndcg@10"] / table.loc[reference, "ndcg@10"]
     return table
 
 

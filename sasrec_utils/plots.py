@@ -9,7 +9,7 @@ with ``fig.savefig(path)``; the dpi set here (``DPI``) keeps PNGs small.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -22,7 +22,15 @@ from .io import atomic_write
 
 DPI = 90
 LABEL_CHARS = 30
-SYSTEM_COLORS = {"SASRec": "#1f77b4", "most-popular": "#ff7f0e", "random": "#7f7f7f"}
+SYSTEM_COLORS = {
+    "SASRec": "#1f77b4",
+    "ensemble": "#17becf",
+    "markov": "#2ca02c",
+    "cooccurrence": "#9467bd",
+    "ease": "#8c564b",
+    "most-popular": "#ff7f0e",
+    "random": "#7f7f7f",
+}
 
 
 def save_figure(fig: Figure, path: str | os.PathLike) -> Path:
@@ -201,40 +209,48 @@ def events_over_time_figure(timestamps: np.ndarray) -> Figure:
 # ---------------------------------------------------------------- training
 
 
-def training_curves_figure(history: pd.DataFrame, best_epoch: int | None = None) -> Figure:
-    """Training loss and validation HR@10 / NDCG@10 per epoch (``fit``'s history)."""
+def training_curves_figure(
+    histories: pd.DataFrame | Mapping[int, pd.DataFrame],
+    best_epochs: int | Mapping[int, int] | None = None,
+) -> Figure:
+    """Training loss and validation NDCG@10 per epoch, one line per seed.
+
+    ``histories``: ``fit``'s history, or ``{seed: history}``; ``best_epochs`` the kept
+    epoch (or ``{seed: epoch}``), marked with a dot on each validation curve.
+    """
+    if isinstance(histories, pd.DataFrame):
+        histories, best_epochs = {0: histories}, {0: best_epochs}
+    best_epochs = best_epochs or {}
     fig, (left, right) = _new(2, width=9.5)
-    left.plot(history["epoch"], history["train_loss"], marker="o", markersize=3)
-    left.set_xlabel("epoch")
-    left.set_ylabel("training loss (nats per position)")
-    left.set_title("Training loss")
-    for column, label in (("valid_ndcg@10", "NDCG@10"), ("valid_hr@10", "HR@10")):
-        if column in history:
-            rows = history[column].notna()
-            right.plot(
-                history.loc[rows, "epoch"],
-                history.loc[rows, column],
-                marker="o",
-                markersize=3,
-                label=label,
+    for seed, history in histories.items():
+        label = f"seed {seed}" if len(histories) > 1 else None
+        (line,) = left.plot(history["epoch"], history["train_loss"], linewidth=1.2, label=label)
+        if "valid_ndcg@10" not in history:
+            continue
+        rows = history["valid_ndcg@10"].notna()
+        epochs, values = history.loc[rows, "epoch"], history.loc[rows, "valid_ndcg@10"]
+        right.plot(epochs, values, color=line.get_color(), linewidth=1.2, label=label)
+        best = best_epochs.get(seed)
+        if best in set(epochs):
+            kept = values[epochs == best].iloc[0]
+            right.plot([best], [kept], "o", color=line.get_color(), markersize=6)
+            right.annotate(
+                f"kept: epoch {best}",
+                (best, kept),
+                xytext=(4, 6),
+                textcoords="offset points",
+                fontsize=8,
+                color=line.get_color(),
             )
-    if best_epoch:
-        for ax in (left, right):
-            ax.axvline(best_epoch, color="#d62728", linestyle="--", linewidth=1)
-        right.annotate(
-            f"best epoch {best_epoch}",
-            (best_epoch, right.get_ylim()[0]),
-            xytext=(-4, 4),
-            textcoords="offset points",
-            color="#d62728",
-            ha="right",
-        )
     for ax in (left, right):
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-    right.set_xlabel("epoch")
-    right.set_ylabel("validation metric (0–1)")
-    right.set_title("Validation, full ranking")
-    right.legend(loc="best")
+        ax.set_xlabel("epoch")
+    left.set_ylabel("training loss (nats per position)")
+    left.set_title("Training loss")
+    right.set_ylabel("validation NDCG@10 (0–1)")
+    right.set_title("Validation NDCG@10, full ranking (dot: epoch kept)")
+    if len(histories) > 1:
+        left.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
     return fig
 
@@ -242,25 +258,49 @@ def training_curves_figure(history: pd.DataFrame, best_epoch: int | None = None)
 # ---------------------------------------------------------------- evaluation
 
 
-def comparison_figure(
-    table: pd.DataFrame, metrics: Sequence[str] = ("hr@5", "hr@10", "hr@20", "ndcg@10", "mrr")
-) -> Figure:
-    """Grouped bars: one group per metric, one bar per system (rows of ``table``)."""
-    fig, (ax,) = _new(width=8.5, height=4.0)
-    width = 0.8 / len(table)
-    x = np.arange(len(metrics))
-    for offset, (system, row) in enumerate(table.iterrows()):
-        values = [float(row[m]) for m in metrics]
-        bars = ax.bar(
-            x + offset * width, values, width, label=system, color=SYSTEM_COLORS.get(str(system))
-        )
-        ax.bar_label(bars, fmt="%.3f", fontsize=7, padding=1)
-    ax.set_xticks(x + width * (len(table) - 1) / 2, [m.upper() for m in metrics])
-    ax.set_ylabel("metric value (0–1, higher is better)")
-    ax.set_xlabel("metric (full ranking over all items)")
-    ax.set_title("Test set: SASRec against baselines")
-    ax.set_ylim(0, float(table[list(metrics)].to_numpy().max()) * 1.3 or 1.0)
-    ax.legend(ncols=len(table), loc="upper left")
+def comparison_figure(table: pd.DataFrame, metrics: Sequence[str] = ("ndcg@10", "hr@10")) -> Figure:
+    """Horizontal bars per system for each metric, best at the top, with the sd over seeds.
+
+    ``table`` is ``metrics.comparison_table``'s: rows are systems, an ``ndcg@10 sd`` column
+    gives the NDCG@10 error bars (drawn for systems trained over several seeds).
+    """
+    order = table.sort_values(metrics[0]).index
+    fig, axes = _new(len(metrics), width=4.6 * len(metrics), height=0.42 * len(order) + 1.6)
+    for ax, metric in zip(axes, metrics, strict=True):
+        values = table.loc[order, metric].astype(float)
+        spread = table.loc[order, f"{metric} sd"] if f"{metric} sd" in table else None
+        colors = [SYSTEM_COLORS.get(str(name).split(" ")[0], "#9aa5b1") for name in order]
+        y = np.arange(len(order))
+        ax.barh(y, values, color=colors, xerr=spread, capsize=3, error_kw={"linewidth": 1})
+        for row, value in zip(y, values, strict=True):
+            ax.text(value, row, f" {value:.4f}", va="center", fontsize=8)
+        ax.set_yticks(y, [str(name) for name in order])
+        ax.set_ylabel("system")
+        ax.set_xlim(0, float(values.max()) * 1.3 or 1.0)
+        ax.set_xlabel(f"test {metric.upper()} (0–1, higher is better)")
+        ax.set_title(f"{metric.upper()}, full ranking over all items")
+    fig.suptitle("Test set: SASRec against the baselines (bars: mean; lines: sd over seeds)")
+    fig.tight_layout()
+    return fig
+
+
+def session_figure(table: pd.DataFrame, metric: str = "ndcg@10") -> Figure:
+    """``metric`` against how many recent items are known, one line per system.
+
+    ``table`` is ``evaluation.session_metrics``'s long format (``items_seen``, ``system``).
+    """
+    pivot = table.pivot(index="items_seen", columns="system", values=metric)
+    pivot = pivot.loc[list(dict.fromkeys(table["items_seen"]))]
+    fig, (ax,) = _new(width=7.0, height=3.8)
+    x = np.arange(len(pivot))
+    for system in dict.fromkeys(table["system"]):
+        ax.plot(x, pivot[system], marker="o", label=system, color=SYSTEM_COLORS.get(system))
+    ax.set_xticks(x, [f"last {v}" if v != "all" else "whole history" for v in pivot.index])
+    ax.set_xlabel("items of the session the system may see")
+    ax.set_ylabel(f"test {metric.upper()} (0–1)")
+    ax.set_title(f"Short sessions: {metric.upper()} after the last n clicks")
+    ax.set_ylim(0, float(np.nanmax(pivot.to_numpy())) * 1.2 or 1.0)
+    ax.legend(loc="lower right")
     fig.tight_layout()
     return fig
 

@@ -23,7 +23,7 @@ def refit(
     prepared: PreparedData,
     epochs: int,
     out_dir: str | os.PathLike | None = None,
-    progress: bool = True,
+    progress: bool | str = True,
 ) -> TrainResult:
     """The final model: a fresh one (same seed) trained on training + validation items.
 
@@ -68,10 +68,12 @@ def train_final(
     cfg: SASRecConfig,
     prepared: PreparedData,
     out_dir: str | os.PathLike | None = None,
-    progress: bool = True,
+    progress: bool | str = True,
+    resume: bool = False,
 ) -> FinalModel:
-    """``fit`` (early stopping on validation), then ``refit`` if ``cfg.refit_on_valid``."""
-    selected = fit(cfg, prepared, out_dir, progress=progress)
+    """``fit`` (early stopping on validation; ``resume`` continues ``out_dir/last.pt``),
+    then ``refit`` if ``cfg.refit_on_valid``."""
+    selected = fit(cfg, prepared, out_dir, resume=resume, progress=progress)
     if not cfg.refit_on_valid:
         return FinalModel(selected.model, selected, None)
     refitted = refit(cfg, prepared, selected.best_epoch, out_dir, progress)

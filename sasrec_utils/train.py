@@ -18,7 +18,7 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,31 +38,10 @@ from .optimizers import TrainingParts, build
 from .prepared import PreparedData
 from .runinfo import resolve_device, set_seed
 from .splits import Split
+from .state import PROGRESS, TrainingState, epoch_line, stop_line
 
 log = logging.getLogger(__name__)
 VALID_METRIC = "ndcg@10"
-
-
-@dataclass
-class TrainingState:
-    """Where training stands after ``epoch`` completed epochs (what ``last.pt`` resumes)."""
-
-    epoch: int = 0
-    history: list[dict[str, Any]] = field(default_factory=list)
-    best_valid: float = -1.0
-    best_epoch: int = 0
-    seconds_to_best: float = 0.0
-    stale: int = 0  # validations since the best one
-    elapsed: float = 0.0  # training + validation seconds so far
-
-    def to_checkpoint(self) -> dict[str, Any]:
-        """The fields as checkpoint entries."""
-        return asdict(self)
-
-    @classmethod
-    def from_checkpoint(cls, state: dict[str, Any]) -> TrainingState:
-        """The training state stored by ``to_checkpoint`` in a checkpoint's dict."""
-        return cls(**{name: state[name] for name in cls.__dataclass_fields__})
 
 
 @dataclass
@@ -270,29 +249,38 @@ class Trainer:
             item_ids = self.prepared.sequences.item_ids
             save_checkpoint(self.out / name, self.parts.model, self.cfg, item_ids, **extra)
 
-    def run(self, progress: bool = True) -> TrainResult:
-        """Epochs until ``cfg.epochs`` or ``cfg.patience`` validations without improvement."""
-        state = self.state
+    def run(self, progress: bool | str = True) -> TrainResult:
+        """Epochs until ``cfg.epochs`` or ``cfg.patience`` validations without improvement.
+
+        ``progress``: ``"bar"`` (or True) a live bar, ``"lines"`` one printed line per
+        epoch (for logs and rendered reports), ``"none"`` (or False) silence; the bar and
+        the lines end with why training stopped.
+        """
+        state, cfg = self.state, self.cfg
+        mode = {True: "bar", False: "none"}.get(progress, progress)
+        if mode not in PROGRESS:
+            raise ValueError(f"progress must be one of {list(PROGRESS)}, got {progress!r}")
+        shown = mode != "none" and self.ctx.is_main
         epochs = tqdm(
-            range(state.epoch + 1, self.cfg.epochs + 1),
+            range(state.epoch + 1, cfg.epochs + 1),
             desc="epochs",
-            disable=not progress or not self.ctx.is_main,
+            disable=mode != "bar" or not shown,
             initial=state.epoch,
-            total=self.cfg.epochs,
+            total=cfg.epochs,
         )
-        with _clear_errors(self.cfg, self.device, self.out, state):
+        with _clear_errors(cfg, self.device, self.out, state):
             try:
                 for epoch in epochs:
-                    if state.stale >= self.cfg.patience:
+                    if state.stale >= cfg.patience:
                         break
-                    row = self.epoch(epoch)
-                    epochs.set_postfix(  # shown with the epoch's tick: one line per epoch
-                        loss=f"{row['train_loss']:.3f}",
-                        valid_ndcg10=f"{state.best_valid:.4f}",
-                        refresh=False,
-                    )
+                    line = epoch_line(self.epoch(epoch), state, cfg.epochs)
+                    epochs.set_postfix_str(line.split(": ", 1)[1], refresh=False)
+                    if mode == "lines" and shown:
+                        print(line, flush=True)
             finally:
                 epochs.close()
+        if shown:
+            print(stop_line(state, cfg, self.validation), flush=True)
         return self.finish()
 
     def finish(self) -> TrainResult:
@@ -326,7 +314,7 @@ def fit(
     prepared: PreparedData,
     out_dir: str | os.PathLike | None = None,
     resume: bool = False,
-    progress: bool = True,
+    progress: bool | str = True,
     valid_max_users: int | None = None,
 ) -> TrainResult:
     """Train SASRec on ``prepared.split.train``, early-stopping on its validation NDCG@10.

@@ -9,24 +9,21 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sasrec_utils import artifacts
 from sasrec_utils.artifacts import (
+    CHECKPOINT_FILE,
     DATA_FILE,
     ITEMS_FILE,
-    MAKE_VARIABLES,
-    NOTEBOOK_PARAMETERS,
     SEQUENCES_FILE,
+    final_checkpoint,
     notebook_config,
     prepared_data,
     project_root,
-    read_metrics,
-    read_training_summary,
     save_prepared,
-    trained_checkpoint,
-    write_metrics,
-    write_training_summary,
+    seed_folder,
+    trained_checkpoints,
 )
 from sasrec_utils.config import SASRecConfig
+from sasrec_utils.contracts import read_training_summary
 from sasrec_utils.prepared import PreparedData, data_fingerprint
 from sasrec_utils.synthetic import synthetic_events
 
@@ -63,16 +60,6 @@ def test_notebook_config_takes_only_the_notebooks_config_parameters():
     cfg = notebook_config(namespace, "03_training")  # split: a later variable, not a parameter
     assert cfg.epochs == 3 and cfg.dropout == 0.3 and cfg.split == "leave_one_out"
     assert notebook_config(namespace, "01_theory_and_data").epochs == SASRecConfig().epochs
-
-
-def test_parameter_table_names_known_variables_and_config_fields():
-    fields = set(SASRecConfig.__dataclass_fields__)
-    for notebook, names in NOTEBOOK_PARAMETERS.items():
-        assert len(set(names)) == len(names), notebook
-        for name in names:
-            assert name in MAKE_VARIABLES, (notebook, name)
-            assert name in fields or name in {"artifacts", "report_dir"}, (notebook, name)
-    assert len(set(MAKE_VARIABLES.values())) == len(MAKE_VARIABLES)
 
 
 def test_project_root_finds_the_checkout_from_a_subfolder(tmp_path):
@@ -124,7 +111,7 @@ def test_prepared_data_loads_pretrained_vectors_aligned_to_items(retail, tmp_pat
     assert not prepared.pretrained[0].any()
 
 
-def test_trained_checkpoint_trains_when_missing_and_refuses_other_data(retail, tmp_path, tiny_cfg):
+def test_trained_checkpoints_train_when_missing_and_refuse_other_data(retail, tmp_path, tiny_cfg):
     cfg = tiny_cfg.replace(
         epochs=1,
         dataset="events",
@@ -132,28 +119,16 @@ def test_trained_checkpoint_trains_when_missing_and_refuses_other_data(retail, t
         vocabulary_path=str(retail.vocabulary_path),
     )
     prepared = prepared_data(tmp_path, cfg)
-    path = trained_checkpoint(tmp_path, cfg, prepared)
-    assert path == tmp_path / artifacts.CHECKPOINT_FILE and path.exists()
-    assert trained_checkpoint(tmp_path, cfg, prepared) == path  # found, not retrained
+    paths = trained_checkpoints(tmp_path, cfg, prepared, n_seeds=2)
+    expected = [seed_folder(tmp_path, s) / CHECKPOINT_FILE for s in (cfg.seed, cfg.seed + 1)]
+    assert paths == expected and all(p.exists() for p in paths)
+    runs = read_training_summary(tmp_path)["runs"]
+    assert [run["seed"] for run in runs] == [cfg.seed, cfg.seed + 1]
+    before = [p.stat().st_mtime_ns for p in paths]
+    assert trained_checkpoints(tmp_path, cfg, prepared) == paths  # found, not retrained
+    assert [p.stat().st_mtime_ns for p in paths] == before
     other = cfg.replace(events_paths=[str(retail.events_paths[0])])
     with pytest.raises(ValueError, match="run notebook 03 with the same data parameters"):
-        trained_checkpoint(tmp_path, other, prepared)
-
-
-def test_training_summary_round_trip_and_missing_keys(tmp_path):
-    summary = {key: index for index, key in enumerate(artifacts.TRAINING_KEYS)}
-    write_training_summary(tmp_path, {**summary, "extra": 1})
-    assert read_training_summary(tmp_path) == summary  # only the contract's keys
-    assert read_training_summary(tmp_path / "elsewhere") == {}
-    with pytest.raises(ValueError, match="lacks"):
-        write_training_summary(tmp_path, {"best_epoch": 3})
-
-
-def test_metrics_round_trip_to_every_folder_and_refuses_foreign_files(tmp_path):
-    metrics = {key: key for key in artifacts.METRICS_KEYS}
-    paths = write_metrics([tmp_path / "a", tmp_path / "b"], metrics)
-    assert [p.parent.name for p in paths] == ["a", "b"]
-    assert read_metrics(tmp_path / "a") == metrics == read_metrics(paths[1])
-    (tmp_path / "old.json").write_text(json.dumps({"systems": {}}))
-    with pytest.raises(ValueError, match="not a metrics file of this version"):
-        read_metrics(tmp_path / "old.json")
+        trained_checkpoints(tmp_path, other, prepared)
+    refit = cfg.replace(refit_on_valid=True)
+    assert final_checkpoint(tmp_path, refit, 5) == tmp_path / "seed-5" / "final.pt"

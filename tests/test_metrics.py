@@ -5,11 +5,13 @@ import pytest
 
 from sasrec_utils.metrics import (
     Ranking,
+    comparison_table,
     hit_metrics,
     metrics_by_history_length,
     paired_bootstrap,
     per_query_ndcg,
     ranking_metrics,
+    seed_summary,
 )
 
 
@@ -63,3 +65,15 @@ def test_paired_bootstrap_difference_interval_and_pairing():
     assert noisy["difference_low"] < 0 < noisy["difference_high"]  # no real difference
     with pytest.raises(ValueError, match="same length"):
         paired_bootstrap(ours, theirs[:-1])
+
+
+def test_seed_summary_and_comparison_table_by_hand():
+    sasrec = seed_summary({1: {"ndcg@10": 0.10, "hr@10": 0.2}, 2: {"ndcg@10": 0.12, "hr@10": 0.3}})
+    assert sasrec["mean"]["ndcg@10"] == pytest.approx(0.11)
+    assert sasrec["sd"]["ndcg@10"] == pytest.approx(np.std([0.10, 0.12], ddof=1))
+    assert sasrec["per_seed"]["2"]["hr@10"] == 0.3 and sasrec["n_seeds"] == 2
+    popular = seed_summary({None: {"ndcg@10": 0.044, "hr@10": 0.08}})
+    assert popular["sd"]["ndcg@10"] == 0.0 and popular["n_seeds"] == 1
+    table = comparison_table({"SASRec": sasrec, "most-popular": popular}, keys=("ndcg@10",))
+    assert table.loc["SASRec", "lift_ndcg@10"] == pytest.approx(0.11 / 0.044)
+    assert table.loc["SASRec", "seeds"] == 2 and table.loc["most-popular", "ndcg@10 sd"] == 0

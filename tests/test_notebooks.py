@@ -12,7 +12,7 @@ from pathlib import Path
 import jupytext
 import pytest
 
-from sasrec_utils.artifacts import NOTEBOOK_PARAMETERS, NOTEBOOKS
+from sasrec_utils.contracts import NOTEBOOK_PARAMETERS, NOTEBOOKS
 from sasrec_utils.synthetic import synthetic_events
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,6 +83,8 @@ def test_all_notebooks_run_on_a_small_retail_dataset(tmp_path, monkeypatch):
         "batch_size": 32,
         "device": "cpu",
         "report_dir": str(reports),
+        "n_seeds": 2,
+        "progress": "lines",
     }
     extra = {"05_production_demo": {"journey_users": 2, "latency_requests": 5}}
     parameters = {
@@ -106,8 +108,12 @@ def test_all_notebooks_run_on_a_small_retail_dataset(tmp_path, monkeypatch):
             progress_bar=False,
         )
     metrics = json.loads((reports / "metrics.json").read_text())
-    assert set(metrics["systems"]) == {"SASRec", "most-popular", "random"}
+    systems = {"SASRec", "ensemble", "markov", "cooccurrence", "ease", "most-popular", "random"}
+    assert set(metrics["systems"]) == systems and metrics["seeds"] == [1, 2]
+    assert metrics["systems"]["SASRec"]["n_seeds"] == 2
     assert metrics["dataset"] == "events" and metrics["config"]["max_len"] == 12
-    assert 0 <= metrics["systems"]["random"]["hr@10"] <= 1
-    assert (artifacts / "best.pt").exists() and (reports / "model_vs_baselines.png").exists()
-    assert json.loads((artifacts / "training.json").read_text())["epochs_run"] == 1
+    assert 0 <= metrics["systems"]["random"]["mean"]["hr@10"] <= 1
+    assert (artifacts / "seed-1" / "best.pt").exists()
+    assert (reports / "model_vs_baselines.png").exists()
+    runs = json.loads((artifacts / "training.json").read_text())["runs"]
+    assert [run["epochs_run"] for run in runs] == [1, 1]

@@ -82,21 +82,40 @@ def test_training_curves_mark_the_best_epoch():
             "valid_hr@10": [0.05, 0.09, 0.08],
         }
     )
-    fig = plots.training_curves_figure(history, best_epoch=2)
+    fig = plots.training_curves_figure(history, 2)
     right = fig.axes[1]
-    assert [line.get_label() for line in right.get_lines()[:2]] == ["NDCG@10", "HR@10"]
-    assert "best epoch 2" in _texts(fig)
+    assert right.get_lines()[0].get_ydata().tolist() == [0.02, 0.05, 0.04]
+    assert "kept: epoch 2" in _texts(fig)
     _labelled(fig)
+    other = history.assign(train_loss=[7.1, 6.9, 6.8], **{"valid_ndcg@10": [0.01, 0.02, 0.03]})
+    both = plots.training_curves_figure({1: history, 2: other}, {1: 2, 2: 3})
+    assert [t.get_text() for t in both.axes[0].get_legend().get_texts()] == ["seed 1", "seed 2"]
+    assert "kept: epoch 2" in _texts(both) and "kept: epoch 3" in _texts(both)
 
 
 def test_comparison_figure_has_one_bar_per_system_and_metric():
     table = pd.DataFrame(
-        {"hr@10": [0.17, 0.08, 0.01], "ndcg@10": [0.09, 0.04, 0.003]},
+        {"hr@10": [0.17, 0.08, 0.01], "ndcg@10": [0.09, 0.04, 0.003], "ndcg@10 sd": [0.01, 0, 0]},
         index=["SASRec", "most-popular", "random"],
     )
-    fig = plots.comparison_figure(table, metrics=("hr@10", "ndcg@10"))
-    heights = sorted(round(p.get_height(), 3) for p in fig.axes[0].patches)
-    assert heights == sorted([0.17, 0.08, 0.01, 0.09, 0.04, 0.003])
+    fig = plots.comparison_figure(table, metrics=("ndcg@10", "hr@10"))
+    widths = sorted(round(p.get_width(), 3) for ax in fig.axes for p in ax.patches)
+    assert widths == sorted([0.17, 0.08, 0.01, 0.09, 0.04, 0.003])
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()][-1] == "SASRec"  # best on top
+    _labelled(fig)
+
+
+def test_session_figure_has_one_line_per_system():
+    table = pd.DataFrame(
+        {
+            "items_seen": ["1", "1", "all", "all"],
+            "system": ["SASRec", "markov"] * 2,
+            "ndcg@10": [0.05, 0.06, 0.11, 0.10],
+        }
+    )
+    fig = plots.session_figure(table)
+    lines = fig.axes[0].get_lines()
+    assert [line.get_ydata().tolist() for line in lines] == [[0.05, 0.11], [0.06, 0.10]]
     _labelled(fig)
 
 

@@ -3,20 +3,25 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from sasrec_utils.artifacts import METRICS_KEYS, NOTEBOOK_PARAMETERS
+from sasrec_utils.contracts import METRICS_KEYS, NOTEBOOK_PARAMETERS, read_metrics
 from tools import report_tools
 from tools.report_tools import (
+    HEADLINE_END,
+    HEADLINE_START,
     README_END,
     README_START,
     build_index,
     colab_link_problems,
     colab_url,
     describe_failure,
+    headline_text,
     papermill_args,
     repository_url,
     sync_colab_links,
+    sync_readme_headline,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,26 +52,74 @@ def _executed(cells: list[dict], duration: float = 12.0) -> dict:
     return {"cells": cells, "metadata": {"papermill": {"duration": duration}}}
 
 
-def test_build_index_links_reports_with_headline_metrics(tmp_path):
-    title = {"cell_type": "markdown", "source": ["[![badge](x)](y)\n", "\n", "# 4. Evaluation\n"]}
-    (tmp_path / "04_evaluation.ipynb").write_text(json.dumps(_executed([title], 30.0)))
+def _system(ndcg, hr, seeds=None):
+    metrics = {"ndcg@10": ndcg, "hr@10": hr, "mrr": ndcg * 0.9, "coverage@10": 0.5}
+    per_seed = seeds or {"None": metrics}
+    frame = {k: [values[k] for values in per_seed.values()] for k in metrics}
+    sd = {k: float(np.std(v, ddof=1)) if len(v) > 1 else 0.0 for k, v in frame.items()}
+    return {"n_seeds": len(per_seed), "mean": metrics, "sd": sd, "per_seed": per_seed}
+
+
+def _metrics():
+    seeds = {
+        "42": {"ndcg@10": 0.11, "hr@10": 0.2, "mrr": 0.099, "coverage@10": 0.5},
+        "43": {"ndcg@10": 0.13, "hr@10": 0.22, "mrr": 0.117, "coverage@10": 0.5},
+    }
+    bootstrap = {"difference": 0.02, "difference_low": 0.01, "difference_high": 0.03}
     metrics = {
         "dataset": "ml-100k",
         "n_queries": 943,
         "n_items": 1682,
         "systems": {
-            "SASRec": {"hr@10": 0.17, "ndcg@10": 0.0912, "mrr": 0.08, "lift_ndcg@10": 2.1},
-            "most-popular": {"hr@10": 0.09, "ndcg@10": 0.0432, "mrr": 0.04},
+            "SASRec": _system(0.12, 0.21, seeds),
+            "ensemble": _system(0.125, 0.22),
+            "markov": _system(0.1, 0.18),
+            "most-popular": _system(0.0432, 0.08),
         },
-        "training": {"best_epoch": 12, "train_seconds": 95.0, "device": "cpu"},
+        "bootstrap": {"best_baseline": "markov", "SASRec - markov": {**bootstrap, "lift": 0.2}},
+        "training": {"device": "cpu", "runs": [{"seconds_to_best": 40.2}, {"seconds_to_best": 55}]},
     }
-    metrics = {**{key: None for key in METRICS_KEYS}, **metrics}
-    (tmp_path / "metrics.json").write_text(json.dumps(metrics))
+    return {**{key: None for key in METRICS_KEYS}, **metrics}
+
+
+def test_headline_text_takes_every_figure_from_the_metrics():
+    text = headline_text(_metrics())
+    assert "**NDCG@10 0.1200 ± 0.0141** (per seed 42: 0.1100, 43: 0.1300)" in text
+    assert "**markov 0.1000**" in text and "ensemble of the seeds 0.1250" in text
+    assert "SASRec − markov: +0.0200 NDCG@10 (+20.0%)" in text
+    assert "95% interval [+0.0100, +0.0300]" in text
+    assert "40–55 s to the kept epoch" in text and "about ±0.014 on these 943" in text
+
+
+def test_build_index_links_reports_with_headline_metrics(tmp_path):
+    title = {"cell_type": "markdown", "source": ["[![badge](x)](y)\n", "\n", "# 4. Evaluation\n"]}
+    (tmp_path / "04_evaluation.ipynb").write_text(json.dumps(_executed([title], 30.0)))
+    (tmp_path / "metrics.json").write_text(json.dumps(_metrics()))
     page = build_index(tmp_path).read_text()
     assert "<a href='04_evaluation.html'>4. Evaluation</a>" in page
     assert "01_theory_and_data: not run yet" in page
-    assert "<td>0.0912</td>" in page and "<td>2.1000</td>" in page
-    assert "Best epoch 12" in page and "943 users" in page
+    assert "<td>0.1200 ± 0.0141</td>" in page and "<td>0.0432</td>" in page
+    assert page.index(">ensemble<") < page.index(">SASRec<") < page.index(">markov<")
+    assert "943 users" in page
+
+
+def test_readme_headline_block_is_rewritten_in_place(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{HEADLINE_START}\nold figures\n{HEADLINE_END}\nend\n")
+    assert sync_readme_headline(readme, _metrics())
+    text = readme.read_text()
+    assert text.startswith("intro\n") and text.endswith("end\n") and "old figures" not in text
+    assert headline_text(_metrics()) in text
+    assert not sync_readme_headline(readme, _metrics())  # idempotent
+    readme.write_text("no block")
+    with pytest.raises(ValueError, match="no <!-- headline:start -->"):
+        sync_readme_headline(readme, _metrics())
+
+
+def test_readme_headline_agrees_with_the_committed_metrics():
+    """`make report` has been run: README's headline is generated from reports/metrics.json."""
+    text = (ROOT / "README.md").read_text()
+    assert headline_text(read_metrics(ROOT / "reports")) in text
 
 
 def test_describe_failure_names_notebook_cell_and_error(tmp_path):

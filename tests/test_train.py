@@ -127,3 +127,18 @@ def test_model_scorer_matches_score_last(cycle_split, tiny_cfg):
     assert ranking.top_items.shape == (len(split.test), 20)
     assert np.all(ranking.ranks >= 1) and np.all(ranking.ranks <= split.n_items)
     assert scores.shape == (len(split.test), split.n_items + 1)
+
+
+def test_progress_lines_print_each_epoch_and_why_training_stopped(cycle_split, tiny_cfg, capsys):
+    data, split = cycle_split
+    cfg = tiny_cfg.replace(epochs=30, patience=1, lr=1e-4)
+    result = fit(cfg, PreparedData(data, split), progress="lines")
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == len(result.history) + 1
+    assert lines[0].startswith("epoch 1/30: loss ") and "valid NDCG@10 " in lines[0]
+    last = len(result.history)
+    if last < 30:  # patience 1 at a tiny learning rate: a plateau comes early
+        assert lines[-1].startswith(f"stopped at epoch {last}: no improvement for 1 valid")
+    assert f"epoch {result.best_epoch} (valid NDCG@10 {result.best_valid:.4f}) is kept" in lines[-1]
+    fit(cfg.replace(epochs=1), PreparedData(data, split), progress=False)
+    assert capsys.readouterr().out == ""

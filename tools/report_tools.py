@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sasrec_utils.artifacts import (
+from sasrec_utils.contracts import (
     MAKE_VARIABLES,
     METRICS_FILE,
     NOTEBOOK_PARAMETERS,
@@ -78,23 +78,79 @@ def notebook_title(notebook: dict[str, Any]) -> str:
     return "untitled"
 
 
+HEADLINE_START = "<!-- headline:start -->"
+HEADLINE_END = "<!-- headline:end -->"
+
+
+def _mean(metrics: dict[str, Any], system: str, key: str) -> float:
+    return metrics["systems"][system]["mean"][key]
+
+
+def headline_text(metrics: dict[str, Any]) -> str:
+    """The headline as Markdown, every figure from ``metrics.json``.
+
+    SASRec's test NDCG@10 as mean ± sd over its seeds with the per-seed values, the best
+    baseline (chosen on validation), the bootstrap interval of the difference, training
+    time, and the seed-noise statement.
+    """
+    sasrec = metrics["systems"]["SASRec"]
+    per_seed = ", ".join(
+        f"{seed}: {values['ndcg@10']:.4f}" for seed, values in sasrec["per_seed"].items()
+    )
+    bootstrap = metrics["bootstrap"]
+    best = bootstrap["best_baseline"]
+    interval = bootstrap[f"SASRec - {best}"]
+    runs = metrics["training"].get("runs", [])
+    seconds = [run["seconds_to_best"] for run in runs]
+    timing = (
+        f" Training took {min(seconds):.0f}–{max(seconds):.0f} s to the kept epoch per seed "
+        f"on {metrics['training']['device']}."
+        if seconds
+        else ""
+    )
+    return (
+        f"Test split of {metrics['dataset']}, {metrics['n_queries']:,} users, full ranking "
+        f"over {metrics['n_items']:,} items (history masked, pessimistic ties). SASRec with "
+        f"the default settings, {sasrec['n_seeds']} seeds: **NDCG@10 "
+        f"{sasrec['mean']['ndcg@10']:.4f} ± {sasrec['sd']['ndcg@10']:.4f}** (per seed "
+        f"{per_seed}), HR@10 {sasrec['mean']['hr@10']:.4f}. Best simple baseline, chosen on "
+        f"validation: **{best} {_mean(metrics, best, 'ndcg@10'):.4f}**; ensemble of the "
+        f"seeds {_mean(metrics, 'ensemble', 'ndcg@10'):.4f}; most-popular "
+        f"{_mean(metrics, 'most-popular', 'ndcg@10'):.4f}. SASRec − {best}: "
+        f"{interval['difference']:+.4f} NDCG@10 ({interval['lift']:+.1%}), paired bootstrap "
+        f"95% interval [{interval['difference_low']:+.4f}, {interval['difference_high']:+.4f}]."
+        f"{timing} One seed moves NDCG@10 by about ±{sasrec['sd']['ndcg@10']:.3f} on these "
+        f"{metrics['n_queries']:,} users: compare means over seeds."
+    )
+
+
 def _headline_rows(metrics: dict[str, Any]) -> str:
-    names = {
-        "hr@10": "HR@10",
-        "ndcg@10": "NDCG@10",
-        "mrr": "MRR",
-        "coverage@10": "coverage@10",
-        "lift_ndcg@10": "NDCG@10 lift vs most-popular",
-    }
-    columns = tuple(names)
-    header = "".join(f"<th>{c}</th>" for c in ("system", *names.values()))
+    names = {"ndcg@10": "NDCG@10", "hr@10": "HR@10", "mrr": "MRR", "coverage@10": "coverage@10"}
+    header = "".join(f"<th>{c}</th>" for c in ("system", *names.values(), "seeds"))
     body = ""
-    for system, values in metrics.get("systems", {}).items():
-        cells = "".join(
-            f"<td>{values[c]:.4f}</td>" if c in values else "<td>–</td>" for c in columns
-        )
-        body += f"<tr><td>{html.escape(system)}</td>{cells}</tr>"
+    ordered = sorted(metrics["systems"].items(), key=lambda kv: -kv[1]["mean"]["ndcg@10"])
+    for system, summary in ordered:
+        cells = ""
+        for key in names:
+            value, spread = summary["mean"][key], summary["sd"][key]
+            shown = f"{value:.4f} ± {spread:.4f}" if summary["n_seeds"] > 1 else f"{value:.4f}"
+            cells += f"<td>{shown}</td>"
+        body += f"<tr><td>{html.escape(system)}</td>{cells}<td>{summary['n_seeds']}</td></tr>"
     return f"<table><tr>{header}</tr>{body}</table>"
+
+
+def sync_readme_headline(readme: str | os.PathLike, metrics: dict[str, Any]) -> bool:
+    """Rewrite the README's headline block from ``metrics``; True when it changed."""
+    path = Path(readme)
+    text = path.read_text()
+    pattern = re.compile(re.escape(HEADLINE_START) + ".*?" + re.escape(HEADLINE_END), re.DOTALL)
+    if not pattern.search(text):
+        raise ValueError(f"{path}: no {HEADLINE_START} ... {HEADLINE_END} block to fill")
+    block = f"{HEADLINE_START}\n{headline_text(metrics)}\n{HEADLINE_END}"
+    updated = pattern.sub(lambda _: block, text)
+    if updated != text:
+        _rewrite(path, updated)
+    return updated != text
 
 
 def build_index(reports_dir: str | os.PathLike) -> Path:
@@ -117,15 +173,8 @@ def build_index(reports_dir: str | os.PathLike) -> Path:
     metrics = read_metrics(metrics_path) if metrics_path.exists() else {}
     headline = "<p>No metrics yet: run the evaluation notebook.</p>"
     if metrics:
-        training = metrics.get("training", {})
-        headline = (
-            f"<p>Test split of <b>{html.escape(str(metrics.get('dataset', '?')))}</b>, "
-            f"{metrics.get('n_queries', 0):,} users, full ranking over "
-            f"{metrics.get('n_items', 0):,} items (history masked, pessimistic ties). "
-            f"Best epoch {training.get('best_epoch', '?')}, "
-            f"training {training.get('train_seconds', 0):.0f} s on "
-            f"{html.escape(str(training.get('device', '?')))}.</p>" + _headline_rows(metrics)
-        )
+        sentence = html.escape(headline_text(metrics)).replace("**", "")
+        headline = f"<p>{sentence}</p>" + _headline_rows(metrics)
     figure = ""
     if (folder / "model_vs_baselines.png").exists():
         figure = "<img src='model_vs_baselines.png' alt='SASRec vs baselines' width='720'>"
@@ -301,8 +350,9 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("parameters", help="all notebooks' papermill arguments, one line")
     badges = commands.add_parser("badges", help="regenerate Colab badges/install lines")
     badges.add_argument("--root", default=".")
-    index = commands.add_parser("index", help="write REPORTS/index.html")
+    index = commands.add_parser("index", help="write REPORTS/index.html, README's headline")
     index.add_argument("reports", nargs="?", default="reports")
+    index.add_argument("--readme", help="also rewrite this README's headline block")
     failure = commands.add_parser("failure", help="explain a failed papermill run")
     failure.add_argument("executed")
     failure.add_argument("source")
@@ -321,6 +371,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if problems else 0
     if args.command == "index":
         print(f"wrote {build_index(args.reports)}")
+        if args.readme:
+            changed = sync_readme_headline(args.readme, read_metrics(Path(args.reports)))
+            print(f"{'updated' if changed else 'unchanged'}: {args.readme} headline")
         return 0
     print(describe_failure(args.executed, args.source), file=sys.stderr)
     return 0

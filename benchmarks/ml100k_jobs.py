@@ -1,0 +1,315 @@
+"""The child-process jobs of ``bench.py``: one system, trained and scored, per process.
+
+Each job prints one JSON line; running it in a fresh process makes its peak resident
+memory its own. Protocol everywhere: leave-one-out, full ranking over all items, history
+masked, pessimistic ties.
+
+- ``sasrec``, role ``selection``: the selection split (``splits.selection_split``): early
+  stopping on each user's third-to-last item, scored on the validation items. Used for
+  every choice; the test items are never read.
+- ``sasrec``, role ``held-out``: the real split, the final model (``refit.train_final``)
+  scored once on the test items; the model is saved for the ensemble and session tables.
+- ``baselines``: most-popular, random, Markov, co-occurrence and EASE, each grid-tuned on
+  the validation items, then fitted for the final model like SASRec (with the
+  validation items when ``refit_on_valid``) and scored once on test.
+- ``prefix`` / ``flops``: the seed notebook's per-prefix training and a FLOP estimate of
+  one epoch (``bench.py --speed``).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from sasrec_utils import losses
+from sasrec_utils.baselines import BASELINES, tune
+from sasrec_utils.batches import epoch_batches
+from sasrec_utils.config import SASRecConfig
+from sasrec_utils.evaluation import evaluate_model, rank_all_items
+from sasrec_utils.metrics import ranking_metrics
+from sasrec_utils.model import SASRec
+from sasrec_utils.prepared import PreparedData, prepare_data
+from sasrec_utils.refit import train_final
+from sasrec_utils.runinfo import peak_rss_mib, resolve_device, set_seed
+from sasrec_utils.scorers import ModelScorer, PopularityScorer, RandomScorer
+from sasrec_utils.sequences import Sequences, item_popularity, users_per_item
+from sasrec_utils.splits import Split, selection_split
+
+SEED_BATCH_SIZE = 128  # samples per batch of the seed notebook's per-prefix training
+METRICS = ("hr@5", "hr@10", "hr@20", "ndcg@10", "mrr", "coverage@10")
+
+
+def _figures(metrics: dict[str, float]) -> dict[str, float]:
+    return {key: round(metrics[key], 5) for key in METRICS}
+
+
+def _scored(scorer, split: Split, train: Sequences, queries) -> tuple[dict, list[int]]:
+    """Metrics and per-query ranks of ``scorer`` on ``queries`` (novelty from ``train``)."""
+    ranking = rank_all_items(scorer, queries, split.n_items)
+    metrics = ranking_metrics(
+        ranking, split.n_items, users_per_item(train, split.n_items), len(train)
+    )
+    return metrics, ranking.ranks.tolist()
+
+
+def run_sasrec(cfg: SASRecConfig, role: str, models: Path | None) -> dict:
+    """Train one seed; ``selection``: NDCG on the validation items, ``held-out``: on test."""
+    prepared = prepare_data(cfg)
+    if role == "selection":
+        prepared = PreparedData(
+            prepared.sequences, selection_split(prepared.sequences), None, prepared.pretrained
+        )
+    started = time.perf_counter()
+    final = train_final(cfg, prepared, progress=False)
+    seconds = time.perf_counter() - started
+    split = prepared.split
+    train = split.with_validation_in_train().train if cfg.refit_on_valid else split.train
+    test = evaluate_model(final.model, split.test, train, cfg, final.selected.device)
+    if models is not None:  # for the ensembles and session tables of the parent
+        models.mkdir(parents=True, exist_ok=True)
+        torch.save(final.model.state_dict(), models / model_file(cfg, role))
+    ranks = rank_all_items(ModelScorer(final.model, cfg.max_len), split.test, split.n_items)
+    selected = final.selected
+    return {
+        "system": "sasrec" if cfg.loss == "ce" else f"sasrec-{cfg.loss}",
+        "seed": cfg.seed,
+        "role": role,
+        "split": "valid" if role == "selection" else "test",
+        **_figures(test),
+        "best_epoch": selected.best_epoch,
+        "epochs_run": len(selected.history),
+        "early_stopping_ndcg@10": round(selected.best_valid, 5),
+        "train_s": round(selected.seconds_to_best, 1),
+        "total_train_s": round(seconds, 1),
+        "s_per_epoch": round(float(selected.history["train_seconds"].mean()), 3),
+        "peak_rss_mb": round(peak_rss_mib()),
+        "threads": torch.get_num_threads(),
+        "ranks": ranks.ranks.tolist(),
+    }
+
+
+def model_file(cfg: SASRecConfig, role: str) -> str:
+    """Where ``run_sasrec`` saves a model's weights inside its ``models`` folder."""
+    return f"{role}-{cfg.loss}-seed{cfg.seed}.pt"
+
+
+def run_baselines(cfg: SASRecConfig) -> list[dict]:
+    """Every simple baseline: tuned on validation, final fit as SASRec's, tested once."""
+    split = prepare_data(cfg).split
+    final_train = split.with_validation_in_train().train if cfg.refit_on_valid else split.train
+    rows = []
+    fixed = {
+        "most-popular": PopularityScorer(item_popularity(final_train, split.n_items)),
+        "random": RandomScorer(cfg.seed),
+    }
+    for name, scorer in fixed.items():
+        started = time.perf_counter()
+        test, ranks = _scored(scorer, split, final_train, split.test)
+        rows.append(
+            {
+                "system": name,
+                "params": {},
+                "valid_ndcg@10": None,
+                **_figures(test),
+                "train_s": round(time.perf_counter() - started, 2),
+                "ranks": ranks,
+            }
+        )
+    for name in BASELINES:
+        started = time.perf_counter()
+        tuned = tune(name, split)
+        scorer = BASELINES[name](final_train, split.n_items, **tuned.params)
+        test, ranks = _scored(scorer, split, final_train, split.test)
+        rows.append(
+            {
+                "system": name,
+                "params": tuned.params,
+                "valid_ndcg@10": round(tuned.valid_ndcg, 5),
+                "grid": tuned.grid.round(5).to_dict(orient="records"),
+                **_figures(test),
+                "train_s": round(time.perf_counter() - started, 2),
+                "ranks": ranks,
+            }
+        )
+    for row in rows:
+        row.update(
+            {
+                "seed": None,
+                "role": "held-out",
+                "split": "test",
+                "peak_rss_mb": round(peak_rss_mib()),
+            }
+        )
+    return rows
+
+
+# --------------------------------------------------------------------- per-prefix training
+
+
+def prefix_samples(train: Sequences, max_len: int) -> tuple[np.ndarray, np.ndarray]:
+    """One left-padded sample per prefix: inputs (P, max_len) int64, targets (P,) int64.
+
+    Sample ``(u, t)`` holds the last ``max_len`` items of row ``u`` before its position
+    ``t`` and targets the item at ``t``: the per-prefix copies the seed notebook made.
+    """
+    lengths = train.lengths
+    prefixes = np.maximum(lengths - 1, 0)
+    starts = np.repeat(train.offsets[:-1], prefixes)  # (P,) first item of the row
+    first = np.repeat(np.cumsum(prefixes) - prefixes, prefixes)
+    steps = np.arange(len(starts)) - first + 1  # (P,) prefix length t = 1 .. len - 1
+    ends = starts + steps  # (P,) index of the target in train.items
+    index = ends[:, None] + np.arange(-max_len, 0)[None, :]  # (P, max_len)
+    inputs = np.where(index >= starts[:, None], train.items[np.maximum(index, 0)], 0)
+    return inputs.astype(np.int64), train.items[ends].astype(np.int64)
+
+
+def run_prefix_baseline(cfg: SASRecConfig, seconds: float) -> dict:
+    """The seed notebook's training: per-prefix samples, loss at the last position only.
+
+    Same model, optimizer and loss as ``fit``, batches of ``SEED_BATCH_SIZE`` samples as
+    in the seed notebook; no validation or early stopping. Stops after ``seconds`` of
+    training (or ``cfg.epochs`` epochs).
+    """
+    prepared = prepare_data(cfg)
+    split = prepared.split
+    device = resolve_device(cfg.device)
+    set_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    inputs, targets = prefix_samples(split.train, cfg.max_len)
+    model = SASRec(split.n_items, cfg).to(device).train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    done, started = 0, time.perf_counter()
+    while done < cfg.epochs * len(targets) and time.perf_counter() - started < seconds:
+        order = rng.permutation(len(targets))
+        for lo in range(0, len(order), SEED_BATCH_SIZE):
+            batch = order[lo : lo + SEED_BATCH_SIZE]
+            seq = torch.from_numpy(inputs[batch]).to(device)
+            hidden = model(seq)[:, -1]  # (B, D): only the last position is trained
+            target = torch.from_numpy(targets[batch]).to(device)
+            loss = losses.full_cross_entropy(
+                hidden, target, model.item_matrix(), cfg.label_smoothing
+            )
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            optimizer.step()
+            done += len(batch)
+            if time.perf_counter() - started >= seconds:
+                break
+    train_s = time.perf_counter() - started
+    epochs = done / len(targets)
+    test = evaluate_model(model.eval(), split.test, split.train, cfg, device)
+    return {
+        "system": "sasrec-prefix",
+        "seed": cfg.seed,
+        "role": "held-out",
+        "split": "test",
+        **_figures(test),
+        "epochs": round(epochs, 3),
+        "train_s": round(train_s, 1),
+        "s_per_epoch": round(train_s / epochs, 1),
+        "samples_per_epoch": len(targets),
+        "capped_at_s": seconds,
+        "peak_rss_mb": round(peak_rss_mib()),
+    }
+
+
+# --------------------------------------------------------------------- FLOP estimate
+
+
+def epoch_matmul_flops(cfg: SASRecConfig) -> dict[str, float]:
+    """Matmul FLOPs of one training epoch by kind, forward + backward (3x the forward).
+
+    ``linear``: Q/K/V, output and feed-forward projections at every (padded) position;
+    ``attention``: ``q k^T`` and ``weights v`` over each batch's full (L, L) grid;
+    ``logits``: real positions' hidden states times the (V - 1, D) item table.
+    Also the epoch's mean batch shape, to time matmuls of that size.
+    """
+    split = prepare_data(cfg).split
+    dim, layers, ffn = cfg.hidden_dim, cfg.n_layers, cfg.ffn_mult * cfg.hidden_dim
+    flops = {"linear": 0.0, "attention": 0.0, "logits": 0.0}
+    rows, widths = [], []
+    rng = np.random.default_rng(cfg.seed)
+    for inputs, targets in epoch_batches(cfg, split.train, rng):
+        batch, length = inputs.shape
+        flops["linear"] += 3 * layers * 2 * batch * length * dim * (4 * dim + 2 * ffn)
+        flops["attention"] += 3 * layers * 2 * 2 * batch * length * length * dim
+        flops["logits"] += 3 * 2 * int((targets > 0).sum()) * dim * split.n_items
+        rows.append(batch)
+        widths.append(length)
+    return {
+        **flops,
+        "batch_rows": float(np.mean(rows)),
+        "batch_width": float(np.mean(widths)),
+        "n_items": float(split.n_items),
+    }
+
+
+def matmul_seconds_per_flop(batch: int, rows: int, inner: int, cols: int) -> float:
+    """Best-of-7 seconds per FLOP of a plain (batch, rows, inner) @ (batch, inner, cols)."""
+    left, right = torch.randn(batch, rows, inner), torch.randn(batch, inner, cols)
+    out = torch.empty(batch, rows, cols)
+    torch.bmm(left, right, out=out)
+    best = float("inf")
+    for _ in range(7):
+        started = time.perf_counter()
+        torch.bmm(left, right, out=out)
+        best = min(best, time.perf_counter() - started)
+    return best / (2 * batch * rows * inner * cols)
+
+
+def run_flop_estimate(cfg: SASRecConfig) -> dict:
+    """Seconds one training epoch would take if it ran only its matmuls at plain speed."""
+    counts = epoch_matmul_flops(cfg)
+    dim, heads = cfg.hidden_dim, cfg.n_heads
+    tokens = round(counts["batch_rows"] * counts["batch_width"])
+    width, n_items = round(counts["batch_width"]), int(counts["n_items"])
+    chunk = max(1, losses.AUTO_CHUNK_LOGITS["cpu"] // (n_items + 1))
+    per_flop = {  # shapes: one projection, one head's scores, one chunk of logits
+        "linear": matmul_seconds_per_flop(1, tokens, dim, 3 * dim),
+        "attention": matmul_seconds_per_flop(
+            round(counts["batch_rows"]) * heads, width, dim // heads, width
+        ),
+        "logits": matmul_seconds_per_flop(1, chunk, dim, n_items),
+    }
+    square = matmul_seconds_per_flop(1, 2048, 2048, 2048)
+    total = sum(counts[k] for k in per_flop)
+    return {
+        "system": "flop-estimate",
+        "gflop_per_epoch": {k: round(counts[k] / 1e9, 2) for k in per_flop},
+        "gflop_per_epoch_total": round(total / 1e9, 2),
+        "matmul_gflops": {k: round(1e-9 / v, 1) for k, v in per_flop.items()},
+        "estimate_s_per_epoch": round(sum(counts[k] * per_flop[k] for k in per_flop), 3),
+        "square_matmul_gflops": round(1e-9 / square, 1),
+        "estimate_at_square_speed_s": round(total * square, 3),
+        "threads": torch.get_num_threads(),
+    }
+
+
+JOBS = {
+    "sasrec": lambda cfg, job: run_sasrec(
+        cfg, job["role"], Path(job["models"]) if job.get("models") else None
+    ),
+    "baselines": lambda cfg, job: run_baselines(cfg),
+    "prefix": lambda cfg, job: run_prefix_baseline(cfg, job["seconds"]),
+    "flops": lambda cfg, job: run_flop_estimate(cfg),
+}
+
+
+def main() -> None:
+    """Run the job given as JSON in ``argv[1]``; print its result as the last line."""
+    job = json.loads(sys.argv[1])
+    cfg = SASRecConfig.from_dict(job["config"])
+    if cfg.num_threads:
+        torch.set_num_threads(cfg.num_threads)
+    print(json.dumps(JOBS[job["kind"]](cfg, job)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
