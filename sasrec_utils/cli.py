@@ -30,7 +30,7 @@ from .io import atomic_write_json
 from .prepared import prepare_data
 from .presets import CONFIGS, LOG_SIZES
 from .synthetic import synthetic_events
-from .train import fit
+from .train import TrainingDiverged, fit
 
 
 def train_command(args: argparse.Namespace) -> None:
@@ -107,5 +107,5 @@ def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     try:
         args.run(args)
-    except ValueError as error:  # a bad config value or file: say it, without a traceback
+    except (ValueError, TrainingDiverged) as error:  # bad config, file or run: say it
         raise SystemExit(f"sasrec {args.command}: {error}") from error

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -129,6 +130,10 @@ class SASRecConfig:
                 f"hidden_dim={self.hidden_dim} is not divisible by n_heads={self.n_heads}; "
                 "choose hidden_dim as a multiple of n_heads"
             )
+        for name in _float_fields(self):  # NaN passes every range check: all comparisons fail
+            value = getattr(self, name)
+            if _is_number(value) and not math.isfinite(value):
+                raise ValueError(f"{name} must be a finite number, got {value!r}")
         _number_in("dropout", self.dropout, 0.0, 1.0, upper_open=True)
         _number_in("label_smoothing", self.label_smoothing, 0.0, 1.0, upper_open=True)
         _number_in("gbce_t", self.gbce_t, 0.0, 1.0)
@@ -178,6 +183,11 @@ def parse_overrides(pairs: Iterable[str]) -> dict[str, Any]:
         except json.JSONDecodeError:
             overrides[name] = text
     return overrides
+
+
+def _float_fields(cfg: SASRecConfig) -> list[str]:
+    """Names of the fields declared ``float`` (every one must be finite)."""
+    return [f.name for f in dataclasses.fields(cfg) if f.type in ("float", float)]
 
 
 def _is_number(value: Any) -> bool:

@@ -2,9 +2,11 @@
 
 Protocol: the padding id and the items already in the query's history are removed (the
 target itself is never removed); ties are ranked pessimistically (an item scoring equal to
-the target counts as ranked above it). Users are processed in batches and items in chunks,
-so memory is O(batch * chunk), never a full users x items matrix; the top-N lists are
-merged chunk by chunk with ``torch.topk``.
+the target counts as ranked above it). A NaN or infinite score counts as -inf, below every
+finite one, so a target scoring so ranks last among the candidates, and such queries are
+counted (``nonfinite_queries``): a diverged model never looks perfect. Users are processed
+in batches and items in chunks, so memory is O(batch * chunk), never a full users x items
+matrix; the top-N lists are merged chunk by chunk with ``torch.topk``.
 
 A *sampled* variant (target vs 100 random negatives) is provided only to show how it
 inflates numbers; its keys start with ``sampled_`` and it is never mixed with full ranking.
@@ -40,16 +42,18 @@ def rank_all_items(
     ``item_chunk`` bounds the (B, chunk) score block; by default it holds at most
     ``SCORE_BLOCK`` scores (all items at once for small catalogues), so memory stays
     bounded for any catalogue: 316k items x 256 users take 5 chunks of 64 MB.
+    ``Ranking.nonfinite`` marks the queries that had a NaN or infinite score.
     """
     vocab = n_items + 1
     chunk = item_chunk or min(vocab, max(top_n, SCORE_BLOCK // batch_size))
-    ranks, tops = [], []
+    ranks, tops, nonfinite = [], [], []
     for lo in range(0, len(queries), batch_size):
         rows = np.arange(lo, min(lo + batch_size, len(queries)))
         histories = queries.histories.select(rows)
         state = scorer.prepare(histories, queries.users[rows])
         targets = torch.as_tensor(queries.targets[rows], device=device)
-        target_score = scorer.gather(state, targets[:, None])[:, 0]  # (B,)
+        target_score, bad = _rankable(scorer.gather(state, targets[:, None]))
+        target_score = target_score[:, 0]  # (B,)
         hist_rows = torch.as_tensor(
             np.repeat(np.arange(len(rows)), histories.lengths), device=device
         )
@@ -61,7 +65,8 @@ def rank_all_items(
         top_val = top_idx = None
         for start in range(0, vocab, chunk):
             stop = min(start + chunk, vocab)
-            scores = scorer.chunk(state, start, stop).clone()  # (B, C)
+            scores, chunk_bad = _rankable(scorer.chunk(state, start, stop), start == 0)
+            bad |= chunk_bad
             if start == 0:
                 scores[:, 0] = float("-inf")  # padding
             if exclude_history:
@@ -81,9 +86,34 @@ def rank_all_items(
                 )
                 idx = torch.cat([top_idx, idx], 1).gather(1, pick)
             top_val, top_idx = val, idx
+        last = target_score == float("-inf")  # it ties every candidate, so it ranks last
+        if bool(last.any()):
+            candidates = torch.full_like(above, n_items)
+            if exclude_history:  # less the distinct history items removed
+                seen = torch.unique(hist_rows * vocab + hist_items) // vocab  # their rows
+                candidates -= torch.bincount(seen, minlength=len(rows))
+            above = torch.where(last, candidates - 1, above)
         ranks.append((above + 1).cpu().numpy())
         tops.append(top_idx.masked_fill(top_val == float("-inf"), 0).cpu().numpy())
-    return Ranking(np.concatenate(ranks), np.concatenate(tops))
+        nonfinite.append(bad.cpu().numpy())
+    return Ranking(np.concatenate(ranks), np.concatenate(tops), np.concatenate(nonfinite))
+
+
+def _rankable(scores: torch.Tensor, padding: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, C) ``scores`` with NaN and ±inf set to -inf (a copy), and the (B,) rows with one.
+
+    -inf ranks below every finite score, so no item gains from a broken score (a NaN
+    compares false with everything). With ``padding``, column 0 (the padding id, never
+    ranked) is left as it is and not counted. Finite scores cost one pass (a row holding
+    NaN or inf has a non-finite sum), then the copy they always needed.
+    """
+    ranked = scores[:, 1:] if padding else scores
+    if bool(torch.isfinite(ranked.sum(dim=1)).all()):
+        return scores.clone(), torch.zeros(len(scores), dtype=torch.bool, device=scores.device)
+    finite = torch.isfinite(scores)  # exact (the sum may also have overflowed)
+    if padding:
+        finite[:, 0] = True
+    return torch.where(finite, scores, float("-inf")), ~finite.all(dim=1)
 
 
 def evaluate(
@@ -101,7 +131,8 @@ def evaluate(
     """Full-ranking metrics of ``scorer`` on ``queries``.
 
     ``max_users`` evaluates only the first queries (a quick estimate: the result has
-    ``estimate_on_users`` set so it cannot be mistaken for the full figure).
+    ``estimate_on_users`` set so it cannot be mistaken for the full figure). A model
+    giving NaN or infinite scores gets ``nonfinite_queries`` (``ranking_metrics``).
     """
     if max_users is not None and max_users < len(queries):
         queries = queries.head(max_users)
@@ -175,7 +206,7 @@ def evaluate_sampled(
                 pool = np.concatenate([pool, extra[~np.isin(extra, list(seen))]])
             candidates[r] = np.concatenate([[queries.targets[row]], pool[:n_negatives]])
         state = scorer.prepare(histories, queries.users[rows])
-        scores = scorer.gather(state, torch.as_tensor(candidates))
+        scores = _rankable(scorer.gather(state, torch.as_tensor(candidates)))[0]
         ranks.append((scores[:, 1:] >= scores[:, :1]).sum(1).numpy() + 1)
     ranks = np.concatenate(ranks).astype(np.float64)
     out = {f"sampled_hr@{k}": float((ranks <= k).mean()) for k in ks}

@@ -14,7 +14,7 @@ import pandas as pd
 import torch
 
 from .columns import Columns
-from .recommend import Recommender
+from .recommend import Recommender, check_finite_scores
 
 HIGH_COHERENCE = 0.4
 MEDIUM_COHERENCE = 0.2
@@ -52,6 +52,7 @@ def session_quality(recommender: Recommender, history: Iterable) -> SessionQuali
         total = vectors.sum(dim=0)
         # sum over pairs i < j of u_i . u_j = (|sum u|^2 - sum |u_i|^2) / 2: O(n D)
         pair_sum = (total @ total - (vectors * vectors).sum()) / 2
+        check_finite_scores(pair_sum, "session_quality")
     n = len(known)
     score = float(pair_sum) / (n * (n - 1) / 2)
     label = "HIGH" if score > HIGH_COHERENCE else "MEDIUM" if score > MEDIUM_COHERENCE else "LOW"
@@ -93,11 +94,15 @@ def explain(recommender: Recommender, history: Iterable, item_id: Any) -> pd.Dat
         weight = attention[-1][0, :, -1, :].mean(dim=0).double()  # (L,)
         weight = (weight / weight.sum()).cpu().numpy()
         target_vector = model.item_matrix()[target]  # (D,)
-        score = float(hidden[0, -1] @ target_vector)
+        target_score = hidden[0, -1] @ target_vector
+        check_finite_scores(target_score, "explain")
+        score = float(target_score)
         if len(context) > 1:
             without = np.stack([np.delete(context, j) for j in range(len(context))])
             reduced = model.user_vectors(torch.from_numpy(without).to(recommender.device))
-            score_drop = score - (reduced @ target_vector).double().cpu().numpy()
+            reduced_scores = reduced @ target_vector  # (L,)
+            check_finite_scores(reduced_scores, "explain")
+            score_drop = score - reduced_scores.double().cpu().numpy()
         else:
             score_drop = np.full(1, np.nan)
     frame = pd.DataFrame(

@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .catalogue import warn_caller
+
 DEFAULT_KS = (5, 10, 20)
 
 
@@ -20,11 +22,14 @@ DEFAULT_KS = (5, 10, 20)
 class Ranking:
     """Per-query results: 1-based target ranks and the top-N recommended items.
 
-    ``top_items`` holds 0 where fewer than N items were left to recommend.
+    ``top_items`` holds 0 where fewer than N items were left to recommend. ``nonfinite``
+    marks the queries with a NaN or infinite score (ranked below every finite score;
+    ``None``: not recorded).
     """
 
     ranks: np.ndarray  # (n,) int64
     top_items: np.ndarray  # (n, top_n) int64 internal ids
+    nonfinite: np.ndarray | None = None  # (n,) bool
 
 
 def hit_metrics(ranks: np.ndarray, ks: tuple[int, ...] = DEFAULT_KS) -> dict[str, float]:
@@ -56,16 +61,27 @@ def ranking_metrics(
     coverage = distinct recommended items / n_items. novelty = mean self-information
     ``-log2(p_i)`` of recommended items, with ``p_i = max(users_i, 1) / n_train_users`` and
     ``users_i`` the number of training users who interacted with item ``i``
-    (``sequences.users_per_item``).
+    (``sequences.users_per_item``); NaN when nothing was recommended.
+
+    ``nonfinite_queries`` (present only when some are, with a ``RuntimeWarning``) counts
+    the queries whose scores held NaN or inf: a broken model, whose metrics mean nothing.
     """
     out = {"n_queries": float(len(ranking.ranks)), **hit_metrics(ranking.ranks, ks)}
+    if ranking.nonfinite is not None and ranking.nonfinite.any():
+        out["nonfinite_queries"] = float(ranking.nonfinite.sum())
+        warn_caller(
+            f"{out['nonfinite_queries']:.0f} of {len(ranking.ranks)} queries had NaN or "
+            "infinite scores (ranked below every finite score); the model's weights are "
+            "damaged or its training diverged, so these metrics do not measure it",
+            RuntimeWarning,
+        )
     top = ranking.top_items[:, :list_k]
     top = top[top > 0]
     distinct = np.count_nonzero(np.bincount(top, minlength=n_items + 1))  # not np.unique: slow
     out[f"coverage@{list_k}"] = float(distinct / n_items)
     if users_per_item is not None and n_train_users:
         p = np.maximum(users_per_item[top], 1) / n_train_users
-        out[f"novelty@{list_k}"] = float((-np.log2(p)).mean())
+        out[f"novelty@{list_k}"] = float((-np.log2(p)).mean()) if top.size else float("nan")
     return out
 
 

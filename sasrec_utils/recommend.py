@@ -10,8 +10,11 @@ Histories: unknown item ids are skipped with an ``UnknownItemsWarning`` listing 
 empty or all-unknown history falls back to the most popular items with a
 ``PopularityFallbackWarning`` and ``source='popularity'`` in the result (``'model'``
 otherwise). Only the most recent ``max_len`` known items feed the model, but
-``exclude_seen`` removes every item of the whole history. Explanations and session scores
-are in ``sasrec_utils.insights``.
+``exclude_seen`` removes every item of the whole history. ``exclude`` takes any iterable
+of ids (list, tuple, set, numpy array, pandas Series). A model whose scores hold NaN or
+inf (damaged weights, a diverged training) raises ``RuntimeError`` instead of serving
+an empty or arbitrary list. Explanations and session scores are in
+``sasrec_utils.insights``.
 
 Files: ``load`` reads a training checkpoint (``best.pt``) or a bundle written by ``save``;
 both use the ``sasrec_utils.checkpoint`` format, read with ``weights_only=True`` (no pickled
@@ -160,15 +163,17 @@ class Recommender:
         context = known[-min(last_n, self.cfg.max_len) :]
         return self._frame(*self._rank([context], [known], 1, [""])[0])
 
-    def cart_upsell(self, cart: Iterable, k: int = 5) -> pd.DataFrame:
+    def cart_upsell(
+        self, cart: Iterable, k: int = 5, exclude: Iterable | None = None
+    ) -> pd.DataFrame:
         """Top-``k`` add-on items for a cart, with ``probability`` per row.
 
         ``probability`` is a softmax over the ``k`` candidates' scores (sums to 1): the
         share among these suggestions, *not* a calibrated chance that the customer adds
         the item. With the popularity fallback it is each item's share of the candidates'
-        interaction counts instead.
+        interaction counts instead. ``exclude`` ids (e.g. out of stock) are never offered.
         """
-        frame = self.recommend(cart, k)
+        frame = self.recommend(cart, k, exclude=exclude)
         scores = frame[Columns.SCORE].to_numpy(dtype=np.float64)
         if frame.empty:
             probability = scores
@@ -192,6 +197,7 @@ class Recommender:
         with torch.no_grad():
             unit = self.unit_items()  # (V, D)
             similarity = unit @ unit[target]  # (V,)
+            check_finite_scores(similarity, f"similar_items({item_id!r})")
             similarity[0] = -torch.inf
             similarity[target] = -torch.inf
             top = similarity.topk(min(k, self.n_items - 1))
@@ -267,6 +273,7 @@ class Recommender:
                 results[row] = (*self.catalogue.popular(excluded[row], k), "popularity")
         if scored:
             scores = self.scores([contexts[row] for row in scored])  # (B, V)
+            check_finite_scores(scores, "recommend")
             scores[:, 0] = -torch.inf
             lengths = [len(excluded[row]) for row in scored]
             rows = np.repeat(np.arange(len(scored)), lengths)
@@ -324,6 +331,25 @@ def with_probability(ranked: pd.DataFrame) -> pd.DataFrame:
     out = ranked.copy()
     out[Columns.PROBABILITY] = weights / weights.sum()
     return out
+
+
+def check_finite_scores(scores: torch.Tensor, what: str) -> None:
+    """``RuntimeError`` naming ``what`` when ``scores`` (any shape) hold NaN or inf.
+
+    A NaN compares false with everything, so its ranking would be arbitrary (``topk`` even
+    puts NaN first): a broken model is refused rather than served. One sum checks finite
+    scores (a NaN or inf makes it non-finite); the exact count runs only when it is not.
+    """
+    if bool(torch.isfinite(scores.sum())):
+        return
+    bad = int((~torch.isfinite(scores)).sum())
+    if bad:
+        raise RuntimeError(
+            f"{what}: {bad} of {scores.numel()} scores are NaN or inf, so nothing can be "
+            "ranked: the model's weights are damaged or its training diverged. Load a "
+            "checkpoint saved before that (fit never saves a diverged model), or retrain "
+            "with a lower lr"
+        )
 
 
 def check_positive(name: str, value: Any) -> None:

@@ -3,7 +3,8 @@
 A ``Scorer`` scores items for a batch of query histories: ``prepare`` builds a per-batch
 state (e.g. user vectors), ``chunk`` scores a contiguous range of item ids for every query
 and ``gather`` scores given items per query. The evaluator never needs the full
-(queries x items) matrix at once.
+(queries x items) matrix at once. Scores should be finite: the evaluator ranks a NaN or
+infinite one as -inf, below every finite score, and counts its query.
 """
 
 from __future__ import annotations

@@ -9,11 +9,17 @@ The loop is ``fit`` -> ``train_epoch`` (one pass over the training windows) ->
 ``validate`` (full-ranking NDCG@10 and the early-stopping update). Under torchrun every
 process trains on its share of every batch and rank 0 validates and writes the
 checkpoints (``sasrec_utils.distributed``).
+
+A diverged run stops with ``TrainingDiverged`` at the first non-finite loss (naming the
+epoch and step), non-finite weights at the end of an epoch, or validation scores with
+NaN or inf; nothing is saved after it, so ``best.pt`` and ``last.pt`` keep the last good
+epochs. Every process stops at the same point (the step's loss is all-reduced).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from collections.abc import Iterator
@@ -29,7 +35,7 @@ from tqdm.auto import tqdm
 
 from . import distributed
 from .batches import epoch_batches
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import load_checkpoint, nonfinite_tensors, save_checkpoint
 from .config import SASRecConfig
 from .evaluation import evaluate_model
 from .losses import batch_loss
@@ -42,6 +48,10 @@ from .state import PROGRESS, TrainingState, epoch_line, stop_line
 
 log = logging.getLogger(__name__)
 VALID_METRIC = "ndcg@10"
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss, the weights or the validation scores became NaN or infinite."""
 
 
 @dataclass
@@ -65,10 +75,14 @@ def train_epoch(
     rng: np.random.Generator,
     device: torch.device,
     ctx: distributed.Context,
+    epoch: int,
 ) -> dict[str, float]:
     """One pass over the training windows; returns ``train_loss``, ``lr``, ``train_seconds``.
 
     The loss is the mean over batches (and over processes under torchrun).
+    ``TrainingDiverged`` at the first step whose loss is NaN or inf, or at the end when
+    a weight is: on every process at once (each step's loss is averaged over them, one
+    number; alone it costs nothing beyond the ``loss.item()`` the mean needs anyway).
     """
     started = time.perf_counter()
     parts.model.train()
@@ -85,8 +99,19 @@ def train_epoch(
             torch.nn.utils.clip_grad_norm_(parts.model.parameters(), cfg.grad_clip)
         parts.scaler.step(parts.optimizer)
         parts.scaler.update()
-        total += loss.item() * weight  # weighted: the mean over processes is exact
+        value = loss.item()
+        batch_loss_value = distributed.mean(value * weight, ctx)  # the same on every process
+        if not math.isfinite(batch_loss_value):
+            shown = "NaN" if math.isnan(batch_loss_value) else f"{batch_loss_value:g}"
+            raise _diverged(cfg, f"loss became {shown} at epoch {epoch}, step {batches + 1}")
+        total += value * weight  # weighted: the mean over processes is exact
         batches += 1
+    broken = nonfinite_tensors(parts.model.state_dict())
+    if distributed.mean(float(len(broken)), ctx):  # on any process (DDP keeps them equal)
+        names = ", ".join(broken[:3]) or "on another process"
+        raise _diverged(
+            cfg, f"weights ({names}) became NaN or inf at epoch {epoch}, step {batches}"
+        )
     lr = parts.optimizer.param_groups[0]["lr"]
     parts.scheduler.step()
     return {
@@ -113,6 +138,12 @@ def validate(
     count grows. Returns ``(metrics, improved)``.
     """
     metrics = evaluate_model(model, split.valid, split.train, cfg, device, max_users=max_users)
+    if "nonfinite_queries" in metrics:  # before the update: a broken model is never best
+        raise _diverged(
+            cfg,
+            f"validation scores became NaN or inf for {metrics['nonfinite_queries']:.0f} of "
+            f"{metrics['n_queries']:.0f} users after epoch {epoch} (its last step)",
+        )
     state.elapsed += time.perf_counter() - started
     improved = metrics[VALID_METRIC] > state.best_valid
     if improved:
@@ -123,13 +154,30 @@ def validate(
     return metrics, improved
 
 
+def _diverged(cfg: SASRecConfig, what: str) -> TrainingDiverged:
+    """The error that stops a diverged run: what happened, where, and what to change."""
+    clip = "" if cfg.grad_clip > 0 else " or set grad_clip (e.g. 1.0)"
+    return TrainingDiverged(
+        f"training stopped: {what}; the weights diverged: lower lr (now {cfg.lr:g}; try "
+        f"{cfg.lr / 10:g}){clip}"
+    )
+
+
 @contextmanager
 def _clear_errors(
     cfg: SASRecConfig, device: torch.device, out: Path | None, state: TrainingState
 ) -> Iterator[None]:
-    """Say what to do when training is interrupted or runs out of memory (in one place)."""
+    """Say what to do when training is interrupted, diverges or runs out of memory."""
     try:
         yield
+    except TrainingDiverged as error:  # nothing was saved after the last good epoch
+        kept = [f"best.pt (epoch {state.best_epoch})"] if state.best_epoch else []
+        kept += [f"last.pt (epoch {state.epoch})"] if state.epoch else []
+        if out is None or not kept:
+            raise TrainingDiverged(f"{error}; no checkpoint was written") from None
+        raise TrainingDiverged(
+            f"{error}; {' and '.join(kept)} in {out} were left as they were"
+        ) from None
     except KeyboardInterrupt:
         where = f" in {out}" if out is not None else ""
         log.warning(
@@ -202,20 +250,24 @@ class Trainer:
         started = time.perf_counter()
         row = {
             "epoch": epoch,
-            **train_epoch(cfg, self.parts, split, self.rng, self.device, self.ctx),
+            **train_epoch(cfg, self.parts, split, self.rng, self.device, self.ctx, epoch),
         }
+        failure = None
         due = epoch % cfg.eval_every == 0 or epoch == cfg.epochs
         if self.validation and due and self.ctx.is_main:
-            valid, improved = validate(
-                cfg,
-                self.parts.model,
-                split,
-                state,
-                epoch,
-                started,
-                self.device,
-                self.valid_max_users,
-            )
+            try:
+                valid, improved = validate(
+                    cfg,
+                    self.parts.model,
+                    split,
+                    state,
+                    epoch,
+                    started,
+                    self.device,
+                    self.valid_max_users,
+                )
+            except TrainingDiverged as error:  # raised below, on every process
+                failure, valid, improved = error, {}, False  # no row update, no best.pt
             row.update({f"valid_{k}": v for k, v in valid.items() if k != "n_queries"})
             if improved:
                 self.best_weights = {
@@ -229,7 +281,13 @@ class Trainer:
                 )
         else:
             state.elapsed += time.perf_counter() - started
-        state.stale = distributed.from_main(state.stale, self.ctx)  # all stop together
+        # all stop together (on patience, or when rank 0's validation diverged) and know
+        # which epoch best.pt holds (a divergence error names it)
+        state.stale, state.best_epoch, failure = distributed.from_main(
+            (state.stale, state.best_epoch, failure), self.ctx
+        )
+        if failure is not None:
+            raise failure
         row["seconds"] = time.perf_counter() - started
         state.history.append(row)
         state.epoch = epoch

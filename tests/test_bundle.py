@@ -5,7 +5,13 @@ import pandas as pd
 import pytest
 import torch
 
-from sasrec_utils.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from sasrec_utils.checkpoint import (
+    CHECKSUMS,
+    CheckpointError,
+    UnverifiedCheckpointWarning,
+    load_checkpoint,
+    save_checkpoint,
+)
 from sasrec_utils.recommend import PopularityFallbackWarning, Recommender
 
 from .conftest import ITEM_IDS, N_ITEMS, POPULARITY
@@ -73,3 +79,75 @@ def test_failed_save_leaves_the_existing_bundle_unchanged(rec, tmp_path, monkeyp
         rec.save(path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["bundle.pt"]  # no temp file left
+
+
+def overwrite_in_place(path, old: bytes, new: bytes) -> None:
+    """Replace the first occurrence of ``old`` in the file by ``new`` (same length)."""
+    payload = path.read_bytes()
+    assert len(old) == len(new) and payload.count(old) == 1
+    path.write_bytes(payload.replace(old, new))
+
+
+def test_weights_changed_in_place_are_refused_by_checksum(rec, tmp_path):
+    path = rec.save(tmp_path / "bundle.pt")
+    table = rec.model.item_emb.weight.detach().numpy()
+    overwrite_in_place(path, table[3].tobytes(), np.full(8, 0.5, np.float32).tobytes())
+    # still a readable zip of finite weights: only the checksum tells
+    damaged = torch.load(path, weights_only=True)["model_state"]["item_emb.weight"]
+    assert torch.isfinite(damaged).all() and not torch.equal(damaged, rec.model.item_emb.weight)
+    with pytest.raises(CheckpointError) as error:
+        Recommender.load(path)
+    message = str(error.value)
+    assert message.startswith(f"{path}: damaged checkpoint: the bytes of 1 tensor(s) differ")
+    assert "(model_state/item_emb.weight)" in message and "use another copy" in message
+
+
+def test_files_without_checksums_load_with_a_warning_and_nan_weights_are_refused(rec, tmp_path):
+    state = load_checkpoint(rec.save(tmp_path / "bundle.pt"))
+    del state[CHECKSUMS]  # as written before checksums existed
+    torch.save(state, tmp_path / "old.pt")
+    with pytest.warns(UnverifiedCheckpointWarning, match="has no tensor checksums"):
+        old = Recommender.load(tmp_path / "old.pt")
+    pd.testing.assert_frame_equal(old.recommend([101, 105]), rec.recommend([101, 105]))
+    table = rec.model.item_emb.weight.detach().numpy()
+    overwrite_in_place(tmp_path / "old.pt", table[3].tobytes(), b"\xff" * 32)  # 8 NaNs
+    with pytest.warns(UnverifiedCheckpointWarning), pytest.raises(CheckpointError) as error:
+        Recommender.load(tmp_path / "old.pt")
+    assert "weights hold NaN or inf in item_emb.weight" in str(error.value)
+
+
+def test_nan_weights_are_never_written_over_a_file(rec, tmp_path):
+    path = rec.save(tmp_path / "bundle.pt")
+    before = path.read_bytes()
+    with torch.no_grad():
+        rec.model.blocks[0].attn.qkv.weight[0, 0] = float("nan")
+    with pytest.raises(
+        ValueError, match=r"weights hold NaN or inf in blocks\.0\.attn\.qkv\.weight"
+    ):
+        rec.save(path)
+    assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("field", ["config", "n_items", "item_ids", "model_state"])
+@pytest.mark.parametrize("damage", ["missing", "None"])
+def test_damaged_fields_raise_one_clear_error(rec, tmp_path, field, damage):
+    state = load_checkpoint(rec.save(tmp_path / "bundle.pt"))
+    if damage == "missing":
+        del state[field]
+    else:
+        state[field] = None
+    torch.save(state, tmp_path / "damaged.pt")
+    says = f"field {field!r} is missing" if damage == "missing" else f"field {field!r} should be a"
+    with pytest.raises(CheckpointError, match=f"damaged checkpoint: {says}"):
+        Recommender.load(tmp_path / "damaged.pt")
+
+
+def test_invalid_config_and_weight_entries_are_named(rec, tmp_path):
+    state = load_checkpoint(rec.save(tmp_path / "bundle.pt"))
+    torch.save({**state, "config": {**state["config"], "lr": -1}}, tmp_path / "config.pt")
+    with pytest.raises(CheckpointError, match=r"field 'config' is invalid \(lr must be"):
+        Recommender.load(tmp_path / "config.pt")
+    weights = {**state["model_state"], "ln_final.bias": None}
+    torch.save({**state, "model_state": weights}, tmp_path / "weights.pt")
+    with pytest.raises(CheckpointError, match=r"not tensors: \['ln_final.bias'\]"):
+        Recommender.load(tmp_path / "weights.pt")

@@ -27,3 +27,17 @@ def test_a_bad_setting_stops_with_its_name_not_a_traceback(tmp_path):
         main(["train", "--set", "dropout=2", "--out", str(tmp_path)])
     with pytest.raises(SystemExit, match="expected FIELD=VALUE"):
         main(["train", "--set", "dropout", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit, match=r"^sasrec train: lr must be a finite number, got nan$"):
+        main(["train", "--set", "lr=NaN", "--out", str(tmp_path)])
+
+
+def test_a_diverged_run_stops_with_the_reason_not_a_traceback(tmp_path):
+    files = synthetic_events(tmp_path / "data", n_users=60, n_items=40, n_events=900)
+    cfg = files.config(max_len=8, hidden_dim=16, n_layers=1, device="cpu", lr=1e8).to_dict()
+    (tmp_path / "cfg.json").write_text(json.dumps(cfg))
+    out = tmp_path / "run"
+    # one step per epoch: its loss is finite, but the weights it leaves overflow the scores
+    says = r"^sasrec train: training stopped: validation scores became NaN or inf for 58 of 58 "
+    with pytest.raises(SystemExit, match=says), pytest.warns(RuntimeWarning, match="58 of 58"):
+        main(["train", "--config", str(tmp_path / "cfg.json"), "--out", str(out)])
+    assert not out.exists() or list(out.iterdir()) == []

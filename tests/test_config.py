@@ -1,3 +1,5 @@
+import dataclasses
+
 import pytest
 
 from sasrec_utils.config import SASRecConfig, parse_overrides
@@ -42,3 +44,31 @@ def test_overrides_are_json_when_they_parse_else_strings():
     assert parsed == {"lr": 0.002, "loss": "gbce", "amp": False, "events_paths": ["a"]}
     with pytest.raises(ValueError, match="expected FIELD=VALUE, got 'lr'"):
         parse_overrides(["lr"])
+
+
+FLOAT_FIELDS = [
+    "dropout",
+    "gbce_t",
+    "label_smoothing",
+    "lr",
+    "weight_decay",
+    "grad_clip",
+    "horizon_decay",
+]
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+@pytest.mark.parametrize("field", FLOAT_FIELDS)
+def test_nan_and_infinite_floats_are_refused_by_name(field, value):
+    """NaN passes every range check (its comparisons are all False), so it is refused first."""
+    with pytest.raises(ValueError) as error:
+        SASRecConfig(**{field: value})
+    assert str(error.value) == f"{field} must be a finite number, got {value!r}"
+
+
+def test_every_float_field_is_checked_and_json_nan_is_refused():
+    declared = [f.name for f in dataclasses.fields(SASRecConfig) if f.type in ("float", float)]
+    assert sorted(declared) == sorted(FLOAT_FIELDS)  # a new float field joins the check
+    with pytest.raises(ValueError, match=r"^lr must be a finite number, got nan$"):
+        SASRecConfig(**parse_overrides(["lr=NaN"]))  # what `sasrec train --set` reads
+    assert SASRecConfig(lr=1e8, grad_clip=0.0).lr == 1e8  # finite but too high: for fit

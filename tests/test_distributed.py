@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -91,3 +92,40 @@ def test_two_processes_give_the_single_process_metrics(tmp_path):
     one_query = 1 / len(data.split.test)
     for key in ("hr@5", "hr@10", "ndcg@10", "mrr"):
         assert report["test"][key] == pytest.approx(test[key], abs=one_query), key
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("where", "says"),
+    [
+        ("loss", r"loss became NaN at epoch 1, step 3; "),
+        ("validation", r"validation scores became NaN or inf for \d+ of \d+ users after epoch 2 "),
+    ],
+)
+def test_divergence_on_one_process_stops_every_process(tmp_path, where, says):
+    """Rank 1 alone gets a NaN loss, or rank 0 alone (the validator) sees infinite scores:
+    both processes stop with the same error at the same point, none waits forever."""
+    files = synthetic_events(tmp_path / "data", seed=1)
+    cfg = files.config(
+        max_len=8, hidden_dim=16, n_layers=1, n_heads=2, epochs=3, batch_size=32, device="cpu"
+    )
+    (tmp_path / "cfg.json").write_text(json.dumps(cfg.to_dict()))
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        str(ROOT / "tests" / "ddp_divergence.py"),
+        str(tmp_path),
+        where,
+    ]
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": path}
+    run = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert run.returncode == 0, run.stderr[-4000:]
+    outcomes = [(tmp_path / f"rank{rank}.txt").read_text() for rank in (0, 1)]
+    assert outcomes[0] == outcomes[1], outcomes
+    assert re.match(f"^training stopped: {says}", outcomes[0]), outcomes[0]
+    kept = "no checkpoint was written" if where == "loss" else "last.pt (epoch 1) in"
+    assert kept in outcomes[0]

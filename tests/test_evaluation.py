@@ -2,11 +2,20 @@
 
 import numpy as np
 import pytest
+import torch
 
-from sasrec_utils.evaluation import evaluate_sampled, rank_all_items, session_metrics
+from sasrec_utils.evaluation import (
+    evaluate_model,
+    evaluate_sampled,
+    rank_all_items,
+    session_metrics,
+)
 from sasrec_utils.metrics import ranking_metrics
+from sasrec_utils.model import SASRec
+from sasrec_utils.sequences import build_sequences
+from sasrec_utils.splits import leave_one_out_split
 
-from .conftest import FixedScorer
+from .conftest import FixedScorer, cycle_events
 from .conftest import eval_queries as queries
 
 
@@ -72,3 +81,65 @@ def test_session_metrics_show_and_mask_only_the_last_items():
     assert by_length.loc["1", "ndcg@10"] == pytest.approx(1 / np.log2(3))  # rank 2
     assert by_length.loc["all", "ndcg@10"] == pytest.approx(1.0)  # 4 masked: rank 1
     assert list(table.columns) == ["items_seen", "system", "hr@10", "ndcg@10"]
+
+
+NAN, INF = float("nan"), float("inf")
+
+
+def test_nonfinite_scores_rank_below_every_finite_one_and_are_counted():
+    #            pad  1    2    3    4    5
+    scores = [
+        [NAN, NAN, NAN, NAN, NAN, NAN],  # a NaN model: target 2 last of 4 candidates
+        [0.0, 3.0, 2.0, NAN, INF, 1.0],  # target 2: only item 1 is above; NaN, inf are not
+        [0.0, 1.0, 2.0, 3.0, 4.0, 5.0],  # finite: rank 4 as ever (5 excluded)
+        [0.0, 1.0, 2.0, -INF, 4.0, 5.0],  # target 3 at -inf, history [2, 2, 3]: 4 candidates
+    ]
+    q = queries([[5], [], [5], [2, 2, 3]], [2, 2, 1, 3])
+    ranking = rank_all_items(FixedScorer(scores), q, n_items=5)
+    assert ranking.ranks.tolist() == [4, 2, 4, 4]
+    assert ranking.nonfinite.tolist() == [True, True, False, True]
+    assert not ranking.top_items[0].any()  # nothing to recommend from NaN scores
+    assert ranking.top_items[1, :4].tolist() == [1, 2, 5, 0]  # NaN and inf never listed
+    unexcluded = rank_all_items(FixedScorer(scores), q, n_items=5, exclude_history=False)
+    assert unexcluded.ranks[[0, 3]].tolist() == [5, 5]  # last of all 5 items
+    chunked = rank_all_items(FixedScorer(scores), q, n_items=5, batch_size=3, item_chunk=2)
+    np.testing.assert_array_equal(chunked.ranks, ranking.ranks)
+    np.testing.assert_array_equal(chunked.nonfinite, ranking.nonfinite)
+    with pytest.warns(RuntimeWarning, match="3 of 4 queries had NaN or infinite scores"):
+        metrics = ranking_metrics(ranking, 5)
+    assert metrics["nonfinite_queries"] == 3.0 and metrics["mrr"] == (1 / 4 + 1 / 2 + 2 / 4) / 4
+    finite = rank_all_items(FixedScorer(scores[2:3]), queries([[5]], [1]), n_items=5)
+    assert "nonfinite_queries" not in ranking_metrics(finite, 5)
+
+
+def test_a_nan_padding_score_is_not_counted():
+    ranking = rank_all_items(FixedScorer([[NAN, 1.0, 2.0]]), queries([[]], [2]), n_items=2)
+    assert ranking.ranks.tolist() == [1] and ranking.nonfinite.tolist() == [False]
+
+
+def test_sampled_metrics_rank_a_nan_target_last():
+    q = queries([[1]] * 4, [2, 3, 4, 5])
+    sampled = evaluate_sampled(FixedScorer(np.full((4, 30), NAN)), q, 29, n_negatives=20)
+    assert sampled["sampled_hr@10"] == 0.0 and sampled["sampled_mrr"] == pytest.approx(1 / 21)
+
+
+def test_a_nan_model_ranks_every_target_last_not_first(tiny_cfg):
+    """The issue's case: comparisons with NaN are false, so a NaN model scored 1.0."""
+    data = build_sequences(cycle_events(n_users=20, n_items=30, length=12))
+    split = leave_one_out_split(data)
+    model = SASRec(split.n_items, tiny_cfg)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.fill_(NAN)
+    with pytest.warns(RuntimeWarning, match="20 of 20 queries had NaN"):
+        metrics = evaluate_model(model, split.valid, split.train, tiny_cfg)
+    # each target ties every candidate (the items outside its history, and itself): last
+    valid = split.valid
+    last = [
+        split.n_items - len(set(valid.histories[row].tolist()) - {int(valid.targets[row])})
+        for row in range(len(valid))
+    ]
+    assert min(last) > 10 and metrics["hr@10"] == 0.0 and metrics["ndcg@10"] == 0.0
+    assert metrics["mrr"] == pytest.approx(np.mean(1 / np.array(last)))
+    assert metrics["nonfinite_queries"] == 20.0 and metrics["coverage@10"] == 0.0
+    assert np.isnan(metrics["novelty@10"])  # nothing recommended: undefined, said quietly

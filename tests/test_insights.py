@@ -61,3 +61,13 @@ def test_explain_keeps_the_last_max_len_items_and_refuses_nothing_to_explain(rec
     assert np.isnan(explain(rec, [101], 112)["score_drop"]).all()
     with pytest.raises(ValueError, match="at least one known item"):
         explain(rec, [], 112)
+
+
+def test_nan_embeddings_are_refused_by_explain_and_session_quality(rec):
+    with torch.no_grad():
+        rec.model.item_emb.weight[4, 0] = float("nan")  # item 104
+    with pytest.raises(RuntimeError, match=r"^explain: 1 of 1 scores are NaN or inf"):
+        explain(rec, [101, 102], item_id=104)
+    with pytest.raises(RuntimeError, match=r"^session_quality: 1 of 1 scores are NaN"):
+        session_quality(rec, [101, 104])
+    assert session_quality(rec, [101, 102]).n_items == 2  # items without NaN still score

@@ -138,3 +138,48 @@ def test_with_probability_is_a_softmax_over_rows():
     expected = np.exp([2.0, 1.0, 0.0]) / np.exp([2.0, 1.0, 0.0]).sum()
     np.testing.assert_allclose(out["probability"], expected)
     assert "probability" not in ranked  # the input is not modified
+
+
+@pytest.mark.parametrize("kind", [list, tuple, set, np.array, pd.Series, pd.Index])
+def test_exclude_takes_any_iterable_of_ids(rec, kind):
+    banned = kind([104, 109, 999])  # 999 is unknown: ignored
+    expected = rec.recommend([101, 102], k=N_ITEMS, exclude=[104, 109])
+    assert len(expected) == N_ITEMS - 4 and not {101, 102, 104, 109} & set(expected["item_id"])
+    single = rec.recommend([101, 102], k=N_ITEMS, exclude=banned)
+    batch = rec.recommend_batch([[101, 102]], k=N_ITEMS, exclude=banned).drop(columns="query")
+    upsell = rec.cart_upsell([101, 102], k=N_ITEMS, exclude=banned).drop(columns="probability")
+    for frame in (single, batch, upsell):
+        pd.testing.assert_frame_equal(frame, expected)
+
+
+@pytest.mark.parametrize(
+    "empty", [np.array([]), np.array([], dtype=np.int64), pd.Series([], dtype=object), set()]
+)
+def test_an_empty_exclude_excludes_nothing(rec, empty):
+    expected = rec.recommend([101, 102], k=N_ITEMS)
+    pd.testing.assert_frame_equal(rec.recommend([101, 102], k=N_ITEMS, exclude=empty), expected)
+    batch = rec.recommend_batch({"u": [101, 102]}, k=N_ITEMS, exclude=empty)
+    pd.testing.assert_frame_equal(batch.drop(columns="query"), expected)
+    upsell = rec.cart_upsell([101, 102], k=3, exclude=empty).drop(columns="probability")
+    pd.testing.assert_frame_equal(upsell, expected.head(3))
+
+
+def test_nan_scores_are_refused_not_served(rec):
+    """topk ranks NaN first and a NaN model leaves no finite score: both used to serve."""
+    with torch.no_grad():
+        rec.model.item_emb.weight[4, 0] = float("nan")  # item 104: one NaN score per query
+    with pytest.raises(RuntimeError, match=r"^recommend: 1 of 13 scores are NaN or inf"):
+        rec.recommend([101, 102])
+    with pytest.raises(RuntimeError, match=r"^recommend: 2 of 26 scores are NaN or inf"):
+        rec.recommend_batch([[101], [102, 103]])
+    with pytest.raises(RuntimeError, match="diverged"):
+        rec.cart_upsell([101])
+    with pytest.raises(RuntimeError, match="diverged"):
+        rec.reengagement([101, 102])
+    with pytest.raises(RuntimeError, match=r"^similar_items\(101\): 1 of 13 scores"):
+        rec.similar_items(101)
+    with torch.no_grad():
+        for parameter in rec.model.parameters():
+            parameter.fill_(float("nan"))  # the issue's NaN model: it returned zero rows
+    with pytest.raises(RuntimeError, match=r"^recommend: 13 of 13 scores are NaN or inf"):
+        rec.recommend([101, 102], k=10)

@@ -22,9 +22,10 @@ from sasrec_utils.event_files import load_event_parquets
 from sasrec_utils.io import atomic_write_text
 from sasrec_utils.movielens import load_ml100k
 from sasrec_utils.prepared import PreparedData, load_sequences, save_sequences
+from sasrec_utils.recommend import Recommender
 from sasrec_utils.sequences import build_sequences
 from sasrec_utils.splits import leave_one_out_split
-from sasrec_utils.train import fit
+from sasrec_utils.train import TrainingDiverged, fit
 
 from .conftest import cycle_events
 
@@ -280,3 +281,102 @@ def test_no_unsafe_deserialisation_in_the_package():
             assert "weights_only=True" in call, f"{path.name}: {call}"
         unsafe = r"import pickle|pickle\.loads?\(|(?<![\w.])eval\(|exec\(|allow_pickle=True"
         assert not re.search(unsafe, source), path.name
+
+
+# ------------------------------------------------------------------ divergence
+
+
+def test_a_diverging_lr_stops_training_and_keeps_the_good_checkpoints(
+    small_split, tmp_path, monkeypatch
+):
+    """From epoch 3 the learning rate is 1e8 (a schedule gone wrong): the run must stop
+    at the first NaN loss, naming where, and leave the epoch-2 files byte for byte."""
+    data, split = small_split
+    real_epoch = train_module.train_epoch
+    files = {}
+
+    def lr_explodes_in_epoch_3(cfg, parts, split, rng, device, ctx, epoch):
+        if epoch == 3:
+            files.update({name: (tmp_path / name).read_bytes() for name in ("best.pt", "last.pt")})
+            parts.optimizer.param_groups[0]["lr"] = 1e8
+        return real_epoch(cfg, parts, split, rng, device, ctx, epoch)
+
+    monkeypatch.setattr(train_module, "train_epoch", lr_explodes_in_epoch_3)
+    with pytest.raises(TrainingDiverged) as error:
+        fit(small_cfg(dropout=0.0), PreparedData(data, split), out_dir=tmp_path, progress=False)
+    best_epoch = load_checkpoint(tmp_path / "best.pt")["epoch"]
+    assert str(error.value) == (
+        "training stopped: loss became NaN at epoch 3, step 2; the weights diverged: lower lr "
+        f"(now 0.001; try 0.0001); best.pt (epoch {best_epoch}) and last.pt (epoch 2) in "
+        f"{tmp_path} were left as they were"
+    )
+    assert {name: (tmp_path / name).read_bytes() for name in files} == files
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.pt", "last.pt"]
+    assert len(Recommender.load(tmp_path / "best.pt").recommend([1, 2], k=10)) == 10
+
+
+def test_lr_1e8_from_the_start_writes_nothing(small_split, tmp_path):
+    data, split = small_split
+    with pytest.raises(TrainingDiverged, match=r"^training stopped: loss became NaN at epoch 1, "):
+        fit(small_cfg(lr=1e8), PreparedData(data, split), out_dir=tmp_path, progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+class NanGradient(torch.autograd.Function):
+    """The identity forward, NaN gradients backward: finite loss, diverged weights."""
+
+    @staticmethod
+    def forward(ctx, loss):
+        return loss.clone()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * float("nan")
+
+
+def test_weights_diverged_by_an_epochs_last_step_stop_training(small_split, tmp_path, monkeypatch):
+    data, split = small_split
+    real_loss, calls = train_module.batch_loss, {"n": 0}
+
+    def nan_gradient_at_step_2(*args, **kwargs):
+        calls["n"] += 1
+        loss = real_loss(*args, **kwargs)
+        return NanGradient.apply(loss) if calls["n"] == 2 else loss
+
+    monkeypatch.setattr(train_module, "batch_loss", nan_gradient_at_step_2)
+    cfg = small_cfg(batch_size=64, eval_every=5)  # one step per epoch, no validation due
+    with pytest.raises(TrainingDiverged) as error:
+        fit(cfg, PreparedData(data, split), out_dir=tmp_path, progress=False)
+    assert str(error.value).startswith(
+        "training stopped: weights (item_emb.weight, pos_emb.weight, blocks.0.ln_attn.weight) "
+        "became NaN or inf at epoch 2, step 1;"
+    )
+    assert load_checkpoint(tmp_path / "last.pt")["epoch"] == 1
+    assert not (tmp_path / "best.pt").exists()  # no validation was due yet
+
+
+def test_nan_validation_scores_stop_training_before_the_best_update(
+    small_split, tmp_path, monkeypatch
+):
+    data, split = small_split
+    real_evaluate = train_module.evaluate_model
+    calls, files = {"n": 0}, {}
+
+    def scores_overflow_at_validation_3(model, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            files.update({name: (tmp_path / name).read_bytes() for name in ("best.pt", "last.pt")})
+            with torch.no_grad():
+                model.item_emb.weight.mul_(1e38)  # finite weights, infinite scores
+        return real_evaluate(model, *args, **kwargs)
+
+    monkeypatch.setattr(train_module, "evaluate_model", scores_overflow_at_validation_3)
+    with pytest.raises(TrainingDiverged) as error, pytest.warns(RuntimeWarning, match="NaN"):
+        fit(small_cfg(), PreparedData(data, split), out_dir=tmp_path, progress=False)
+    n = len(split.valid)
+    assert str(error.value).startswith(
+        f"training stopped: validation scores became NaN or inf for {n} of {n} users after "
+        "epoch 3 (its last step);"
+    )
+    assert {name: (tmp_path / name).read_bytes() for name in files} == files
+    assert load_checkpoint(tmp_path / "last.pt")["epoch"] == 2
