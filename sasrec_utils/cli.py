@@ -26,11 +26,12 @@ import torch.distributed as dist
 from . import distributed
 from .config import SASRecConfig, parse_overrides
 from .evaluation import evaluate_model
+from .failures import TrainingDiverged
 from .io import atomic_write_json
 from .prepared import prepare_data
 from .presets import CONFIGS, LOG_SIZES
 from .synthetic import synthetic_events
-from .train import TrainingDiverged, fit
+from .train import fit
 
 
 def train_command(args: argparse.Namespace) -> None:

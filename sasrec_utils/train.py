@@ -22,8 +22,6 @@ import logging
 import math
 import os
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +36,7 @@ from .batches import epoch_batches
 from .checkpoint import load_checkpoint, nonfinite_tensors, save_checkpoint
 from .config import SASRecConfig
 from .evaluation import evaluate_model
+from .failures import TrainingDiverged, clear_errors, diverged
 from .losses import batch_loss
 from .model import SASRec
 from .optimizers import TrainingParts, build
@@ -48,10 +47,6 @@ from .state import PROGRESS, TrainingState, epoch_line, stop_line
 
 log = logging.getLogger(__name__)
 VALID_METRIC = "ndcg@10"
-
-
-class TrainingDiverged(RuntimeError):
-    """The loss, the weights or the validation scores became NaN or infinite."""
 
 
 @dataclass
@@ -103,15 +98,13 @@ def train_epoch(
         batch_loss_value = distributed.mean(value * weight, ctx)  # the same on every process
         if not math.isfinite(batch_loss_value):
             shown = "NaN" if math.isnan(batch_loss_value) else f"{batch_loss_value:g}"
-            raise _diverged(cfg, f"loss became {shown} at epoch {epoch}, step {batches + 1}")
+            raise diverged(cfg, f"loss became {shown} at epoch {epoch}, step {batches + 1}")
         total += value * weight  # weighted: the mean over processes is exact
         batches += 1
     broken = nonfinite_tensors(parts.model.state_dict())
     if distributed.mean(float(len(broken)), ctx):  # on any process (DDP keeps them equal)
         names = ", ".join(broken[:3]) or "on another process"
-        raise _diverged(
-            cfg, f"weights ({names}) became NaN or inf at epoch {epoch}, step {batches}"
-        )
+        raise diverged(cfg, f"weights ({names}) became NaN or inf at epoch {epoch}, step {batches}")
     lr = parts.optimizer.param_groups[0]["lr"]
     parts.scheduler.step()
     return {
@@ -139,7 +132,7 @@ def validate(
     """
     metrics = evaluate_model(model, split.valid, split.train, cfg, device, max_users=max_users)
     if "nonfinite_queries" in metrics:  # before the update: a broken model is never best
-        raise _diverged(
+        raise diverged(
             cfg,
             f"validation scores became NaN or inf for {metrics['nonfinite_queries']:.0f} of "
             f"{metrics['n_queries']:.0f} users after epoch {epoch} (its last step)",
@@ -152,50 +145,6 @@ def validate(
     else:
         state.stale += 1
     return metrics, improved
-
-
-def _diverged(cfg: SASRecConfig, what: str) -> TrainingDiverged:
-    """The error that stops a diverged run: what happened, where, and what to change."""
-    clip = "" if cfg.grad_clip > 0 else " or set grad_clip (e.g. 1.0)"
-    return TrainingDiverged(
-        f"training stopped: {what}; the weights diverged: lower lr (now {cfg.lr:g}; try "
-        f"{cfg.lr / 10:g}){clip}"
-    )
-
-
-@contextmanager
-def _clear_errors(
-    cfg: SASRecConfig, device: torch.device, out: Path | None, state: TrainingState
-) -> Iterator[None]:
-    """Say what to do when training is interrupted, diverges or runs out of memory."""
-    try:
-        yield
-    except TrainingDiverged as error:  # nothing was saved after the last good epoch
-        kept = [f"best.pt (epoch {state.best_epoch})"] if state.best_epoch else []
-        kept += [f"last.pt (epoch {state.epoch})"] if state.epoch else []
-        if out is None or not kept:
-            raise TrainingDiverged(f"{error}; no checkpoint was written") from None
-        raise TrainingDiverged(
-            f"{error}; {' and '.join(kept)} in {out} were left as they were"
-        ) from None
-    except KeyboardInterrupt:
-        where = f" in {out}" if out is not None else ""
-        log.warning(
-            "training interrupted; best checkpoint (epoch %d)%s is intact; "
-            "call fit(..., resume=True) to continue",
-            state.best_epoch,
-            where,
-        )
-        raise
-    except RuntimeError as error:
-        out_of_memory = isinstance(error, torch.OutOfMemoryError)
-        if out_of_memory or "out of memory" in str(error).lower():
-            raise RuntimeError(
-                f"out of memory on {device} with batch_size={cfg.batch_size}, "
-                f"max_len={cfg.max_len}: lower batch_size or max_len, or set loss_chunk_rows "
-                "(e.g. 4096) to bound the logits"
-            ) from error
-        raise
 
 
 class Trainer:
@@ -326,7 +275,7 @@ class Trainer:
             initial=state.epoch,
             total=cfg.epochs,
         )
-        with _clear_errors(cfg, self.device, self.out, state):
+        with clear_errors(cfg, self.device, self.out, state):
             try:
                 for epoch in epochs:
                     if state.stale >= cfg.patience:

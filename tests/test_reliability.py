@@ -19,13 +19,14 @@ from sasrec_utils import train as train_module
 from sasrec_utils.checkpoint import load_checkpoint
 from sasrec_utils.config import SASRecConfig
 from sasrec_utils.event_files import load_event_parquets
+from sasrec_utils.failures import TrainingDiverged
 from sasrec_utils.io import atomic_write_text
 from sasrec_utils.movielens import load_ml100k
 from sasrec_utils.prepared import PreparedData, load_sequences, save_sequences
 from sasrec_utils.recommend import Recommender
 from sasrec_utils.sequences import build_sequences
 from sasrec_utils.splits import leave_one_out_split
-from sasrec_utils.train import TrainingDiverged, fit
+from sasrec_utils.train import fit
 
 from .conftest import cycle_events
 
