@@ -45,6 +45,10 @@ class SASRecConfig:
         activations of a step, and the process's peak memory, stay bounded.
         loss_chunk_rows: rows of logits computed at once by the full CE (0: all at once);
         bounds memory for large catalogues.
+        sparse_item_grad: the item table gets sparse gradients and a lazy Adam
+        (``optimizers``): a step's optimiser work grows with the rows a batch touches, not
+        the catalogue. Only with a sampled loss (``bce``, ``sampled_softmax``, ``gbce``:
+        full CE touches every row) and on one process.
         refit_on_valid: the final model is retrained on training + validation items for the
         number of epochs early stopping chose on validation (``train.train_final``).
         loss_horizon / horizon_decay: with ``loss="ce"``, each position learns its next
@@ -89,6 +93,7 @@ class SASRecConfig:
     horizon_decay: float = 1.0
     mask_seen_in_loss: bool = False
     refit_on_valid: bool = False
+    sparse_item_grad: bool = False
     seed: int = 42
     device: str = "auto"
     amp: bool = True
@@ -142,9 +147,14 @@ class SASRecConfig:
         _number_in("grad_clip", self.grad_clip, 0.0, float("inf"))
         if not _is_number(self.lr) or self.lr <= 0:
             raise ValueError(f"lr must be a number > 0, got {self.lr!r}")
-        for name in ("amp", "mask_seen_in_loss", "refit_on_valid"):
+        for name in ("amp", "mask_seen_in_loss", "refit_on_valid", "sparse_item_grad"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        if self.sparse_item_grad and self.loss == "ce":
+            raise ValueError(
+                "sparse_item_grad=True needs a sampled loss (bce, sampled_softmax, gbce): full "
+                "CE gives every item row a gradient; set loss or sparse_item_grad=False"
+            )
         if self.dataset == "events" and not self.events_paths:
             raise ValueError("dataset='events' needs events_paths: the parquet files of events")
         if isinstance(self.events_paths, str):

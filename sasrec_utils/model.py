@@ -151,7 +151,9 @@ class SASRec(nn.Module):
         super().__init__()
         self.n_items = n_items
         self.max_len = cfg.max_len
-        self.item_emb = nn.Embedding(n_items + 1, cfg.hidden_dim, padding_idx=0)
+        self.item_emb = nn.Embedding(
+            n_items + 1, cfg.hidden_dim, padding_idx=0, sparse=cfg.sparse_item_grad
+        )
         self.pos_emb = nn.Embedding(cfg.max_len, cfg.hidden_dim)
         self.emb_drop = LeanDropout(cfg.dropout)
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))

@@ -87,13 +87,9 @@ def train_epoch(
         targets = torch.from_numpy(targets).to(device, non_blocking=True)
         with torch.autocast(device.type, dtype=parts.amp_dtype, enabled=parts.use_amp):
             loss = batch_loss(cfg, parts.train_model, inputs, targets, parts.log_q)
-        parts.optimizer.zero_grad(set_to_none=True)
+        parts.zero_grad()
         parts.scaler.scale(loss * weight).backward()
-        if cfg.grad_clip > 0:
-            parts.scaler.unscale_(parts.optimizer)
-            torch.nn.utils.clip_grad_norm_(parts.model.parameters(), cfg.grad_clip)
-        parts.scaler.step(parts.optimizer)
-        parts.scaler.update()
+        parts.step(cfg.grad_clip)
         value = loss.item()
         batch_loss_value = distributed.mean(value * weight, ctx)  # the same on every process
         if not math.isfinite(batch_loss_value):
@@ -106,7 +102,8 @@ def train_epoch(
         names = ", ".join(broken[:3]) or "on another process"
         raise diverged(cfg, f"weights ({names}) became NaN or inf at epoch {epoch}, step {batches}")
     lr = parts.optimizer.param_groups[0]["lr"]
-    parts.scheduler.step()
+    for scheduler in parts.schedulers():
+        scheduler.step()
     return {
         "train_loss": distributed.mean(total / max(batches, 1), ctx),
         "lr": lr,
@@ -186,8 +183,7 @@ class Trainer:
                 "resume needs the same config (or resume=False)"
             )
         parts.model.load_state_dict(saved["model_state"])
-        parts.optimizer.load_state_dict(saved["optimizer_state"])
-        parts.scheduler.load_state_dict(saved["scheduler_state"])
+        parts.load_state(saved)
         self.rng.bit_generator.state = saved["rng"]["numpy"]
         torch.set_rng_state(saved["rng"]["torch"])
         self.state = TrainingState.from_checkpoint(saved)
@@ -244,8 +240,7 @@ class Trainer:
             self.save(
                 "last.pt",
                 **state.to_checkpoint(),
-                optimizer_state=self.parts.optimizer.state_dict(),
-                scheduler_state=self.parts.scheduler.state_dict(),
+                **self.parts.state(),
                 rng={"numpy": self.rng.bit_generator.state, "torch": torch.get_rng_state()},
             )
         return row

@@ -142,3 +142,19 @@ def test_progress_lines_print_each_epoch_and_why_training_stopped(cycle_split, t
     assert f"epoch {result.best_epoch} (valid NDCG@10 {result.best_valid:.4f}) is kept" in lines[-1]
     fit(cfg.replace(epochs=1), PreparedData(data, split), progress=False)
     assert capsys.readouterr().out == ""
+
+
+def test_a_lazy_adam_on_a_sparse_item_table_learns_and_resumes(cycle_split, tiny_cfg, tmp_path):
+    data, split = cycle_split
+    cfg = tiny_cfg.replace(
+        epochs=30,
+        lr=1e-2,
+        patience=30,
+        hidden_dim=32,
+        loss="sampled_softmax",
+        n_negatives=8,
+        sparse_item_grad=True,
+    )
+    result = fit(cfg, PreparedData(data, split), out_dir=tmp_path, progress=False)
+    assert evaluate_model(result.model, split.test, split.train, cfg)["ndcg@10"] > 0.5
+    assert "item_optimizer_state" in load_checkpoint(tmp_path / "last.pt")
