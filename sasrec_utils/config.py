@@ -57,6 +57,10 @@ class SASRecConfig:
         mask_seen_in_loss: with ``loss="ce"``, leave each position's already seen window
         items out of its softmax, as the evaluation leaves a history out of the ranking
         (right where items are consumed once, as films; not where they are re-bought).
+    Evaluation
+        valid_users: early stopping scores a fixed random sample of this many validation
+        users (0: all of them), for logs where validating everyone takes longer than an
+        epoch; the final test always ranks for every user.
     """
 
     # data
@@ -99,6 +103,7 @@ class SASRecConfig:
     amp: bool = True
     num_threads: int = 0
     # evaluation
+    valid_users: int = 0
     eval_batch_size: int = 256
     eval_every: int = 1
 
@@ -129,6 +134,7 @@ class SASRecConfig:
         _int_at_least("seed", self.seed, 0)
         _int_at_least("num_threads", self.num_threads, 0)
         _int_at_least("eval_batch_size", self.eval_batch_size, 1)
+        _int_at_least("valid_users", self.valid_users, 0)
         _int_at_least("eval_every", self.eval_every, 1)
         if self.hidden_dim % self.n_heads:
             raise ValueError(

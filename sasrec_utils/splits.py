@@ -39,6 +39,14 @@ class EvalSet:
         """
         return EvalSet(self.histories.keep_last(n), self.targets, self.users)
 
+    def sample(self, n: int, seed: int) -> EvalSet:
+        """A fixed random sample of ``n`` queries (all of them when ``n`` is 0 or larger),
+        in their original order; the same ``seed`` always picks the same queries."""
+        if n <= 0 or n >= len(self):
+            return self
+        rows = np.random.default_rng(seed).choice(len(self), size=n, replace=False)
+        return self.select(np.sort(rows))
+
     def head(self, n: int) -> EvalSet:
         """The first ``n`` queries (a quick estimate on a subset)."""
         return self.select(np.arange(min(n, len(self))))

@@ -37,10 +37,10 @@ def epoch_line(row: dict[str, Any], state: TrainingState, epochs: int) -> str:
     """One epoch in words: its loss, its validation NDCG@10 and the best so far."""
     line = f"epoch {row['epoch']}/{epochs}: loss {row['train_loss']:.4f}"
     if VALID_KEY in row:
-        line += (
-            f", valid NDCG@10 {row[VALID_KEY]:.4f} "
-            f"(best {state.best_valid:.4f} at epoch {state.best_epoch})"
-        )
+        line += f", valid NDCG@10 {row[VALID_KEY]:.4f} "
+        if row.get("valid_sample"):
+            line += f"on a sample of {row['valid_users']:,} users "
+        line += f"(best {state.best_valid:.4f} at epoch {state.best_epoch})"
     return line
 
 

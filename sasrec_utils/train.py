@@ -42,7 +42,7 @@ from .model import SASRec
 from .optimizers import TrainingParts, build
 from .prepared import PreparedData
 from .runinfo import resolve_device, set_seed
-from .splits import Split
+from .splits import EvalSet, Split
 from .state import PROGRESS, TrainingState, epoch_line, stop_line
 
 log = logging.getLogger(__name__)
@@ -119,15 +119,17 @@ def validate(
     epoch: int,
     started: float,
     device: torch.device,
-    max_users: int | None = None,
+    queries: EvalSet | None = None,
 ) -> tuple[dict[str, float], bool]:
     """Full-ranking validation metrics after ``epoch`` and the early-stopping update.
 
-    ``state.elapsed`` grows by the epoch's seconds since ``started`` (training and this
-    validation); on improvement ``state`` records the new best, otherwise its ``stale``
-    count grows. Returns ``(metrics, improved)``.
+    ``queries``: the validation queries to score (default all of ``split.valid``; a fixed
+    sample with ``cfg.valid_users``). ``state.elapsed`` grows by the epoch's seconds since
+    ``started`` (training and this validation); on improvement ``state`` records the new
+    best, otherwise its ``stale`` count grows. Returns ``(metrics, improved)``.
     """
-    metrics = evaluate_model(model, split.valid, split.train, cfg, device, max_users=max_users)
+    queries = split.valid if queries is None else queries
+    metrics = evaluate_model(model, queries, split.train, cfg, device)
     if "nonfinite_queries" in metrics:  # before the update: a broken model is never best
         raise diverged(
             cfg,
@@ -155,10 +157,10 @@ class Trainer:
         cfg: SASRecConfig,
         prepared: PreparedData,
         out_dir: str | os.PathLike | None = None,
-        valid_max_users: int | None = None,
         validation: bool = True,
     ) -> None:
-        self.cfg, self.prepared, self.valid_max_users = cfg, prepared, valid_max_users
+        self.cfg, self.prepared = cfg, prepared
+        self.valid_queries = prepared.split.valid.sample(cfg.valid_users, cfg.seed)
         self.validation = validation  # False: a fixed number of epochs, the last one kept
         self.device = resolve_device(cfg.device)
         if cfg.num_threads:
@@ -209,11 +211,14 @@ class Trainer:
                     epoch,
                     started,
                     self.device,
-                    self.valid_max_users,
+                    self.valid_queries,
                 )
             except TrainingDiverged as error:  # raised below, on every process
                 failure, valid, improved = error, {}, False  # no row update, no best.pt
             row.update({f"valid_{k}": v for k, v in valid.items() if k != "n_queries"})
+            if valid:  # how many users the early stopping saw, and whether a sample
+                row["valid_users"] = len(self.valid_queries)
+                row["valid_sample"] = len(self.valid_queries) < len(split.valid)
             if improved:
                 self.best_weights = {
                     k: v.detach().clone() for k, v in self.parts.model.state_dict().items()
@@ -317,7 +322,6 @@ def fit(
     out_dir: str | os.PathLike | None = None,
     resume: bool = False,
     progress: bool | str = True,
-    valid_max_users: int | None = None,
 ) -> TrainResult:
     """Train SASRec on ``prepared.split.train``, early-stopping on its validation NDCG@10.
 
@@ -325,10 +329,10 @@ def fit(
     checkpoints; ``prepared.pretrained`` (V, d), when set, initialises the item vectors.
     With ``resume=True`` and ``out_dir/last.pt`` present, training continues after the last
     completed epoch (same config required). An interrupt (Ctrl-C, a lost runtime) leaves
-    both checkpoints intact. ``valid_max_users`` validates on the first N users only (a
-    labelled estimate, for large logs).
+    both checkpoints intact. ``cfg.valid_users`` early-stops on a fixed random sample of
+    validation users (for large logs; the history's ``valid_users`` says how many).
     """
-    trainer = Trainer(cfg, prepared, out_dir, valid_max_users)
+    trainer = Trainer(cfg, prepared, out_dir)
     if resume:
         trainer.resume()
     return trainer.run(progress)

@@ -232,15 +232,23 @@ def test_default_item_chunks_bound_the_score_block(scorer_and_queries, monkeypat
     np.testing.assert_array_equal(bounded.top_items, whole.top_items)
 
 
-def test_max_users_is_a_labelled_estimate(prepared, scorer_and_queries):
+def test_max_users_and_valid_samples_are_labelled(prepared, scorer_and_queries, capsys):
     cfg, data = prepared
     scorer, queries, n_items = scorer_and_queries
     estimate = evaluate(scorer, queries, n_items, max_users=25)
     assert estimate["n_queries"] == 25 and estimate["estimate_on_users"] == 25
     assert "estimate_on_users" not in evaluate(scorer, queries, n_items)
-    run = cfg.replace(epochs=1)
-    result = fit(run, data, progress=False, valid_max_users=20)
-    assert result.history["valid_estimate_on_users"].tolist() == [20.0]
+    run = cfg.replace(epochs=1, valid_users=20)
+    result = fit(run, data, progress="lines")
+    assert "on a sample of 20 users" in capsys.readouterr().out
+    assert result.history["valid_users"].tolist() == [20]
+    assert result.history["valid_sample"].tolist() == [True]
+    sample = data.split.valid.sample(20, run.seed)
+    assert sample.users.tolist() == data.split.valid.sample(20, run.seed).users.tolist()
+    assert sorted(sample.users.tolist()) == sample.users.tolist()  # a subset, in order
+    assert len(set(sample.users) - set(data.split.valid.users)) == 0
+    full = fit(cfg.replace(epochs=1), data, progress=False)
+    assert full.history["valid_sample"].tolist() == [False]
 
 
 def test_retail_config_reads_the_generated_files(tiny):
