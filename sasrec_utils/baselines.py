@@ -164,7 +164,7 @@ class EASEScorer:
         return x @ self.weights + self.tie_break  # (B, V)
 
     def chunk(self, state: torch.Tensor, start: int, stop: int) -> torch.Tensor:
-        return state[:, start:stop]
+        return state[:, start:stop].clone()  # the caller masks it in place
 
     def gather(self, state: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         return state.gather(1, items.to(state.device))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import inspect
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -185,9 +185,36 @@ class Catalogue:
             resolved.append(_match_title(query, titled))
         return resolved
 
-    def popular(self, excluded: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Top-``k`` most popular internal ids not in ``excluded`` (ties: lower id first),
-        with their counts as float64."""
+    def allowed(self, candidates: Iterable | Callable[[Any], bool] | None) -> np.ndarray | None:
+        """(V,) bool: the internal ids a request may return (``None``: all of them).
+
+        ``candidates`` is an allow-list of external ids (unknown ones ignored) or a
+        predicate called once per external id. Refused when it allows no item at all.
+        """
+        if candidates is None:
+            return None
+        if isinstance(candidates, (str, bytes)):
+            raise TypeError(
+                f"candidates must be a collection of item ids or a predicate, got {candidates!r}"
+            )
+        allowed = np.zeros(self.n_items + 1, dtype=bool)
+        if callable(candidates):
+            allowed[1:] = np.fromiter(map(candidates, self.item_ids.tolist()), bool, self.n_items)
+        else:
+            allowed[self.to_internal(candidates)] = True
+            allowed[0] = False  # unknown ids map to padding
+        if not allowed.any():
+            raise ValueError(
+                "candidates allow no item of this catalogue; check the ids (they look like "
+                f"{self.item_ids[:3].tolist()}) or the predicate"
+            )
+        return allowed
+
+    def popular(
+        self, excluded: np.ndarray, k: int, allowed: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` most popular internal ids not in ``excluded`` and ``allowed`` (V,)
+        when given (ties: lower id first), with their counts as float64."""
         if self.popularity is None:
             raise ValueError(
                 "the history has no known item and this recommender has no popularity counts "
@@ -195,8 +222,10 @@ class Catalogue:
                 "sequences.item_popularity(split.train, n_items) to from_training/load"
             )
         order = np.argsort(-self.popularity[1:], kind="stable") + 1
-        allowed = order[~np.isin(order, excluded)][:k]
-        return allowed, self.popularity[allowed].astype(np.float64)
+        if allowed is not None:
+            order = order[allowed[order]]
+        chosen = order[~np.isin(order, excluded)][:k]
+        return chosen, self.popularity[chosen].astype(np.float64)
 
 
 def _as_list(ids: Iterable) -> list:

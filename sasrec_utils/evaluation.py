@@ -72,13 +72,8 @@ def rank_all_items(
             if exclude_history:
                 inside = (hist_items >= start) & (hist_items < stop)
                 scores[hist_rows[inside], hist_items[inside] - start] = float("-inf")
-            in_chunk = (targets >= start) & (targets < stop)
-            recommended = scores
-            scores = scores.clone()
-            scores[in_chunk.nonzero()[:, 0], targets[in_chunk] - start] = float("-inf")
-            above += (scores >= target_score[:, None]).sum(dim=1)
             k = min(top_n, stop - start)
-            val, idx = recommended.topk(k, dim=1)
+            val, idx = scores.topk(k, dim=1)  # the target may be recommended
             idx = idx + start
             if top_val is not None:
                 val, pick = torch.cat([top_val, val], 1).topk(
@@ -86,6 +81,9 @@ def rank_all_items(
                 )
                 idx = torch.cat([top_idx, idx], 1).gather(1, pick)
             top_val, top_idx = val, idx
+            in_chunk = (targets >= start) & (targets < stop)  # ... but not count above itself
+            scores[in_chunk.nonzero()[:, 0], targets[in_chunk] - start] = float("-inf")
+            above += (scores >= target_score[:, None]).sum(dim=1)
         last = target_score == float("-inf")  # it ties every candidate, so it ranks last
         if bool(last.any()):
             candidates = torch.full_like(above, n_items)
@@ -100,16 +98,16 @@ def rank_all_items(
 
 
 def _rankable(scores: torch.Tensor, padding: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-    """(B, C) ``scores`` with NaN and ±inf set to -inf (a copy), and the (B,) rows with one.
+    """(B, C) ``scores`` with NaN and ±inf set to -inf, and the (B,) rows that had one.
 
     -inf ranks below every finite score, so no item gains from a broken score (a NaN
     compares false with everything). With ``padding``, column 0 (the padding id, never
     ranked) is left as it is and not counted. Finite scores cost one pass (a row holding
-    NaN or inf has a non-finite sum), then the copy they always needed.
+    NaN or inf has a non-finite sum) and come back as they are.
     """
     ranked = scores[:, 1:] if padding else scores
-    if bool(torch.isfinite(ranked.sum(dim=1)).all()):
-        return scores.clone(), torch.zeros(len(scores), dtype=torch.bool, device=scores.device)
+    if bool(torch.isfinite(ranked.sum(dim=1)).all()):  # the scorer's own tensor: no copy
+        return scores, torch.zeros(len(scores), dtype=torch.bool, device=scores.device)
     finite = torch.isfinite(scores)  # exact (the sum may also have overflowed)
     if padding:
         finite[:, 0] = True

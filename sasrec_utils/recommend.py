@@ -24,7 +24,7 @@ code runs) and written atomically (a failed save leaves the previous file intact
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -125,14 +125,20 @@ class Recommender:
         k: int = 10,
         exclude_seen: bool = True,
         exclude: Iterable | None = None,
+        candidates: Iterable | Callable[[Any], bool] | None = None,
     ) -> pd.DataFrame:
         """Top-``k`` next items for one history (oldest first) of external item ids.
 
         Returns ``item_id, score, rank`` (+ ``title``/``genres``) and ``source``
         (``model`` or ``popularity``). ``exclude`` ids are never returned (unknown ones are
-        ignored). Fewer than ``k`` rows come back when fewer candidates remain.
+        ignored). ``candidates`` limits the answer to an allow-list of ids or to the ids a
+        predicate accepts (e.g. ``lambda i: i.startswith("nfmcg_")``: marketplace items
+        only, whatever the history holds). Fewer than ``k`` rows come back when fewer
+        candidates remain.
         """
-        frame = self._recommend_many({0: history}, k, exclude_seen, exclude, batch=False)
+        frame = self._recommend_many(
+            {0: history}, k, exclude_seen, exclude, candidates, batch=False
+        )
         return frame.drop(columns=Columns.QUERY)
 
     def recommend_batch(
@@ -141,17 +147,21 @@ class Recommender:
         k: int = 10,
         exclude_seen: bool = True,
         exclude: Iterable | None = None,
+        candidates: Iterable | Callable[[Any], bool] | None = None,
         batch_size: int = 64,
     ) -> pd.DataFrame:
         """``recommend`` for many histories, run ``batch_size`` at a time on the device.
 
         ``histories`` is a list (``query`` = its position) or a mapping such as
-        ``{user_id: history}`` (``query`` = the key). ``exclude`` applies to every query.
-        Rows equal what ``recommend`` gives for each history, with a ``query`` column first.
+        ``{user_id: history}`` (``query`` = the key). ``exclude`` and ``candidates`` apply
+        to every query. Rows equal what ``recommend`` gives for each history, with a
+        ``query`` column first.
         """
         keyed = dict(histories if isinstance(histories, Mapping) else enumerate(histories))
         check_positive("batch_size", batch_size)
-        return self._recommend_many(keyed, k, exclude_seen, exclude, batch_size=batch_size)
+        return self._recommend_many(
+            keyed, k, exclude_seen, exclude, candidates, batch_size=batch_size
+        )
 
     def reengagement(self, history: Iterable, last_n: int = 10) -> pd.DataFrame:
         """One push candidate: the top item given the last ``last_n`` known items.
@@ -161,7 +171,7 @@ class Recommender:
         check_positive("last_n", last_n)
         known = self.catalogue.known(history)
         context = known[-min(last_n, self.cfg.max_len) :]
-        return self._frame(*self._rank([context], [known], 1, [""])[0])
+        return self._frame(*self._rank([context], [known], 1, [""], None)[0])
 
     def cart_upsell(
         self, cart: Iterable, k: int = 5, exclude: Iterable | None = None
@@ -216,6 +226,7 @@ class Recommender:
         k: int,
         exclude_seen: bool,
         exclude: Iterable | None,
+        candidates: Iterable | Callable[[Any], bool] | None = None,
         batch: bool = True,
         batch_size: int = 64,
     ) -> pd.DataFrame:
@@ -225,6 +236,7 @@ class Recommender:
             raise TypeError(f"exclude must be a collection of item ids, got {exclude!r}")
         banned = self.catalogue.to_internal(() if exclude is None else exclude)
         banned = banned[banned > 0]
+        allowed = self.catalogue.allowed(candidates)  # (V,) bool or None: every item
         keys = list(keyed)
         contexts, excluded = [], []
         for key in keys:
@@ -235,7 +247,7 @@ class Recommender:
         for start in range(0, len(keys), batch_size):
             stop = start + batch_size
             labels = [f"query {key!r}" if batch else "" for key in keys[start:stop]]
-            ranked += self._rank(contexts[start:stop], excluded[start:stop], k, labels)
+            ranked += self._rank(contexts[start:stop], excluded[start:stop], k, labels, allowed)
         # one DataFrame for the whole batch: building one per query costs more than the model
         lengths = np.array([len(items) for items, _, _ in ranked], dtype=np.int64)
         frame = self._frame(
@@ -253,11 +265,13 @@ class Recommender:
         excluded: list[np.ndarray],
         k: int,
         labels: list[str],
+        allowed: np.ndarray | None,
     ) -> list[tuple[np.ndarray, np.ndarray, str]]:
         """Per query ``(internal ids, scores, source)`` of the top-``k`` allowed items.
 
-        Queries with a non-empty context are scored together by the model; the others get
-        the popularity fallback.
+        ``allowed`` (V,) bool limits every query's answer (``None``: no limit). Queries
+        with a non-empty context are scored together by the model; the others get the
+        popularity fallback.
         """
         results: list[tuple[np.ndarray, np.ndarray, str] | None] = [None] * len(contexts)
         scored = [row for row, context in enumerate(contexts) if len(context)]
@@ -270,11 +284,14 @@ class Recommender:
                 PopularityFallbackWarning,
             )
             for row in empty:
-                results[row] = (*self.catalogue.popular(excluded[row], k), "popularity")
+                popular = self.catalogue.popular(excluded[row], k, allowed)
+                results[row] = (*popular, "popularity")
         if scored:
             scores = self.scores([contexts[row] for row in scored])  # (B, V)
             check_finite_scores(scores, "recommend")
             scores[:, 0] = -torch.inf
+            if allowed is not None:
+                scores.masked_fill_(~torch.from_numpy(allowed).to(self.device), -torch.inf)
             lengths = [len(excluded[row]) for row in scored]
             rows = np.repeat(np.arange(len(scored)), lengths)
             columns = np.concatenate([excluded[row] for row in scored])

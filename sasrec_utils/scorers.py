@@ -18,7 +18,11 @@ from .sequences import Sequences
 
 
 class Scorer(Protocol):
-    """Scores items for a batch of histories. ``state`` is whatever ``prepare`` returns."""
+    """Scores items for a batch of histories. ``state`` is whatever ``prepare`` returns.
+
+    ``chunk`` returns a new tensor the evaluator may overwrite (it masks in place), never
+    a view of the state.
+    """
 
     def prepare(self, histories: Sequences, rows: np.ndarray) -> object: ...
     def chunk(self, state: object, start: int, stop: int) -> torch.Tensor: ...  # (B, C)
@@ -79,7 +83,7 @@ class PopularityScorer:
         return len(histories)
 
     def chunk(self, state: int, start: int, stop: int) -> torch.Tensor:
-        return self.counts[start:stop].expand(state, -1)
+        return self.counts[start:stop].repeat(state, 1)  # (B, C), a new tensor
 
     def gather(self, state: int, items: torch.Tensor) -> torch.Tensor:
         return self.counts[items]

@@ -183,3 +183,24 @@ def test_nan_scores_are_refused_not_served(rec):
             parameter.fill_(float("nan"))  # the NaN model: it returned zero rows
     with pytest.raises(RuntimeError, match=r"^recommend: 13 of 13 scores are NaN or inf"):
         rec.recommend([101, 102], k=10)
+
+
+def test_candidates_limit_answers_to_an_allow_list_or_a_predicate(rec):
+    allowed = [105, 106, 107, 999]  # an unknown id is ignored
+    frame = rec.recommend([101, 102], k=10, candidates=allowed)
+    assert set(frame["item_id"]) == {105, 106, 107}
+    assert frame["score"].is_monotonic_decreasing
+    odd = rec.recommend([101, 102], k=10, candidates=lambda item: item % 2 == 1)
+    assert set(odd["item_id"]) == {i for i in range(103, 113) if i % 2 == 1}
+    batch = rec.recommend_batch([[101], [104]], k=3, candidates=np.array(allowed))
+    assert set(batch["item_id"]) <= {105, 106, 107} and batch["query"].tolist() == [0] * 3 + [1] * 3
+    with pytest.warns(PopularityFallbackWarning):
+        popular = rec.recommend([], k=2, candidates=allowed)
+    assert popular["item_id"].tolist() == [107, 105]  # counts 7, 3 among the allowed
+    same = rec.recommend([101, 102], k=3, candidates=allowed)["item_id"].tolist()
+    unfiltered = rec.recommend([101, 102], k=12)["item_id"].tolist()
+    assert same == [i for i in unfiltered if i in allowed][:3]  # the same order, filtered
+    with pytest.raises(ValueError, match="candidates allow no item"):
+        rec.recommend([101], candidates=[999])
+    with pytest.raises(TypeError, match="a collection of item ids or a predicate"):
+        rec.recommend([101], candidates="105")
