@@ -102,7 +102,7 @@ import time
 import pandas as pd
 import torch
 
-from sasrec_utils import plots
+from sasrec_utils import plots_results
 from sasrec_utils.artifacts import (
     checkpoint_names,
     notebook_config,
@@ -208,7 +208,7 @@ print(f"best validation NDCG@10 over {len(seeds)} seeds: {spread.mean():.4f} ± 
 # batch order, so the gap between their curves is the noise any single run carries.
 
 # %%
-plots.training_curves_figure({s: run.selected.history for s, run in runs.items()},
+plots_results.training_curves_figure({s: run.selected.history for s, run in runs.items()},
                              {s: run.selected.best_epoch for s, run in runs.items()})
 
 # %% [markdown]

@@ -80,7 +80,7 @@ device = None  # None: the config default ("auto": cuda, then mps, then cpu)
 seed = None  # None: the config default; seeds the random baseline and the sampled negatives
 n_seeds = 3  # seeds trained here when notebook 03 has not run
 sampled_negatives = 100  # negatives per query for the sampled metrics shown for contrast
-attention_window = 15  # most recent items shown in the attention heatmaps
+attention_window = 15  # most recent items shown in the attention heatmaps (older: one column)
 bootstrap_resamples = 10_000  # resamples of the paired bootstrap
 
 # %%
@@ -94,8 +94,9 @@ import pandas as pd
 import torch
 from IPython.display import display
 
-from sasrec_utils import plots
+from sasrec_utils import plots, plots_attention, plots_results
 from sasrec_utils.artifacts import notebook_config, prepared_data, project_root, trained_checkpoints
+from sasrec_utils.attention import last_layer_attention, weight_by_distance, window_weights
 from sasrec_utils.baselines import BASELINES, tune
 from sasrec_utils.checkpoint import model_from_checkpoint
 from sasrec_utils.contracts import read_training_summary, write_metrics
@@ -108,6 +109,7 @@ from sasrec_utils.metrics import (
     ranking_metrics,
     seed_summary,
 )
+from sasrec_utils.model import SASRec
 from sasrec_utils.prepared import data_fingerprint
 from sasrec_utils.reproducibility import reproducibility
 from sasrec_utils.runinfo import resolve_device
@@ -204,7 +206,7 @@ pd.DataFrame({s: results[f"SASRec seed {s}"] for s in models}).T.rename_axis("se
     ["ndcg@10", "hr@10", "mrr", "coverage@10"]].round(4)
 
 # %%
-comparison = plots.comparison_figure(table)
+comparison = plots_results.comparison_figure(table)
 os.makedirs(report_dir, exist_ok=True)
 plots.save_figure(comparison, os.path.join(report_dir, "model_vs_baselines.png"))
 display(comparison)
@@ -269,7 +271,7 @@ sessions.pivot(index="items_seen", columns="system", values="ndcg@10").loc[
     list(dict.fromkeys(sessions["items_seen"]))].round(4)
 
 # %%
-plots.session_figure(sessions)
+plots_results.session_figure(sessions)
 
 # %% [markdown]
 # ## Does history length matter?
@@ -293,7 +295,7 @@ by_length.pivot(index="bucket", columns="system", values="ndcg@10").loc[
     by_length["bucket"].unique()].round(4)
 
 # %%
-plots.bucket_figure(by_length)
+plots_results.bucket_figure(by_length)
 
 # %% [markdown]
 # ## Full ranking versus 100 sampled negatives
@@ -320,7 +322,7 @@ side_by_side = pd.DataFrame({
 side_by_side.style.format("{:.4f}")
 
 # %%
-plots.sampled_vs_full_figure(side_by_side)
+plots_results.sampled_vs_full_figure(side_by_side)
 
 # %% [markdown]
 # Why the sampled numbers are so much higher, and why they mislead:
@@ -339,36 +341,50 @@ plots.sampled_vs_full_figure(side_by_side)
 # %% [markdown]
 # ## What the trained model attends to
 #
-# Two real test users: the first whose next item SASRec ranked in its top 10, and the first
-# it missed. Each heatmap shows the last layer's attention (mean over heads) among the
-# user's most recent items. The **bottom row** is the position that produces the
-# recommendation; bright cells in it are the items that fed it most. Compare with the flat
-# pattern of the untrained model in notebook 02.
-#
-# The window shows only the most recent items, so a row's weights need not sum to 1 here
-# (the rest went to older items). Attention shows where the last step looked, not why an
-# item was recommended: notebook 05 adds an item-by-item removal test.
+# Two real test users: the first whose next item SASRec (the first seed) ranked in its top
+# 10, and the first it missed. For each, the last layer's attention (mean over heads) over
+# the last 15 items, untrained (the same seed's initial weights) and trained, on one colour
+# scale. The first column is the weight on all older items, so each row sums to 1 and
+# nothing is cropped; the **bottom row** is the position that produces the
+# recommendation. Untrained attention is spread evenly (so the many older items take most
+# of it); trained attention concentrates on a few items, mostly recent ones.
 
 # %%
 model = models[next(iter(models))]  # the first seed
+torch.manual_seed(cfg.seed)
+initial = SASRec(n_items, cfg).to(run_device).eval()  # the same seed's starting weights
 sasrec_ranks = rankings[seed_names[0]].ranks
 hit_row = int(np.flatnonzero(sasrec_ranks <= 10)[0]) if (sasrec_ranks <= 10).any() else 0
 miss_row = int(np.flatnonzero(sasrec_ranks > 10)[0]) if (sasrec_ranks > 10).any() else 0
 titles = items.set_index("item_id")["title"] if items is not None else None
-for row in dict.fromkeys([hit_row, miss_row]):
-    history = split.test.histories[row][-cfg.max_len:].astype(np.int64)
-    with torch.no_grad():
-        _, attention = model(torch.from_numpy(history)[None].to(run_device), return_attention=True)
-    weights = attention[-1][0].mean(dim=0).cpu().numpy()[-attention_window:, -attention_window:]
+panels = []
+for row, kind in ((hit_row, "hit"), (miss_row, "miss")):
+    history = split.test.histories[row]
     shown = data.to_original(history[-attention_window:])
-    labels = titles.loc[shown].tolist() if titles is not None else list(shown)
+    labels = titles.loc[shown].tolist() if titles is not None else [str(i) for i in shown]
     target = data.to_original([split.test.targets[row]])[0]
-    target_name = titles.loc[target] if titles is not None else target
-    display(plots.attention_figure(
-        weights, labels,
-        title=f"user {data.user_ids[split.test.users[row]]}: next was "
-              f"{plots.short_label(target_name, 45)} (SASRec rank {sasrec_ranks[row]})",
-    ))
+    target_name = plots.short_label(titles.loc[target] if titles is not None else target, 28)
+    for name, net in (("untrained", initial), ("trained", model)):
+        weights = window_weights(
+            last_layer_attention(net, history, run_device), attention_window)
+        panels.append((weights, labels, f"{kind}: next was {target_name}, "
+                                        f"rank {sasrec_ranks[row]} ({name})"))
+plots_attention.attention_grid_figure(panels)
+
+# %% [markdown]
+# Attention shows where the last step looked, not why an item was recommended: notebook
+# 05 adds an item-by-item removal test. Over all test users at once, the paper's recency
+# finding: the recommending position's mean weight on the item d steps back, against what
+# equal attention to every item would give the same users.
+
+# %%
+recency = weight_by_distance(model, split.test, run_device, max_distance=50)
+ratio = (recency["mean_weight"] / recency["uniform"]).to_numpy()  # trained / equal attention
+far = min(20, len(ratio) - 1)
+print(f"the most recent item gets {recency['mean_weight'].iloc[0]:.3f} of the attention on "
+      f"average, {ratio[0]:.1f}x what equal attention would give; the item {far} back "
+      f"{ratio[far]:.2f}x")
+plots_attention.attention_distance_figure(recency)
 
 # %% [markdown]
 # ## Save the metrics

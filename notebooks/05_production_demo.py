@@ -91,7 +91,7 @@ import pandas as pd
 import torch
 from IPython.display import display
 
-from sasrec_utils import insights, plots
+from sasrec_utils import insights, plots, plots_results
 from sasrec_utils.artifacts import notebook_config, prepared_data, project_root, trained_checkpoints
 from sasrec_utils.prepared import data_fingerprint
 from sasrec_utils.recommend import Recommender, with_probability
@@ -249,7 +249,7 @@ top_item = top["item_id"].iloc[0]
 top_name = top["title"].iloc[0] if "title" in top else top_item
 explanation = insights.explain(recommender, recent, top_item)
 display(explanation.round(4))
-plots.explanation_figure(explanation, title=f"Recommended: {plots.short_label(top_name, 50)}")
+plots_results.explanation_figure(explanation, title=f"Recommended: {plots.short_label(top_name, 50)}")
 
 # %% [markdown]
 # ## 7. A user's journey: history, prediction, what happened
@@ -322,7 +322,7 @@ print(f"torch threads: {torch.get_num_threads()}, max_len {recommender.cfg.max_l
 latency_summary(seconds).round(2)
 
 # %%
-plots.latency_figure(np.array(seconds) * 1000)
+plots_results.latency_figure(np.array(seconds) * 1000)
 
 # %% [markdown]
 # Batching amortises the model call: the same requests through `recommend_batch`, 64 at a

@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sasrec_utils import plots
+from sasrec_utils import plots, plots_attention, plots_results
+from sasrec_utils.config import SASRecConfig
 
 matplotlib.use("Agg")
 
@@ -35,13 +36,13 @@ def test_causal_mask_shows_lower_triangle():
 def test_attention_figure_shortens_labels_and_checks_shapes():
     weights = np.tril(np.ones((3, 3))) / np.arange(1, 4)[:, None]
     labels = ["A very long film title that goes on and on (1999)", "B", "C"]
-    fig = plots.attention_figure(weights, labels, title="t")
+    fig = plots_attention.attention_figure(weights, labels, title="t")
     ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]
     assert ticks[1:] == ["B", "C"]
     assert len(ticks[0]) == plots.LABEL_CHARS and ticks[0].endswith("…")
     _labelled(fig)
     with pytest.raises(ValueError, match="one key label per column"):
-        plots.attention_figure(weights, ["A", "B"])
+        plots_attention.attention_figure(weights, ["A", "B"])
 
 
 def test_sequence_length_figure_reports_share_cut_by_max_len():
@@ -82,13 +83,13 @@ def test_training_curves_mark_the_best_epoch():
             "valid_hr@10": [0.05, 0.09, 0.08],
         }
     )
-    fig = plots.training_curves_figure(history, 2)
+    fig = plots_results.training_curves_figure(history, 2)
     right = fig.axes[1]
     assert right.get_lines()[0].get_ydata().tolist() == [0.02, 0.05, 0.04]
     assert "kept: epoch 2" in _texts(fig)
     _labelled(fig)
     other = history.assign(train_loss=[7.1, 6.9, 6.8], **{"valid_ndcg@10": [0.01, 0.02, 0.03]})
-    both = plots.training_curves_figure({1: history, 2: other}, {1: 2, 2: 3})
+    both = plots_results.training_curves_figure({1: history, 2: other}, {1: 2, 2: 3})
     assert [t.get_text() for t in both.axes[0].get_legend().get_texts()] == ["seed 1", "seed 2"]
     assert "kept: epoch 2" in _texts(both) and "kept: epoch 3" in _texts(both)
 
@@ -98,7 +99,7 @@ def test_comparison_figure_has_one_bar_per_system_and_metric():
         {"hr@10": [0.17, 0.08, 0.01], "ndcg@10": [0.09, 0.04, 0.003], "ndcg@10 sd": [0.01, 0, 0]},
         index=["SASRec", "most-popular", "random"],
     )
-    fig = plots.comparison_figure(table, metrics=("ndcg@10", "hr@10"))
+    fig = plots_results.comparison_figure(table, metrics=("ndcg@10", "hr@10"))
     widths = sorted(round(p.get_width(), 3) for ax in fig.axes for p in ax.patches)
     assert widths == sorted([0.17, 0.08, 0.01, 0.09, 0.04, 0.003])
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()][-1] == "SASRec"  # best on top
@@ -113,7 +114,7 @@ def test_session_figure_has_one_line_per_system():
             "ndcg@10": [0.05, 0.06, 0.11, 0.10],
         }
     )
-    fig = plots.session_figure(table)
+    fig = plots_results.session_figure(table)
     lines = fig.axes[0].get_lines()
     assert [line.get_ydata().tolist() for line in lines] == [[0.05, 0.11], [0.06, 0.10]]
     _labelled(fig)
@@ -128,7 +129,7 @@ def test_bucket_figure_labels_buckets_with_user_counts():
             "ndcg@10": [0.1, 0.01, 0.2, 0.02],
         }
     )
-    fig = plots.bucket_figure(frame)
+    fig = plots_results.bucket_figure(frame)
     ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]
     assert ticks == ["3–9\n(12 users)", "10–40\n(7 users)"]
     _labelled(fig)
@@ -138,7 +139,7 @@ def test_sampled_vs_full_figure_shows_both_protocols():
     frame = pd.DataFrame(
         {"hr@10": [0.17, 0.006], "sampled_hr@10": [0.6, 0.1]}, index=["SASRec", "random"]
     )
-    fig = plots.sampled_vs_full_figure(frame)
+    fig = plots_results.sampled_vs_full_figure(frame)
     heights = [round(p.get_height(), 3) for p in fig.axes[0].patches]
     assert heights == [0.17, 0.006, 0.6, 0.1]
     _labelled(fig)
@@ -146,14 +147,14 @@ def test_sampled_vs_full_figure_shows_both_protocols():
 
 def test_explanation_figure_uses_titles_or_ids():
     frame = pd.DataFrame({"item_id": ["a", "b"], "weight": [0.3, 0.7], "score_drop": [-0.1, 0.4]})
-    fig = plots.explanation_figure(frame)
+    fig = plots_results.explanation_figure(frame)
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["a", "b"]
     assert [p.get_width() for p in fig.axes[1].patches] == [-0.1, 0.4]
     _labelled(fig)
 
 
 def test_latency_figure_marks_percentiles_and_png_is_small():
-    fig = plots.latency_figure(np.arange(1, 101, dtype=float))
+    fig = plots_results.latency_figure(np.arange(1, 101, dtype=float))
     labels = [line.get_label() for line in fig.axes[0].get_lines()]
     assert labels == ["p50 = 50.50 ms", "p95 = 95.05 ms"]
     assert fig.dpi == plots.DPI
@@ -166,3 +167,28 @@ def test_save_figure_writes_a_png_atomically(tmp_path):
     path = plots.save_figure(plots.causal_mask_figure(3), tmp_path / "mask.png")
     assert path.read_bytes().startswith(b"\x89PNG") and oct(path.stat().st_mode)[-3:] == "644"
     assert [p.name for p in tmp_path.iterdir()] == ["mask.png"]  # no temporary file left
+
+
+def test_attention_grid_shares_one_scale_and_blanks_the_future():
+    weights = np.array([[0.5, 0.5, 0.0], [0.2, 0.3, 0.5]])  # older, item a, item b
+    fig = plots_attention.attention_grid_figure(
+        [(weights, ["a", "b"], "untrained"), (weights / 2, ["a", "b"], "trained")]
+    )
+    maps = [ax for ax in fig.axes if ax.get_title() in ("untrained", "trained")]
+    first = np.ma.getdata(maps[0].collections[0].get_array()).reshape(2, 3)
+    assert np.isnan(first[0, 2]) and first[1, 2] == 0.5  # query a cannot see b
+    assert [t.get_text() for t in maps[0].get_xticklabels()] == ["older items", "a", "b"]
+    scales = {ax.collections[0].norm.vmax for ax in maps}
+    assert scales == {0.5}  # one colour scale for both maps
+    _labelled(fig)
+
+
+def test_distance_and_diagram_figures_are_labelled():
+    frame = pd.DataFrame(
+        {"distance": [0, 1], "mean_weight": [0.3, 0.1], "uniform": [0.2, 0.2], "users": [9, 9]}
+    )
+    fig = plots_attention.attention_distance_figure(frame)
+    assert fig.axes[0].get_lines()[0].get_ydata().tolist() == [0.3, 0.1]
+    _labelled(fig)
+    diagram = plots_attention.model_diagram_figure(SASRecConfig(n_layers=3))
+    assert "3 × block" in " ".join(t.get_text() for t in diagram.axes[0].texts)

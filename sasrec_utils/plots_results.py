@@ -1,0 +1,213 @@
+"""Figures of results: training curves, the comparison of systems, sessions, history
+lengths, sampled against full ranking, explanations and latency (``plots`` conventions)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.ticker
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from .plots import SYSTEM_COLORS, new_figure, short_label
+
+# ---------------------------------------------------------------- training
+
+
+def training_curves_figure(
+    histories: pd.DataFrame | Mapping[int, pd.DataFrame],
+    best_epochs: int | Mapping[int, int] | None = None,
+) -> Figure:
+    """Training loss and validation NDCG@10 per epoch, one line per seed.
+
+    ``histories``: ``fit``'s history, or ``{seed: history}``; ``best_epochs`` the kept
+    epoch (or ``{seed: epoch}``), marked with a dot on each validation curve.
+    """
+    if isinstance(histories, pd.DataFrame):
+        histories, best_epochs = {0: histories}, {0: best_epochs}
+    best_epochs = best_epochs or {}
+    fig, (left, right) = new_figure(2, width=9.5)
+    for seed, history in histories.items():
+        label = f"seed {seed}" if len(histories) > 1 else None
+        (line,) = left.plot(history["epoch"], history["train_loss"], linewidth=1.2, label=label)
+        if "valid_ndcg@10" not in history:
+            continue
+        rows = history["valid_ndcg@10"].notna()
+        epochs, values = history.loc[rows, "epoch"], history.loc[rows, "valid_ndcg@10"]
+        right.plot(epochs, values, color=line.get_color(), linewidth=1.2, label=label)
+        best = best_epochs.get(seed)
+        if best in set(epochs):
+            kept = values[epochs == best].iloc[0]
+            right.plot([best], [kept], "o", color=line.get_color(), markersize=6)
+            right.annotate(
+                f"kept: epoch {best}",
+                (best, kept),
+                xytext=(4, 6),
+                textcoords="offset points",
+                fontsize=8,
+                color=line.get_color(),
+            )
+    for ax in (left, right):
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        ax.set_xlabel("epoch")
+    left.set_ylabel("training loss (nats per position)")
+    left.set_title("Training loss")
+    right.set_ylabel("validation NDCG@10 (0–1)")
+    right.set_title("Validation NDCG@10, full ranking (dot: epoch kept)")
+    if len(histories) > 1:
+        left.legend(loc="upper right", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+# ---------------------------------------------------------------- evaluation
+
+
+def comparison_figure(table: pd.DataFrame, metrics: Sequence[str] = ("ndcg@10", "hr@10")) -> Figure:
+    """Horizontal bars per system for each metric, best at the top, with the sd over seeds.
+
+    ``table`` is ``metrics.comparison_table``'s: rows are systems, an ``ndcg@10 sd`` column
+    gives the NDCG@10 error bars (drawn for systems trained over several seeds).
+    """
+    order = table.sort_values(metrics[0]).index
+    fig, axes = new_figure(len(metrics), width=4.6 * len(metrics), height=0.42 * len(order) + 1.6)
+    for ax, metric in zip(axes, metrics, strict=True):
+        values = table.loc[order, metric].astype(float)
+        spread = table.loc[order, f"{metric} sd"] if f"{metric} sd" in table else None
+        colors = [SYSTEM_COLORS.get(str(name).split(" ")[0], "#9aa5b1") for name in order]
+        y = np.arange(len(order))
+        ax.barh(y, values, color=colors, xerr=spread, capsize=3, error_kw={"linewidth": 1})
+        for row, value in zip(y, values, strict=True):
+            ax.text(value, row, f" {value:.4f}", va="center", fontsize=8)
+        ax.set_yticks(y, [str(name) for name in order])
+        ax.set_ylabel("system")
+        ax.set_xlim(0, float(values.max()) * 1.3 or 1.0)
+        ax.set_xlabel(f"test {metric.upper()} (0–1, higher is better)")
+        ax.set_title(f"{metric.upper()}, full ranking over all items")
+    fig.suptitle("Test set: SASRec against the baselines (bars: mean; lines: sd over seeds)")
+    fig.tight_layout()
+    return fig
+
+
+def session_figure(table: pd.DataFrame, metric: str = "ndcg@10") -> Figure:
+    """``metric`` against how many recent items are known, one line per system.
+
+    ``table`` is ``evaluation.session_metrics``'s long format (``items_seen``, ``system``).
+    """
+    pivot = table.pivot(index="items_seen", columns="system", values=metric)
+    pivot = pivot.loc[list(dict.fromkeys(table["items_seen"]))]
+    fig, (ax,) = new_figure(width=7.0, height=3.8)
+    x = np.arange(len(pivot))
+    for system in dict.fromkeys(table["system"]):
+        ax.plot(x, pivot[system], marker="o", label=system, color=SYSTEM_COLORS.get(system))
+    ax.set_xticks(x, [f"last {v}" if v != "all" else "whole history" for v in pivot.index])
+    ax.set_xlabel("items of the session the system may see")
+    ax.set_ylabel(f"test {metric.upper()} (0–1)")
+    ax.set_title(f"Short sessions: {metric.upper()} after the last n clicks")
+    ax.set_ylim(0, float(np.nanmax(pivot.to_numpy())) * 1.2 or 1.0)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def bucket_figure(frame: pd.DataFrame, metric: str = "ndcg@10") -> Figure:
+    """``metric`` per history-length bucket and system (from ``metrics_by_history_length``)."""
+    pivot = frame.pivot(index="bucket", columns="system", values=metric)
+    order = list(dict.fromkeys(frame["bucket"]))
+    pivot = pivot.loc[order, list(dict.fromkeys(frame["system"]))]
+    users = frame.drop_duplicates("bucket").set_index("bucket")["users"]
+    fig, (ax,) = new_figure(width=8.0)
+    width = 0.8 / pivot.shape[1]
+    x = np.arange(len(pivot))
+    for offset, system in enumerate(pivot.columns):
+        ax.bar(
+            x + offset * width,
+            pivot[system],
+            width,
+            label=system,
+            color=SYSTEM_COLORS.get(str(system)),
+        )
+    labels = [f"{bucket}\n({users[bucket]} users)" for bucket in pivot.index]
+    ax.set_xticks(x + width * (pivot.shape[1] - 1) / 2, labels)
+    ax.set_xlabel("history length before the test item (events)")
+    ax.set_ylabel(f"test {metric.upper()} (0–1)")
+    ax.set_title(f"{metric.upper()} by history length")
+    ax.set_ylim(0, float(np.nanmax(pivot.to_numpy())) * 1.3 or 1.0)
+    ax.legend(ncols=pivot.shape[1], loc="upper center")
+    fig.tight_layout()
+    return fig
+
+
+def sampled_vs_full_figure(frame: pd.DataFrame, metric: str = "hr@10") -> Figure:
+    """Per system: ``metric`` with full ranking next to the sampled (100 negatives) value.
+
+    ``frame`` is indexed by system with columns ``metric`` and ``sampled_<metric>``.
+    """
+    sampled = f"sampled_{metric}"
+    fig, (ax,) = new_figure(width=7.0)
+    x = np.arange(len(frame))
+    for offset, (column, label, color) in enumerate(
+        (
+            (metric, "full ranking (all items)", "#1f77b4"),
+            (sampled, "sampled (target + 100 negatives)", "#ff7f0e"),
+        )
+    ):
+        bars = ax.bar(x + offset * 0.4, frame[column], 0.4, label=label, color=color)
+        ax.bar_label(bars, fmt="%.3f", fontsize=8, padding=1)
+    ax.set_xticks(x + 0.2, list(frame.index))
+    ax.set_ylabel(f"test {metric.upper()} (0–1)")
+    ax.set_xlabel("system")
+    ax.set_title(f"{metric.upper()}: the same models, two protocols")
+    ax.legend(loc="upper right")
+    ax.set_ylim(0, 1.08)
+    fig.tight_layout()
+    return fig
+
+
+# ---------------------------------------------------------------- serving
+
+
+def explanation_figure(frame: pd.DataFrame, title: str = "What drove the recommendation") -> Figure:
+    """Two bar charts over history items: attention ``weight`` and ``score_drop``.
+
+    ``frame`` is ``Recommender.explain``'s output (oldest item first); bars are labelled
+    by ``title`` when present, else by ``item_id``.
+    """
+    names = frame["title"] if "title" in frame else frame["item_id"]
+    labels = [short_label(name) for name in names]
+    height = max(3.0, 0.3 * len(frame) + 1.5)
+    fig, (left, right) = new_figure(2, width=10.0, height=height)
+    y = np.arange(len(frame))
+    left.barh(y, frame["weight"], color="#1f77b4")
+    left.set_yticks(y, labels)
+    left.invert_yaxis()
+    left.set_xlabel("last-layer attention weight (sums to 1)")
+    left.set_ylabel("history item (oldest at top)")
+    left.set_title("Where the model looked")
+    right.barh(y, frame["score_drop"], color="#2ca02c")
+    right.axvline(0, color="black", linewidth=0.8)
+    right.set_yticks(y, [])
+    right.invert_yaxis()
+    right.set_xlabel("score drop when this item is removed (logit)")
+    right.set_ylabel("same items, same order")
+    right.set_title("What it changed")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def latency_figure(milliseconds: np.ndarray) -> Figure:
+    """Histogram of per-request latency with the median and 95th percentile marked."""
+    values = np.asarray(milliseconds, dtype=float)
+    fig, (ax,) = new_figure(width=7.0, height=3.4)
+    ax.hist(values, bins=40, color="#1f77b4", edgecolor="white")
+    for q, color in ((50, "#2ca02c"), (95, "#d62728")):
+        value = np.percentile(values, q)
+        ax.axvline(value, color=color, linestyle="--", label=f"p{q} = {value:.2f} ms")
+    ax.set_xlabel("latency per request (ms)")
+    ax.set_ylabel("requests")
+    ax.set_title(f"Single-request latency on CPU ({len(values)} requests)")
+    ax.legend()
+    fig.tight_layout()
+    return fig
