@@ -1,12 +1,13 @@
-"""What a trained model says about a session: coherence, and what drove a recommendation.
+"""What drove a recommendation, and how often a cart's buyers really took an add-on.
 
-Both take a ``Recommender`` and a history of external item ids, like its methods.
+``explain`` takes a ``Recommender`` and a history of external item ids, like its methods;
+``cart_follow_ups`` counts, in the training sequences, what users who had a whole cart did
+next. (Session coherence is in ``coherence``.)
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -15,48 +16,7 @@ import torch
 
 from .columns import Columns
 from .recommend import Recommender, check_finite_scores
-
-HIGH_COHERENCE = 0.4
-MEDIUM_COHERENCE = 0.2
-
-
-@dataclass(frozen=True)
-class SessionQuality:
-    """How coherent a session is: mean pairwise cosine of its items' embeddings.
-
-    ``label`` is ``HIGH`` (score > 0.4), ``MEDIUM`` (> 0.2) or ``LOW``; ``n_items`` is the
-    number of distinct known items the score was computed from.
-    """
-
-    score: float
-    label: str
-    n_items: int
-
-
-def session_quality(recommender: Recommender, history: Iterable) -> SessionQuality:
-    """Coherence of a session: mean cosine over all pairs of its distinct known items.
-
-    Uses the model's item table (the input embeddings, tied to the output layer).
-    Repeats count once (an item is always similar to itself). For 0 or 1 known items
-    there is no pair, so no evidence of a shared theme: the score is ``0.0`` and the
-    label ``LOW``. We chose a number over NaN so dashboards and thresholds keep working,
-    and ``LOW`` so that code acting on ``HIGH``/``MEDIUM`` sessions never acts on a
-    one-click session; ``n_items`` tells "no evidence" (< 2) apart from "incoherent".
-    """
-    known = np.unique(recommender.catalogue.known(history))
-    if len(known) < 2:
-        return SessionQuality(0.0, "LOW", len(known))
-    with torch.no_grad():
-        unit = recommender.unit_items()
-        vectors = unit[torch.from_numpy(known).to(recommender.device)]  # (n, D)
-        total = vectors.sum(dim=0)
-        # sum over pairs i < j of u_i . u_j = (|sum u|^2 - sum |u_i|^2) / 2: O(n D)
-        pair_sum = (total @ total - (vectors * vectors).sum()) / 2
-        check_finite_scores(pair_sum, "session_quality")
-    n = len(known)
-    score = float(pair_sum) / (n * (n - 1) / 2)
-    label = "HIGH" if score > HIGH_COHERENCE else "MEDIUM" if score > MEDIUM_COHERENCE else "LOW"
-    return SessionQuality(score, label, n)
+from .sequences import Sequences
 
 
 def explain(recommender: Recommender, history: Iterable, item_id: Any) -> pd.DataFrame:
@@ -114,3 +74,42 @@ def explain(recommender: Recommender, history: Iterable, item_id: Any) -> pd.Dat
     frame[Columns.SCORE_DROP] = score_drop
     frame.attrs["score"] = score
     return frame
+
+
+def cart_follow_ups(
+    recommender: Recommender, train: Sequences, cart: Iterable, candidates: Iterable
+) -> pd.DataFrame:
+    """For each candidate: how many training users had every cart item, and how many of
+    them chose the candidate afterwards (a real share, unlike a softmax over candidates).
+
+    ``train`` is the training sequences (internal ids, as ``split.train``); "afterwards"
+    means after the position where the user's history first held the whole cart.
+    Columns ``item_id, users_with_cart, chose_it_later, share`` (share NaN without users).
+    """
+    catalogue = recommender.catalogue
+    cart_ids = np.unique(catalogue.known(cart))
+    wanted = catalogue.to_internal(candidates)
+    rows = np.repeat(np.arange(len(train)), train.lengths)
+    position = np.arange(len(train.items)) - train.offsets[rows]
+    complete = np.zeros(len(train))  # when each row first held the whole cart (inf: never)
+    for item in cart_ids:
+        first = np.full(len(train), np.inf)
+        hit = train.items == item
+        np.minimum.at(first, rows[hit], position[hit])
+        complete = np.maximum(complete, first)
+    with_cart = np.isfinite(complete) & (len(cart_ids) > 0)
+    later = []
+    for item in wanted:
+        last = np.full(len(train), -1.0)
+        hit = train.items == item
+        np.maximum.at(last, rows[hit], position[hit])
+        later.append(int((with_cart & (last > complete)).sum()) if item else 0)
+    users = int(with_cart.sum())
+    return pd.DataFrame(
+        {
+            Columns.ITEM: list(candidates),
+            "users_with_cart": users,
+            "chose_it_later": later,
+            "share": [count / users if users else float("nan") for count in later],
+        }
+    )

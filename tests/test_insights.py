@@ -1,38 +1,13 @@
-"""Insights: session coherence and explanations, on hand-made embeddings."""
-
-import math
+"""Insights: explanations on hand-made embeddings, and what carts' buyers did next."""
 
 import numpy as np
 import pytest
 import torch
 
 from sasrec_utils.catalogue import UnknownItemsWarning
-from sasrec_utils.insights import explain, session_quality
+from sasrec_utils.insights import cart_follow_ups, explain
 
-from .conftest import ITEM_IDS, N_ITEMS, set_item_table
-
-
-def test_session_quality_labels_on_hand_made_embeddings(rec):
-    set_item_table(
-        rec,
-        {
-            101: [1, 0],
-            102: [2, 0],  # same direction as 101: cosine 1
-            103: [0, 1],  # orthogonal to 101
-            104: [0.3, math.sqrt(1 - 0.09)],  # cosine 0.3 with 101
-            105: [-1, 0],  # opposite to 101
-        },
-    )
-    high = session_quality(rec, [101, 102, 101])  # repeats count once
-    assert (high.label, high.n_items) == ("HIGH", 2) and high.score == pytest.approx(1.0)
-    medium = session_quality(rec, [101, 104])
-    assert medium.label == "MEDIUM" and medium.score == pytest.approx(0.3)
-    third = session_quality(rec, [101, 102, 103])  # pairs: 1, 0, 0
-    assert third.label == "MEDIUM" and third.score == pytest.approx(1 / 3)
-    low = session_quality(rec, [101, 103, 105])  # pairs: 0, -1, 0
-    assert low.label == "LOW" and low.score == pytest.approx(-1 / 3)
-    for history in ([], [101], [101, 101]):
-        assert session_quality(rec, history) == (type(low)(0.0, "LOW", len(set(history))))
+from .conftest import ITEM_IDS, N_ITEMS, sequences_from_lists
 
 
 def test_explain_weights_sum_to_one_and_cover_the_history(rec):
@@ -63,11 +38,20 @@ def test_explain_keeps_the_last_max_len_items_and_refuses_nothing_to_explain(rec
         explain(rec, [], 112)
 
 
-def test_nan_embeddings_are_refused_by_explain_and_session_quality(rec):
+def test_nan_embeddings_are_refused_by_explain(rec):
     with torch.no_grad():
         rec.model.item_emb.weight[4, 0] = float("nan")  # item 104
     with pytest.raises(RuntimeError, match=r"^explain: 1 of 1 scores are NaN or inf"):
         explain(rec, [101, 102], item_id=104)
-    with pytest.raises(RuntimeError, match=r"^session_quality: 1 of 1 scores are NaN"):
-        session_quality(rec, [101, 104])
-    assert session_quality(rec, [101, 102]).n_items == 2  # items without NaN still score
+
+
+def test_cart_follow_ups_count_users_who_had_the_whole_cart_then_the_item(rec):
+    # internal ids = external - 100; rows: who had items 1 and 2, and what came after
+    train = sequences_from_lists([[1, 2, 5], [2, 1, 3, 5], [1, 5, 2], [1, 3], [5, 1, 2]])
+    frame = cart_follow_ups(rec, train, [101, 102], [105, 103, 110])
+    assert frame["users_with_cart"].tolist() == [4, 4, 4]  # rows 0, 1, 2 and 4
+    # 105 after the cart was complete: rows 0 and 1 (row 2 had it before item 2, row 4 first)
+    assert frame["chose_it_later"].tolist() == [2, 1, 0]
+    assert frame["share"].tolist() == [0.5, 0.25, 0.0]
+    nobody = cart_follow_ups(rec, train, [110, 111], [105])
+    assert nobody["users_with_cart"].tolist() == [0] and np.isnan(nobody["share"].iloc[0])
