@@ -159,6 +159,20 @@ class Catalogue:
         titles = self.titles[internal] if self.titles is not None else [None] * len(internal)
         return [str(t) if t is not None else str(e) for t, e in zip(titles, external, strict=True)]
 
+    def genre_share(self, session: Iterable[int], listed: Iterable[int]) -> float:
+        """Share of ``listed`` internal ids sharing a genre with the ``session``'s items
+        (genres are ``|``-joined); NaN without genres or with an empty list."""
+        listed = list(listed)
+        if self.genres is None or not listed:
+            return float("nan")
+
+        def genres(internal: int) -> set[str]:
+            value = self.genres[internal]
+            return set(value.split("|")) if value else set()
+
+        wanted = set().union(*(genres(int(i)) for i in session))
+        return sum(bool(genres(int(i)) & wanted) for i in listed) / len(listed)
+
     def resolve(self, queries: Iterable[Any]) -> list[Any]:
         """External item ids for what a person typed: ids, exact titles, or parts of titles.
 

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 import matplotlib.ticker
 import numpy as np
 import pandas as pd
+import seaborn as sns
 from matplotlib.figure import Figure
 
 from .plots import SYSTEM_COLORS, new_figure, short_label
@@ -209,5 +210,44 @@ def latency_figure(milliseconds: np.ndarray) -> Figure:
     ax.set_ylabel("requests")
     ax.set_title(f"Single-request latency on CPU ({len(values)} requests)")
     ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def coherence_figure(frame: pd.DataFrame, medium: float, high: float) -> Figure:
+    """Distributions of session coherence by kind of session: raw score and lift.
+
+    ``frame`` has ``sessions`` (the kind, e.g. "real last 10"), ``score`` and ``lift``
+    (``coherence.SessionQuality``); the lift panel marks the two thresholds.
+    """
+    fig, (left, right) = new_figure(2, width=10.0, height=3.8)
+    for ax, column in ((left, "score"), (right, "lift")):
+        sns.histplot(
+            frame,
+            x=column,
+            hue="sessions",
+            ax=ax,
+            stat="density",
+            common_norm=False,
+            element="step",
+            fill=False,
+            bins=30,
+        )
+        ax.set_ylabel("density of sessions")
+    left.set_xlabel("raw coherence: mean pairwise cosine")
+    left.set_title("Raw score: also high for popular items")
+    right.set_xlabel("lift over popularity-matched random sessions")
+    right.set_title("Lift: what the relation adds")
+    for value, name in ((medium, "MEDIUM"), (high, "HIGH")):
+        right.axvline(value, color="#d62728", linestyle="--", linewidth=1)
+        right.annotate(
+            name,
+            (value, right.get_ylim()[1] * 0.95),
+            xytext=(3, 0),
+            textcoords="offset points",
+            color="#d62728",
+            fontsize=8,
+            va="top",
+        )
     fig.tight_layout()
     return fig

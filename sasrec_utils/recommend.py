@@ -163,6 +163,39 @@ class Recommender:
             keyed, k, exclude_seen, exclude, candidates, batch_size=batch_size
         )
 
+    def most_popular(self, history: Iterable, k: int = 10) -> pd.DataFrame:
+        """The most popular items not in ``history``: the reference a model must beat.
+
+        Same columns as ``recommend`` (``source`` is ``popularity``); needs popularity counts.
+        """
+        check_positive("k", k)
+        internal, counts = self.catalogue.popular(self.catalogue.known(history), k)
+        return self._frame(internal, counts, "popularity")
+
+    def versus_popular(self, history: Iterable, k: int = 10) -> pd.DataFrame:
+        """This model's top ``k`` beside most-popular's for one history, by readable name.
+
+        Columns ``rank, model, most-popular``; ``attrs`` hold ``overlap`` (items in both)
+        and ``genre_share`` of each list (``Catalogue.genre_share``; NaN without genres).
+        """
+        ours, popular = self.recommend(history, k), self.most_popular(history, k)
+        internal = [self.catalogue.to_internal(f[Columns.ITEM]) for f in (ours, popular)]
+        size = min(len(ours), len(popular))
+        frame = pd.DataFrame(
+            {
+                Columns.RANK: np.arange(1, size + 1),
+                "model": self.catalogue.names(internal[0][:size]),
+                "most-popular": self.catalogue.names(internal[1][:size]),
+            }
+        ).set_index(Columns.RANK)
+        session = self.catalogue.known(history)
+        frame.attrs["overlap"] = len(set(internal[0]) & set(internal[1]))
+        frame.attrs["genre_share"] = {
+            name: self.catalogue.genre_share(session, ids)
+            for name, ids in zip(("model", "most-popular"), internal, strict=True)
+        }
+        return frame
+
     def reengagement(self, history: Iterable, last_n: int = 10) -> pd.DataFrame:
         """One push candidate: the top item given the last ``last_n`` known items.
 

@@ -58,3 +58,18 @@ def test_resolve_items_accepts_ids_titles_and_parts_of_titles():
         catalogue.resolve(["Fargo (1997)"])
     with pytest.raises(ValueError, match="no titles to search"):
         Catalogue(np.array(["sku_1"])).resolve(["sku_9"])
+
+
+def test_genre_share_counts_listed_items_that_share_a_genre_with_the_session():
+    items = pd.DataFrame(
+        {
+            "item_id": [1, 2, 3, 4],
+            "title": ["a", "b", "c", "d"],
+            "genres": ["Drama|War", "Comedy", "War", None],
+        }
+    )
+    catalogue = Catalogue.from_metadata(np.array([1, 2, 3, 4]), items)
+    assert catalogue.genre_share([1], [2, 3, 4]) == pytest.approx(1 / 3)  # only 3 (War)
+    assert catalogue.genre_share([1, 2], [2, 3]) == 1.0
+    assert np.isnan(catalogue.genre_share([1], []))
+    assert np.isnan(Catalogue(np.array([1, 2])).genre_share([1], [2]))

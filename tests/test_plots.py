@@ -192,3 +192,17 @@ def test_distance_and_diagram_figures_are_labelled():
     _labelled(fig)
     diagram = plots_attention.model_diagram_figure(SASRecConfig(n_layers=3))
     assert "3 × block" in " ".join(t.get_text() for t in diagram.axes[0].texts)
+
+
+def test_coherence_figure_marks_both_thresholds():
+    frame = pd.DataFrame(
+        {
+            "sessions": ["real"] * 20 + ["random"] * 20,
+            "score": np.linspace(0, 1, 40),
+            "lift": np.linspace(-0.2, 0.6, 40),
+        }
+    )
+    fig = plots_results.coherence_figure(frame, medium=0.1, high=0.3)
+    marks = [line.get_xdata()[0] for line in fig.axes[1].get_lines()]
+    assert marks[-2:] == [0.1, 0.3]
+    _labelled(fig)

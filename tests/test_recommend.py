@@ -204,3 +204,20 @@ def test_candidates_limit_answers_to_an_allow_list_or_a_predicate(rec):
         rec.recommend([101], candidates=[999])
     with pytest.raises(TypeError, match="a collection of item ids or a predicate"):
         rec.recommend([101], candidates="105")
+
+
+def test_most_popular_excludes_the_history_and_never_warns(rec):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        frame = rec.most_popular([102], k=3)
+    assert frame["item_id"].tolist() == [104, 109, 107]  # counts 9, 8, 7; 102 seen
+    assert (frame["source"] == "popularity").all() and frame["rank"].tolist() == [1, 2, 3]
+
+
+def test_versus_popular_sets_both_lists_side_by_side(rec):
+    frame = rec.versus_popular([102], k=3)
+    model = rec.recommend([102], k=3)["title"].tolist()
+    assert frame["model"].tolist() == model
+    assert frame["most-popular"].tolist() == ["Film 104", "Film 109", "Film 107"]
+    assert frame.attrs["overlap"] == len(set(model) & {"Film 104", "Film 109", "Film 107"})
+    assert set(frame.attrs["genre_share"]) == {"model", "most-popular"}
