@@ -102,7 +102,7 @@ os.chdir(project_root())
 cfg = notebook_config(globals(), "01_theory_and_data")
 generator = torch.Generator().manual_seed(cfg.seed)
 pd.set_option("display.precision", 3)
-print(f"dataset: {cfg.dataset}; artifacts go to {os.path.abspath(artifacts)}")
+print(f"dataset: {cfg.dataset}; artifacts go to {artifacts}/ (relative to the project)")
 
 # %% [markdown]
 # ## The problem: what comes next?
@@ -122,10 +122,29 @@ print(f"dataset: {cfg.dataset}; artifacts go to {os.path.abspath(artifacts)}")
 #   some items follow others (sequels, refills, accessories). A model that sees a *bag* of
 #   items throws this away.
 #
-# SASRec (Kang & McAuley, 2018) reads the sequence with **causal self-attention**: at each
-# position it forms a summary of everything so far, weighting each earlier item by how
-# relevant it is, and scores every catalogue item as the next one. The rest of this section
-# builds that mechanism in four small steps.
+# ### Where SASRec comes from
+#
+# * **Markov chains**, and **FPMC** (Rendle et al., WWW 2010), which factorises a
+#   personal transition matrix: the next item depends on the last one. Cheap and strong
+#   on short-range patterns, blind to anything further back. Notebook 04 tunes a Markov
+#   chain as a baseline, because it is hard to beat on small data.
+# * **GRU4Rec** (Hidasi et al., ICLR 2016): a recurrent network reads the session item by
+#   item and carries a state. It sees far back in principle, but the state must squeeze
+#   the whole past into one vector updated one step at a time, so long-range signals fade
+#   and training cannot run the positions in parallel.
+# * **SASRec** (Kang & McAuley, ICDM 2018) reads the sequence with **causal
+#   self-attention**: at each position it forms a summary of everything so far, weighting
+#   each earlier item by how relevant it is (any distance is one step away), and scores
+#   every catalogue item as the next one. All positions train in one parallel pass.
+# * **BERT4Rec** (Sun et al., CIKM 2019) makes attention *bidirectional*: it hides random
+#   items and predicts them from both sides, as BERT does with words. The sequence's end,
+#   the only place a recommendation is ever made, is then a special case; SASRec's causal
+#   direction trains exactly that case at every position (Klenitskiy & Vasilev, RecSys
+#   2023, find causal SASRec with a full softmax at least as good).
+#
+# The analogy behind all of them: **items are words and a history is a sentence**;
+# predicting the next item is language modelling over a vocabulary of products. SASRec is
+# a small GPT. The rest of this section builds its mechanism in four small steps.
 
 # %% [markdown]
 # ## Step 1: scaled dot-product attention
@@ -307,8 +326,14 @@ plots.popularity_figure(counts)
 #
 # How activity is spread in time. MovieLens-100k spans about seven months, and a person
 # often rates many films in one sitting: the share of consecutive events with the *same*
-# timestamp, printed below, tells how much of the "order" is the order of one sitting
-# (ties keep file order).
+# timestamp, printed below, tells how much of the "order" is the order of one sitting.
+#
+# What follows from it: these are *ratings*, entered in bursts, not viewing order. Within
+# one second the order is the file's (the sort is stable), so for such events the
+# sequence, and sometimes which item is the "last" (the test target), is partly
+# arbitrary. A model can still learn which films belong together in a sitting, but no
+# model can predict the order inside it, so every system's scores here have a ceiling
+# below what a real viewing log would allow.
 
 # %%
 ordered = events.sort_values(["user_id", "timestamp"], kind="stable")
@@ -376,6 +401,17 @@ pd.DataFrame([(name, os.path.getsize(os.path.join(artifacts, name)) / 1024)
               for name in sorted(os.listdir(artifacts))
               if name in (SEQUENCES_FILE, ITEMS_FILE, DATA_FILE)],
              columns=["file", "KiB"])
+
+# %% [markdown]
+# ## Takeaways
+#
+# * Next-item prediction ranks the whole catalogue for a sequence; no user id is needed.
+# * Attention is a softmax-weighted mix of values; the causal mask keeps the future out;
+#   positions make it order-aware; √d keeps the softmax from saturating.
+# * The data has a long tail (most-popular is a strong baseline) and many ties in time
+#   (order inside a sitting is arbitrary).
+# * Leave-one-out with full ranking asks the product question, and is what every later
+#   number uses.
 
 # %% [markdown]
 # ## Reproducibility
