@@ -45,6 +45,8 @@ class SASRecConfig:
         activations of a step, and the process's peak memory, stay bounded.
         loss_chunk_rows: rows of logits computed at once by the full CE (0: all at once);
         bounds memory for large catalogues.
+        in_batch_negatives: with ``loss="sampled_softmax"``, the batch's distinct targets
+        join the sampled negatives (``losses.sampled_softmax``; logQ-corrected).
         sparse_item_grad: the item table gets sparse gradients and a lazy Adam
         (``optimizers``): a step's optimiser work grows with the rows a batch touches, not
         the catalogue. Only with a sampled loss (``bce``, ``sampled_softmax``, ``gbce``:
@@ -98,6 +100,7 @@ class SASRecConfig:
     mask_seen_in_loss: bool = False
     refit_on_valid: bool = False
     sparse_item_grad: bool = False
+    in_batch_negatives: bool = False
     seed: int = 42
     device: str = "auto"
     amp: bool = True
@@ -153,7 +156,8 @@ class SASRecConfig:
         _number_in("grad_clip", self.grad_clip, 0.0, float("inf"))
         if not _is_number(self.lr) or self.lr <= 0:
             raise ValueError(f"lr must be a number > 0, got {self.lr!r}")
-        for name in ("amp", "mask_seen_in_loss", "refit_on_valid", "sparse_item_grad"):
+        flags = ("amp", "mask_seen_in_loss", "refit_on_valid", "sparse_item_grad")
+        for name in (*flags, "in_batch_negatives"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         if self.sparse_item_grad and self.loss == "ce":

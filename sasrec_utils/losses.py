@@ -176,19 +176,27 @@ def sampled_softmax(
     n_negatives: int,
     log_q: torch.Tensor,
     generator: torch.Generator | None = None,
+    log_frequency: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Softmax over the target and ``n_negatives`` shared sampled items, logQ-corrected.
+    """Softmax over the target and shared negatives, logQ-corrected.
 
-    Negatives are drawn with replacement from ``exp(log_q)`` (V,), a proposal over item
-    ids (e.g. popularity). Each negative's logit is lowered by ``log(K * q)``, the log of
-    its expected count among the draws, so the negatives' sum of ``exp`` estimates the
-    full softmax's normaliser and the loss estimates full cross-entropy. A negative
-    equal to the row's target is masked.
+    ``n_negatives`` negatives are drawn with replacement from ``exp(log_q)`` (V,), a
+    proposal over item ids (e.g. popularity). With ``log_frequency`` (V,), the log share of
+    each item among training targets, the batch's distinct targets join them as
+    negatives (in-batch negatives: the other rows' targets, popular items at no sampling
+    cost). Each negative's logit is lowered by the log of its expected count among the
+    candidates, ``K q`` for the draws plus ``1 - (1 - p)^N`` for the batch's N targets, so
+    the negatives' sum of ``exp`` estimates the full softmax's normaliser without bias and
+    the loss estimates full cross-entropy. A negative equal to the row's target is masked.
     """
     negatives = torch.multinomial(
         log_q.exp(), n_negatives, replacement=True, generator=generator
     )  # (K,)
     log_expected = log_q + math.log(n_negatives)  # log of each item's expected draw count
+    if log_frequency is not None:  # + the batch's distinct targets, included once each
+        included = -torch.expm1(len(targets) * torch.log1p(-log_frequency.exp()))  # (V,)
+        log_expected = torch.logaddexp(log_expected, included.log())
+        negatives = torch.cat([torch.unique(targets), negatives])  # (U + K,)
     target_rows, negative_rows = _gather(items, targets, negatives)  # (N, D), (K, D)
     positive = (hidden * target_rows).sum(-1)  # (N,)
     negative = hidden @ negative_rows.T - log_expected[negatives]  # (N, K)
@@ -292,8 +300,13 @@ def batch_loss(
     inputs: torch.Tensor,
     targets: torch.Tensor,
     log_q: torch.Tensor | None = None,
+    log_frequency: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Loss of one batch: inputs/targets (B, L); only non-padding positions count."""
+    """Loss of one batch: inputs/targets (B, L); only non-padding positions count.
+
+    ``log_q`` (V,): the sampled softmax's proposal; ``log_frequency`` (V,): the training
+    targets' log shares, for in-batch negatives (``cfg.in_batch_negatives``).
+    """
     hidden = model(inputs)  # (B, L, D)
     real = targets > 0
     items = model.item_matrix()
@@ -315,4 +328,6 @@ def batch_loss(
     if cfg.loss == "gbce":
         return gbce(hidden, targets, items, cfg.n_negatives, cfg.gbce_t)
     assert log_q is not None, "sampled_softmax needs a proposal"
-    return sampled_softmax(hidden, targets, items, cfg.n_negatives, log_q)
+    return sampled_softmax(
+        hidden, targets, items, cfg.n_negatives, log_q, log_frequency=log_frequency
+    )

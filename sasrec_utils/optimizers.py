@@ -37,6 +37,7 @@ class TrainingParts:
     log_q: torch.Tensor | None  # (V,) sampling proposal of ``sampled_softmax``, else None
     item_optimizer: torch.optim.SparseAdam | None = None  # the item table's, when sparse
     item_scheduler: torch.optim.lr_scheduler.LRScheduler | None = None
+    log_frequency: torch.Tensor | None = None  # (V,) target shares, for in-batch negatives
 
     def optimizers(self) -> list[torch.optim.Optimizer]:
         return [self.optimizer, *([self.item_optimizer] if self.item_optimizer else [])]
@@ -139,10 +140,12 @@ def build(
     use_amp = cfg.amp and device.type == "cuda"
     amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
-    log_q = None
+    log_q = log_frequency = None
     if cfg.loss == "sampled_softmax":
         counts = torch.as_tensor(item_popularity(split.train, split.n_items))
         log_q = losses.log_popularity_proposal(counts).to(device)
+        if cfg.in_batch_negatives:  # each item's share of the training targets
+            log_frequency = losses.log_popularity_proposal(counts, power=1.0).to(device)
     train_model = distributed.wrap(model, ctx, device)  # DDP under torchrun, else model
     return TrainingParts(
         model,
@@ -155,4 +158,5 @@ def build(
         log_q,
         item_optimizer,
         item_scheduler,
+        log_frequency,
     )

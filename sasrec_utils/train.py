@@ -86,7 +86,9 @@ def train_epoch(
         inputs = torch.from_numpy(inputs).to(device, non_blocking=True)
         targets = torch.from_numpy(targets).to(device, non_blocking=True)
         with torch.autocast(device.type, dtype=parts.amp_dtype, enabled=parts.use_amp):
-            loss = batch_loss(cfg, parts.train_model, inputs, targets, parts.log_q)
+            loss = batch_loss(
+                cfg, parts.train_model, inputs, targets, parts.log_q, parts.log_frequency
+            )
         parts.zero_grad()
         parts.scaler.scale(loss * weight).backward()
         parts.step(cfg.grad_clip)

@@ -158,3 +158,22 @@ def test_a_lazy_adam_on_a_sparse_item_table_learns_and_resumes(cycle_split, tiny
     result = fit(cfg, PreparedData(data, split), out_dir=tmp_path, progress=False)
     assert evaluate_model(result.model, split.test, split.train, cfg)["ndcg@10"] > 0.5
     assert "item_optimizer_state" in load_checkpoint(tmp_path / "last.pt")
+
+
+def test_in_batch_negatives_keep_the_estimate_of_full_ce_unbiased():
+    torch.manual_seed(0)
+    hidden, items = torch.randn(256, 8), torch.randn(41, 8)
+    counts = torch.randint(1, 50, (41,))
+    frequency = counts / counts[1:].sum()
+    targets = torch.multinomial(frequency[1:], 256, replacement=True) + 1  # (N,) like data
+    full = losses.full_cross_entropy(hidden, targets, items)
+    log_q = torch.full((41,), -np.log(40.0))
+    log_q[0] = float("-inf")
+    log_frequency = frequency.log()
+    log_frequency[0] = float("-inf")
+    gen = torch.Generator().manual_seed(0)
+    mixed = [
+        losses.sampled_softmax(hidden, targets, items, 200, log_q, gen, log_frequency).item()
+        for _ in range(5)
+    ]
+    assert np.mean(mixed) == pytest.approx(full.item(), rel=0.03)
