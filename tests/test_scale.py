@@ -21,7 +21,7 @@ from sasrec_utils.sequences import (
 from sasrec_utils.synthetic import synthetic_events
 from sasrec_utils.train import fit
 
-from .conftest import sequences_from_lists
+from .conftest import FixedScorer, eval_queries, sequences_from_lists
 
 
 @pytest.fixture(scope="module")
@@ -200,6 +200,35 @@ def test_chunked_ranking_equals_unchunked_on_a_model(
     chunked = rank_all_items(scorer, queries, n_items, batch_size, item_chunk, exclude_history)
     np.testing.assert_array_equal(chunked.ranks, whole.ranks)
     np.testing.assert_array_equal(chunked.top_items, whole.top_items)
+
+
+@pytest.mark.parametrize("item_chunk", [1000, 4001, 20])
+def test_top_lists_and_ranks_equal_a_full_sort(item_chunk):
+    """Brute force: the top-20 of each row by a full sort, the rank by counting."""
+    rng = np.random.default_rng(0)
+    n_users, n_items = 40, 4000
+    scores = rng.standard_normal((n_users, n_items + 1)).astype(np.float32)
+    scores[:5, 1:] = np.sort(scores[:5, 1:], axis=1)  # late chunks keep entering the top
+    histories = [
+        rng.choice(np.arange(1, n_items + 1), 30, replace=False).tolist() for _ in range(n_users)
+    ]
+    targets = [int(t) for t in rng.integers(1, n_items + 1, n_users)]
+    ranking = rank_all_items(
+        FixedScorer(scores),
+        eval_queries(histories, targets),
+        n_items,
+        batch_size=16,
+        item_chunk=item_chunk,
+    )
+    for row in range(n_users):
+        masked = scores[row].astype(np.float64)
+        masked[0] = -np.inf
+        seen = [i for i in histories[row] if i != targets[row]]
+        masked[seen] = -np.inf
+        order = np.argsort(-masked, kind="stable")[:20]
+        np.testing.assert_array_equal(ranking.top_items[row], order)
+        others = np.delete(masked, targets[row])
+        assert ranking.ranks[row] == 1 + np.sum(others >= masked[targets[row]])
 
 
 class Recording:
