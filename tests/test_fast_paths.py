@@ -101,3 +101,21 @@ def test_seen_items_leave_the_softmax_exactly_like_a_masked_cross_entropy():
         strict=True,
     ):
         assert torch.allclose(want, have, atol=1e-6)
+
+
+def test_cross_entropy_is_exact_when_logits_span_far_more_than_the_exp_floor():
+    torch.manual_seed(0)
+    hidden = (torch.randn(6, 8) * 30).requires_grad_()  # logits spread over hundreds
+    table = torch.randn(50, 8, requires_grad=True)
+    targets = torch.randint(1, 50, (6,))
+    logits = hidden @ table[1:].T
+    assert (logits.amax(1) - logits.amin(1)).min() > -losses.EXP_FLOOR
+    plain = F.cross_entropy(logits, targets - 1)
+    fused = losses.full_cross_entropy(hidden, targets, table, 0.0, 4)
+    assert fused.item() == pytest.approx(plain.item(), rel=1e-6)
+    for want, have in zip(
+        torch.autograd.grad(plain, [hidden, table]),
+        torch.autograd.grad(fused, [hidden, table]),
+        strict=True,
+    ):
+        assert torch.allclose(want, have, rtol=1e-5, atol=1e-6)
