@@ -62,20 +62,18 @@ BOOTSTRAP_RESAMPLES = 10_000
 SWEEP = {
     "default": [{}],
     "loss": [
-        {"mask_seen_in_loss": True},
-        {"loss_horizon": 5},
-        {"loss_horizon": 10},
-        {"loss_horizon": 10, "horizon_decay": 0.8},
+        {"mask_seen_in_loss": False},
+        {"loss_horizon": 3, "horizon_decay": 0.5},
         {"label_smoothing": 0.1},
     ],
     "protocol": [{"refit_on_valid": True}, {"patience": 20}],
-    "regularisation": [{"dropout": 0.3}, {"weight_decay": 0.1}],
+    "regularisation": [{"dropout": 0.1}, {"dropout": 0.3}, {"weight_decay": 0.1}],
     "model": [
-        {"ffn_activation": "swiglu"},
         {"n_heads": 1},
         {"n_layers": 3},
         {"hidden_dim": 128, "dropout": 0.3},
     ],
+    "batch": [{"batch_tokens": 6400}, {"batch_tokens": 0, "batch_size": 128}],
     "optimiser": [{"lr": 2e-3}, {"lr": 5e-4}],
 }
 COLUMNS = ("ndcg@10", "hr@10", "hr@5", "hr@20", "mrr", "coverage@10", "train_s", "peak_rss_mb")

@@ -97,7 +97,7 @@ class SASRecConfig:
     loss_chunk_rows: int = 0
     loss_horizon: int = 1
     horizon_decay: float = 1.0
-    mask_seen_in_loss: bool = False
+    mask_seen_in_loss: bool = True
     refit_on_valid: bool = False
     sparse_item_grad: bool = False
     in_batch_negatives: bool = False
