@@ -102,6 +102,7 @@ from sasrec_utils.checkpoint import model_from_checkpoint
 from sasrec_utils.contracts import read_training_summary, write_metrics
 from sasrec_utils.evaluation import evaluate_sampled, rank_all_items, session_metrics
 from sasrec_utils.metrics import (
+    bootstrap_verdict,
     comparison_table,
     metrics_by_history_length,
     paired_bootstrap,
@@ -231,6 +232,8 @@ bootstrap = {
 bootstrap[f"ensemble - {best_baseline}"] = paired_bootstrap(
     per_query_ndcg(rankings["ensemble"].ranks), per_query_ndcg(rankings[best_baseline].ranks),
     bootstrap_resamples, requested.seed)
+for name, entry in bootstrap.items():
+    print(bootstrap_verdict(entry, *name.split(" - ")))
 pd.DataFrame(bootstrap).T[["difference", "difference_low", "difference_high", "lift",
                           "lift_low", "lift_high"]].round(4)
 

@@ -189,3 +189,19 @@ def paired_bootstrap(
         "n_resamples": float(n_resamples),
         "n_queries": float(len(ours)),
     }
+
+
+def bootstrap_verdict(entry: dict[str, float], ours: str, theirs: str) -> str:
+    """One sentence on a ``paired_bootstrap`` result: the lift with its 95% interval, and
+    whether the interval says ``ours`` is better, worse, or not distinguishable."""
+    if entry["difference_low"] > 0:
+        said = f"{ours} is better"
+    elif entry["difference_high"] < 0:
+        said = f"{ours} is worse"
+    else:
+        said = "the interval includes zero: no difference this test set can show"
+    return (
+        f"{ours} against {theirs}: NDCG@10 {entry['difference']:+.4f} "
+        f"[{entry['difference_low']:+.4f}, {entry['difference_high']:+.4f}], "
+        f"{entry['lift']:+.1%} [{entry['lift_low']:+.1%}, {entry['lift_high']:+.1%}]; {said}"
+    )

@@ -5,6 +5,7 @@ import pytest
 
 from sasrec_utils.metrics import (
     Ranking,
+    bootstrap_verdict,
     comparison_table,
     hit_metrics,
     metrics_by_history_length,
@@ -65,6 +66,27 @@ def test_paired_bootstrap_difference_interval_and_pairing():
     assert noisy["difference_low"] < 0 < noisy["difference_high"]  # no real difference
     with pytest.raises(ValueError, match="same length"):
         paired_bootstrap(ours, theirs[:-1])
+
+
+def test_bootstrap_verdict_follows_the_interval():
+    entry = {
+        "difference": 0.01,
+        "difference_low": 0.002,
+        "difference_high": 0.018,
+        "lift": 0.1,
+        "lift_low": 0.02,
+        "lift_high": 0.18,
+    }
+    said = bootstrap_verdict(entry, "SASRec", "markov")
+    assert said == (
+        "SASRec against markov: NDCG@10 +0.0100 [+0.0020, +0.0180], +10.0% "
+        "[+2.0%, +18.0%]; SASRec is better"
+    )
+    assert bootstrap_verdict({**entry, "difference_low": -0.001}, "a", "b").endswith(
+        "the interval includes zero: no difference this test set can show"
+    )
+    worse = {**entry, "difference": -0.01, "difference_low": -0.02, "difference_high": -0.001}
+    assert bootstrap_verdict(worse, "a", "b").endswith("a is worse")
 
 
 def test_seed_summary_and_comparison_table_by_hand():

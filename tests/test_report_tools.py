@@ -18,6 +18,7 @@ from tools.report_tools import (
     colab_url,
     describe_failure,
     headline_text,
+    read_benchmark,
     papermill_args,
     repository_url,
     sync_colab_links,
@@ -91,6 +92,38 @@ def test_headline_text_takes_every_figure_from_the_metrics():
     assert "40–55 s to the kept epoch" in text and "about ±0.014 on these 943" in text
 
 
+def _benchmark():
+    sasrec = {
+        "system": "sasrec",
+        "role": "held-out",
+        "seeds": [100, 101, 102],
+        "ndcg@10": 0.118,
+        "ndcg@10_sd": 0.004,
+        "ndcg@10_min": 0.113,
+        "ndcg@10_max": 0.121,
+        "hr@10": 0.22,
+    }
+    return {
+        "summaries": [{**sasrec, "role": "selection", "ndcg@10": 0.5}, sasrec],
+        "best_baseline": "cooccurrence",
+        "baselines": [
+            {"system": "markov", "ndcg@10": 0.2},
+            {"system": "cooccurrence", "ndcg@10": 0.1026},
+        ],
+        "bootstrap": {"sasrec - cooccurrence": {"lift": 0.15, "lift_low": 0.05, "lift_high": 0.26}},
+    }
+
+
+def test_headline_adds_the_held_out_benchmark_when_given():
+    text = headline_text(_metrics(), _benchmark())
+    assert text.startswith(headline_text(_metrics()))
+    assert text.endswith(
+        " `make bench`, 3 held-out seeds (100–102) that no choice used: SASRec **0.1180 ± "
+        "0.0040** (0.1130–0.1210), HR@10 0.2200, against cooccurrence 0.1026: +15.0%, 95% "
+        "interval [+5.0%, +26.0%]."
+    )
+
+
 def test_build_index_links_reports_with_headline_metrics(tmp_path):
     title = {"cell_type": "markdown", "source": ["[![badge](x)](y)\n", "\n", "# 4. Evaluation\n"]}
     (tmp_path / "04_evaluation.ipynb").write_text(json.dumps(_executed([title], 30.0)))
@@ -119,7 +152,8 @@ def test_readme_headline_block_is_rewritten_in_place(tmp_path):
 def test_readme_headline_agrees_with_the_committed_metrics():
     """`make report` has been run: README's headline is generated from reports/metrics.json."""
     text = (ROOT / "README.md").read_text()
-    assert headline_text(read_metrics(ROOT / "reports")) in text
+    reports = ROOT / "reports"
+    assert headline_text(read_metrics(reports), read_benchmark(reports)) in text
 
 
 def test_describe_failure_names_notebook_cell_and_error(tmp_path):

@@ -78,6 +78,7 @@ def notebook_title(notebook: dict[str, Any]) -> str:
     return "untitled"
 
 
+BENCHMARK_FILE = "benchmark.json"
 HEADLINE_START = "<!-- headline:start -->"
 HEADLINE_END = "<!-- headline:end -->"
 
@@ -86,8 +87,9 @@ def _mean(metrics: dict[str, Any], system: str, key: str) -> float:
     return metrics["systems"][system]["mean"][key]
 
 
-def headline_text(metrics: dict[str, Any]) -> str:
-    """The headline as Markdown, every figure from ``metrics.json``.
+def headline_text(metrics: dict[str, Any], benchmark: dict[str, Any] | None = None) -> str:
+    """The headline as Markdown, every figure from ``metrics.json`` (and, when given,
+    ``benchmark.json``: the held-out seeds of ``make bench``).
 
     SASRec's test NDCG@10 as mean ± sd over its seeds with the per-seed values, the best
     baseline (chosen on validation), the bootstrap interval of the difference, training
@@ -121,6 +123,27 @@ def headline_text(metrics: dict[str, Any]) -> str:
         f"95% interval [{interval['difference_low']:+.4f}, {interval['difference_high']:+.4f}]."
         f"{timing} One seed moves NDCG@10 by about ±{sasrec['sd']['ndcg@10']:.3f} on these "
         f"{metrics['n_queries']:,} users: compare means over seeds."
+    ) + (benchmark_text(benchmark) if benchmark else "")
+
+
+def benchmark_text(benchmark: dict[str, Any]) -> str:
+    """``make bench``'s held-out result as one Markdown sentence (leading space)."""
+    sasrec = next(
+        row
+        for row in benchmark["summaries"]
+        if row["system"] == "sasrec" and row["role"] == "held-out"
+    )
+    best = benchmark["best_baseline"]
+    baseline = next(row for row in benchmark["baselines"] if row["system"] == best)
+    interval = benchmark["bootstrap"][f"sasrec - {best}"]
+    seeds = sasrec["seeds"]
+    return (
+        f" `make bench`, {len(seeds)} held-out seeds ({seeds[0]}–{seeds[-1]}) that no choice "
+        f"used: SASRec **{sasrec['ndcg@10']:.4f} ± {sasrec['ndcg@10_sd']:.4f}** "
+        f"({sasrec['ndcg@10_min']:.4f}–{sasrec['ndcg@10_max']:.4f}), HR@10 "
+        f"{sasrec['hr@10']:.4f}, against {best} {baseline['ndcg@10']:.4f}: "
+        f"{interval['lift']:+.1%}, 95% interval [{interval['lift_low']:+.1%}, "
+        f"{interval['lift_high']:+.1%}]."
     )
 
 
@@ -139,18 +162,27 @@ def _headline_rows(metrics: dict[str, Any]) -> str:
     return f"<table><tr>{header}</tr>{body}</table>"
 
 
-def sync_readme_headline(readme: str | os.PathLike, metrics: dict[str, Any]) -> bool:
-    """Rewrite the README's headline block from ``metrics``; True when it changed."""
+def sync_readme_headline(
+    readme: str | os.PathLike, metrics: dict[str, Any], benchmark: dict[str, Any] | None = None
+) -> bool:
+    """Rewrite the README's headline block from ``metrics`` (and ``benchmark``); True when
+    it changed."""
     path = Path(readme)
     text = path.read_text()
     pattern = re.compile(re.escape(HEADLINE_START) + ".*?" + re.escape(HEADLINE_END), re.DOTALL)
     if not pattern.search(text):
         raise ValueError(f"{path}: no {HEADLINE_START} ... {HEADLINE_END} block to fill")
-    block = f"{HEADLINE_START}\n{headline_text(metrics)}\n{HEADLINE_END}"
+    block = f"{HEADLINE_START}\n{headline_text(metrics, benchmark)}\n{HEADLINE_END}"
     updated = pattern.sub(lambda _: block, text)
     if updated != text:
         _rewrite(path, updated)
     return updated != text
+
+
+def read_benchmark(reports_dir: str | os.PathLike) -> dict[str, Any] | None:
+    """``reports_dir/benchmark.json`` (``make bench``), or None when it is not there."""
+    path = Path(reports_dir) / BENCHMARK_FILE
+    return json.loads(path.read_text()) if path.exists() else None
 
 
 def build_index(reports_dir: str | os.PathLike) -> Path:
@@ -173,7 +205,8 @@ def build_index(reports_dir: str | os.PathLike) -> Path:
     metrics = read_metrics(metrics_path) if metrics_path.exists() else {}
     headline = "<p>No metrics yet: run the evaluation notebook.</p>"
     if metrics:
-        sentence = html.escape(headline_text(metrics)).replace("**", "")
+        text = headline_text(metrics, read_benchmark(folder)).replace("**", "")
+        sentence = html.escape(text).replace("`", "")
         headline = f"<p>{sentence}</p>" + _headline_rows(metrics)
     figure = ""
     if (folder / "model_vs_baselines.png").exists():
@@ -372,7 +405,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "index":
         print(f"wrote {build_index(args.reports)}")
         if args.readme:
-            changed = sync_readme_headline(args.readme, read_metrics(Path(args.reports)))
+            reports = Path(args.reports)
+            changed = sync_readme_headline(
+                args.readme, read_metrics(reports), read_benchmark(reports)
+            )
             print(f"{'updated' if changed else 'unchanged'}: {args.readme} headline")
         return 0
     print(describe_failure(args.executed, args.source), file=sys.stderr)
