@@ -29,7 +29,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
 
 from . import distributed
 from .batches import epoch_batches
@@ -270,10 +269,9 @@ class Trainer:
         if mode not in PROGRESS:
             raise ValueError(f"progress must be one of {list(PROGRESS)}, got {progress!r}")
         shown = mode != "none" and self.ctx.is_main
-        epochs = tqdm(
+        epochs = _epoch_bar(
             range(state.epoch + 1, cfg.epochs + 1),
-            desc="epochs",
-            disable=mode != "bar" or not shown,
+            live=mode == "bar" and shown,
             initial=state.epoch,
             total=cfg.epochs,
         )
@@ -338,3 +336,16 @@ def fit(
     if resume:
         trainer.resume()
     return trainer.run(progress)
+
+
+def _epoch_bar(epochs: range, live: bool, initial: int, total: int):
+    """A tqdm over ``epochs``: the notebook-aware bar when ``live``, else a disabled one.
+
+    ``tqdm.auto`` is imported only for a live bar: in a kernel without ipywidgets it warns
+    at import, which would land in every rendered report (they print lines, not a bar).
+    """
+    if live:
+        from tqdm.auto import tqdm
+    else:
+        from tqdm.std import tqdm
+    return tqdm(epochs, desc="epochs", disable=not live, initial=initial, total=total)

@@ -1,5 +1,8 @@
 """End-to-end training on a learnable pattern, checkpoints, resume and determinism."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -177,3 +180,13 @@ def test_in_batch_negatives_keep_the_estimate_of_full_ce_unbiased():
         for _ in range(5)
     ]
     assert np.mean(mixed) == pytest.approx(full.item(), rel=0.03)
+
+
+def test_importing_the_package_leaves_the_notebook_progress_bar_unimported():
+    """tqdm.auto warns at import in a kernel without ipywidgets; reports print lines."""
+    code = (
+        "import sys, sasrec_utils.train, sasrec_utils.recommend, sasrec_utils.evaluation; "
+        "print(sorted(m for m in sys.modules if m.startswith('tqdm.auto')))"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "[]"
