@@ -79,8 +79,9 @@ def comparison_figure(table: pd.DataFrame, metrics: Sequence[str] = ("ndcg@10", 
         colors = [SYSTEM_COLORS.get(str(name).split(" ")[0], "#9aa5b1") for name in order]
         y = np.arange(len(order))
         ax.barh(y, values, color=colors, xerr=spread, capsize=3, error_kw={"linewidth": 1})
-        for row, value in zip(y, values, strict=True):
-            ax.text(value, row, f" {value:.4f}", va="center", fontsize=8)
+        ends = values + (spread.fillna(0).astype(float) if spread is not None else 0.0)
+        for row, value, end in zip(y, values, ends, strict=True):  # label past the sd line
+            ax.text(end, row, f" {value:.4f}", va="center", fontsize=8)
         ax.set_yticks(y, [str(name) for name in order])
         ax.set_ylabel("system")
         ax.set_xlim(0, float(values.max()) * 1.3 or 1.0)
