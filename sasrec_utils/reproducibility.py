@@ -79,6 +79,10 @@ def _version(package: str) -> str:
         return getattr(module, "__version__", "not installed")
 
 
+# What produced a report; the rendered reports/ (written while the report runs) are not.
+CODE_PATHS = ("sasrec_utils", "notebooks", "tools", "Makefile", "pyproject.toml")
+
+
 def _git_commit(folder: Path) -> str:
     def git(*args: str) -> str:
         command = ["git", "-C", str(folder), *args]
@@ -87,10 +91,17 @@ def _git_commit(folder: Path) -> str:
 
     try:
         head = git("rev-parse", "--short", "HEAD")
-        dirty = git("status", "--porcelain", "--untracked-files=no")
+        dirty = git("status", "--porcelain", "--untracked-files=no", "--", *CODE_PATHS)
     except (OSError, subprocess.SubprocessError):
         return "n/a (not a git checkout)"
-    return f"{head} (uncommitted changes)" if dirty else head
+    return f"{head} (uncommitted changes to the code)" if dirty else head
+
+
+def _mixed_precision(cfg: SASRecConfig | None, device: torch.device) -> str:
+    """Whether ``cfg.amp`` takes effect: autocast runs on CUDA only."""
+    if cfg is None or not cfg.amp:
+        return "off"
+    return "on" if device.type == "cuda" else "off (amp is used on CUDA only)"
 
 
 def reproducibility(
@@ -108,6 +119,7 @@ def reproducibility(
     facts = {
         "seed": str(cfg.seed) if cfg is not None else "n/a",
         "device": device_text,
+        "mixed precision": _mixed_precision(cfg, device),
         "torch threads": str(torch.get_num_threads()),
         "data sha256": data_sha256 or "n/a",
         "python": platform.python_version(),

@@ -1,10 +1,11 @@
 """The reproducibility block and the source fingerprint."""
 
+import subprocess
 import time
 
 import torch
 
-from sasrec_utils.reproducibility import reproducibility, source_fingerprint
+from sasrec_utils.reproducibility import _git_commit, reproducibility, source_fingerprint
 
 
 def test_reproducibility_block_lists_what_produced_the_run(tiny_cfg):
@@ -28,3 +29,27 @@ def test_source_fingerprint_changes_with_a_notebook_source(tmp_path):
     assert before == source_fingerprint(tmp_path) and len(before) == 64
     (tmp_path / "notebooks" / "01_x.py").write_text("print(1)\n")
     assert source_fingerprint(tmp_path) != before
+
+
+def test_the_commit_is_dirty_only_when_the_code_changed(tmp_path):
+    def git(*args):
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+
+    (tmp_path / "sasrec_utils").mkdir()
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "sasrec_utils" / "a.py").write_text("x = 1\n")
+    (tmp_path / "reports" / "01.html").write_text("old\n")
+    git("init", "-q")
+    git("add", "-A")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "c")
+    (tmp_path / "reports" / "01.html").write_text("rendered while the report runs\n")
+    assert "uncommitted" not in _git_commit(tmp_path)
+    (tmp_path / "sasrec_utils" / "a.py").write_text("x = 2\n")
+    assert _git_commit(tmp_path).endswith("(uncommitted changes to the code)")
+
+
+def test_amp_is_shown_as_off_on_a_cpu(tiny_cfg):
+    facts = reproducibility(tiny_cfg.replace(amp=True), None, torch.device("cpu"), time.time())
+    assert facts.facts["mixed precision"] == "off (amp is used on CUDA only)"
+    facts = reproducibility(tiny_cfg.replace(amp=False), None, torch.device("cpu"), time.time())
+    assert facts.facts["mixed precision"] == "off"
