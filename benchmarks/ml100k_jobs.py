@@ -48,9 +48,11 @@ def _figures(metrics: dict[str, float]) -> dict[str, float]:
     return {key: round(metrics[key], 5) for key in METRICS}
 
 
-def _scored(scorer, split: Split, train: Sequences, queries) -> tuple[dict, list[int]]:
+def _scored(
+    scorer, split: Split, train: Sequences, queries, device: str | torch.device = "cpu"
+) -> tuple[dict, list[int]]:
     """Metrics and per-query ranks of ``scorer`` on ``queries`` (novelty from ``train``)."""
-    ranking = rank_all_items(scorer, queries, split.n_items)
+    ranking = rank_all_items(scorer, queries, split.n_items, device=device)
     metrics = ranking_metrics(
         ranking, split.n_items, users_per_item(train, split.n_items), len(train)
     )
@@ -69,11 +71,12 @@ def run_sasrec(cfg: SASRecConfig, role: str, models: Path | None) -> dict:
     seconds = time.perf_counter() - started
     split = prepared.split
     train = split.with_validation_in_train().train if cfg.refit_on_valid else split.train
-    test = evaluate_model(final.model, split.test, train, cfg, final.selected.device)
+    device = final.selected.device
+    scorer = ModelScorer(final.model, cfg.max_len, device)
+    test, ranks = _scored(scorer, split, train, split.test, device)  # one ranking, in user order
     if models is not None:  # for the ensembles and session tables of the parent
         models.mkdir(parents=True, exist_ok=True)
         torch.save(final.model.state_dict(), models / model_file(cfg, role))
-    ranks = rank_all_items(ModelScorer(final.model, cfg.max_len), split.test, split.n_items)
     selected = final.selected
     return {
         "system": "sasrec" if cfg.loss == "ce" else f"sasrec-{cfg.loss}",
@@ -89,7 +92,7 @@ def run_sasrec(cfg: SASRecConfig, role: str, models: Path | None) -> dict:
         "s_per_epoch": round(float(selected.history["train_seconds"].mean()), 3),
         "peak_rss_mb": round(peak_rss_mib()),
         "threads": torch.get_num_threads(),
-        "ranks": ranks.ranks.tolist(),
+        "ranks": ranks,
     }
 
 
