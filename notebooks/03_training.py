@@ -234,7 +234,7 @@ history[[c for c in columns if c in history]].groupby("seed").head(5).set_index(
 pd.Series(dtype=object, data={
     **memory,
     "MiB": round(memory["MiB"], 1),
-    "mixed precision": "on (CUDA)" if cfg.amp and run_device.type == "cuda" else "off",
+    "mixed precision": "on (CUDA)" if cfg.amp_on(run_device.type) else "off",
 }).to_frame("value")
 
 # %% [markdown]

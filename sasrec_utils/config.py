@@ -183,6 +183,10 @@ class SASRecConfig:
             raise ValueError(f"unknown config field(s) {unknown}; known fields: {sorted(known)}")
         return cls(**values)
 
+    def amp_on(self, device_type: str) -> bool:
+        """Whether ``amp`` takes effect on a device of this type: autocast runs on CUDA only."""
+        return self.amp and device_type == "cuda"
+
     def replace(self, **changes: Any) -> SASRecConfig:
         """A validated copy with some fields changed."""
         return self.from_dict({**self.to_dict(), **changes})

@@ -137,7 +137,7 @@ def build(
     if cfg.sparse_item_grad:  # a lazy Adam on the rows each step touched
         item_optimizer = torch.optim.SparseAdam([table], lr=cfg.lr)
         item_scheduler = _schedule(cfg, item_optimizer)
-    use_amp = cfg.amp and device.type == "cuda"
+    use_amp = cfg.amp_on(device.type)
     amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
     log_q = log_frequency = None

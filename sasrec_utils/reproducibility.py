@@ -101,7 +101,7 @@ def _mixed_precision(cfg: SASRecConfig | None, device: torch.device) -> str:
     """Whether ``cfg.amp`` takes effect: autocast runs on CUDA only."""
     if cfg is None or not cfg.amp:
         return "off"
-    return "on" if device.type == "cuda" else "off (amp is used on CUDA only)"
+    return "on" if cfg.amp_on(device.type) else "off (amp is used on CUDA only)"
 
 
 def reproducibility(

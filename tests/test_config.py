@@ -72,3 +72,9 @@ def test_every_float_field_is_checked_and_json_nan_is_refused():
     with pytest.raises(ValueError, match=r"^lr must be a finite number, got nan$"):
         SASRecConfig(**parse_overrides(["lr=NaN"]))  # what `sasrec train --set` reads
     assert SASRecConfig(lr=1e8, grad_clip=0.0).lr == 1e8  # finite but too high: for fit
+
+
+def test_amp_takes_effect_on_cuda_only():
+    assert SASRecConfig(amp=True).amp_on("cuda")
+    assert not SASRecConfig(amp=True).amp_on("cpu")
+    assert not SASRecConfig(amp=False).amp_on("cuda")
