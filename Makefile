@@ -48,7 +48,7 @@ lint:
 	$(PYTHON) -m ruff format --check sasrec_utils tests benchmarks tools
 
 data:
-	$(PYTHON) -c "from sasrec_utils.movielens import load_ml100k; print(load_ml100k().shape)"
+	$(PYTHON) -c "from sasrec_utils.data.movielens import load_ml100k; print(load_ml100k().shape)"
 
 # ---------------------------------------------------------------- reports
 # `make report` runs the five notebooks in order through papermill (the .py source piped
@@ -57,7 +57,7 @@ data:
 # only what depends on it. Parameters: `make report EPOCHS=5 DEVICE=cpu` (empty = the
 # notebook's default, i.e. SASRecConfig's), or a YAML file: `make report PARAMS_FILE=p.yml`.
 # Which notebook takes which parameter, and the variable that sets it, is one table:
-# sasrec_utils/contracts.py, NOTEBOOK_PARAMETERS (tools/report_tools.py reads it; the
+# sasrec_utils/report/contracts.py, NOTEBOOK_PARAMETERS (tools/report_tools.py reads it; the
 # variables reach it through the environment). Values must not contain spaces.
 REPORTS ?= reports
 ARTIFACTS ?= artifacts
@@ -65,7 +65,7 @@ ARTIFACTS ?= artifacts
 PROGRESS ?= lines
 NOTEBOOK_NAMES := 01_theory_and_data 02_model 03_training 04_evaluation 05_production_demo
 REPORT_HTML := $(NOTEBOOK_NAMES:%=$(REPORTS)/%.html)
-PACKAGE_SOURCES := $(wildcard sasrec_utils/*.py)
+PACKAGE_SOURCES := $(wildcard sasrec_utils/*.py sasrec_utils/*/*.py)
 PARAM_STAMP := $(ARTIFACTS)/.report-parameters
 # the notebooks and tools import this checkout's sasrec_utils, installed or not
 NB_ENV = PYTHONPATH="$(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))"

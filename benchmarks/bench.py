@@ -37,17 +37,17 @@ import pandas as pd
 import torch
 from ml100k_jobs import model_file
 
-from sasrec_utils.baselines import BASELINES
+from sasrec_utils.atomic import atomic_write_json
 from sasrec_utils.config import SASRecConfig, parse_overrides
-from sasrec_utils.evaluation import evaluate, session_metrics
-from sasrec_utils.io import atomic_write_json
-from sasrec_utils.metrics import paired_bootstrap, per_query_ndcg
-from sasrec_utils.model import SASRec
-from sasrec_utils.prepared import prepare_data
+from sasrec_utils.data.prepared import prepare_data
+from sasrec_utils.data.sequences import item_popularity
+from sasrec_utils.data.splits import selection_split
+from sasrec_utils.evaluation.baselines import BASELINES
+from sasrec_utils.evaluation.metrics import paired_bootstrap, per_query_ndcg
+from sasrec_utils.evaluation.ranking import evaluate, session_metrics
+from sasrec_utils.evaluation.scorers import EnsembleScorer, ModelScorer, PopularityScorer
+from sasrec_utils.model.sasrec import SASRec
 from sasrec_utils.presets import CONFIGS
-from sasrec_utils.scorers import EnsembleScorer, ModelScorer, PopularityScorer
-from sasrec_utils.sequences import item_popularity
-from sasrec_utils.splits import selection_split
 
 ROOT = Path(__file__).resolve().parent.parent
 JOBS = Path(__file__).resolve().parent / "ml100k_jobs.py"

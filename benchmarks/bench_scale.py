@@ -46,18 +46,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sasrec_utils.batches import epoch_batches
+from sasrec_utils.atomic import atomic_write_json
 from sasrec_utils.config import SASRecConfig
-from sasrec_utils.evaluation import evaluate, evaluate_model
-from sasrec_utils.io import atomic_write_json
-from sasrec_utils.prepared import PreparedData, prepare_data
+from sasrec_utils.data.batches import epoch_batches
+from sasrec_utils.data.prepared import PreparedData, prepare_data
+from sasrec_utils.data.sequences import item_popularity, users_per_item
+from sasrec_utils.data.splits import Split
+from sasrec_utils.data.synthetic import SyntheticFiles, synthetic_events
+from sasrec_utils.evaluation.ranking import evaluate, evaluate_model
+from sasrec_utils.evaluation.scorers import PopularityScorer
 from sasrec_utils.presets import CONFIGS, LOG_SIZES
-from sasrec_utils.runinfo import peak_rss_mib, resident_mib
-from sasrec_utils.scorers import PopularityScorer
-from sasrec_utils.sequences import item_popularity, users_per_item
-from sasrec_utils.splits import Split
-from sasrec_utils.synthetic import SyntheticFiles, synthetic_events
-from sasrec_utils.train import fit
+from sasrec_utils.runtime import peak_rss_mib, resident_mib
+from sasrec_utils.training.loop import fit
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = ROOT / "artifacts" / "synthetic-retail"

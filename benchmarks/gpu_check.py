@@ -22,13 +22,13 @@ from pathlib import Path
 import torch
 from bench_scale import DEFAULT_DATA, ensure_data, files_in
 
+from sasrec_utils.atomic import atomic_write_json
 from sasrec_utils.config import SASRecConfig
-from sasrec_utils.evaluation import evaluate_model
-from sasrec_utils.io import atomic_write_json
-from sasrec_utils.prepared import PreparedData, prepare_data
+from sasrec_utils.data.prepared import PreparedData, prepare_data
+from sasrec_utils.data.splits import Split
+from sasrec_utils.evaluation.ranking import evaluate_model
 from sasrec_utils.presets import CONFIGS, LOG_SIZES
-from sasrec_utils.splits import Split
-from sasrec_utils.train import fit
+from sasrec_utils.training.loop import fit
 
 
 def cuda_status() -> tuple[bool, str]:

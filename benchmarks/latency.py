@@ -20,10 +20,10 @@ import numpy as np
 import torch
 
 from sasrec_utils.config import SASRecConfig
-from sasrec_utils.prepared import prepare_data
-from sasrec_utils.recommend import Recommender
-from sasrec_utils.sequences import item_popularity
-from sasrec_utils.train import fit
+from sasrec_utils.data.prepared import prepare_data
+from sasrec_utils.data.sequences import item_popularity
+from sasrec_utils.serving.recommend import Recommender
+from sasrec_utils.training.loop import fit
 
 
 def trained_on_ml100k(epochs: int) -> tuple[Recommender, list[list[int]], str]:

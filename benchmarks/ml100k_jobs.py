@@ -26,19 +26,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sasrec_utils import losses
-from sasrec_utils.baselines import BASELINES, tune
-from sasrec_utils.batches import epoch_batches
 from sasrec_utils.config import SASRecConfig
-from sasrec_utils.evaluation import evaluate_model, rank_all_items
-from sasrec_utils.metrics import ranking_metrics
-from sasrec_utils.model import SASRec
-from sasrec_utils.prepared import PreparedData, prepare_data
-from sasrec_utils.refit import train_final
-from sasrec_utils.runinfo import peak_rss_mib, resolve_device, set_seed
-from sasrec_utils.scorers import ModelScorer, PopularityScorer, RandomScorer
-from sasrec_utils.sequences import Sequences, item_popularity, users_per_item
-from sasrec_utils.splits import Split, selection_split
+from sasrec_utils.data.batches import epoch_batches
+from sasrec_utils.data.prepared import PreparedData, prepare_data
+from sasrec_utils.data.sequences import Sequences, item_popularity, users_per_item
+from sasrec_utils.data.splits import Split, selection_split
+from sasrec_utils.evaluation.baselines import BASELINES, tune
+from sasrec_utils.evaluation.metrics import ranking_metrics
+from sasrec_utils.evaluation.ranking import evaluate_model, rank_all_items
+from sasrec_utils.evaluation.scorers import ModelScorer, PopularityScorer, RandomScorer
+from sasrec_utils.model import losses
+from sasrec_utils.model.sasrec import SASRec
+from sasrec_utils.runtime import peak_rss_mib, resolve_device, set_seed
+from sasrec_utils.training.final_model import train_final
 
 SEED_BATCH_SIZE = 128  # samples per batch of the seed notebook's per-prefix training
 METRICS = ("hr@5", "hr@10", "hr@20", "ndcg@10", "mrr", "coverage@10")

@@ -83,19 +83,25 @@ import torch
 import torch.nn.functional as F
 from IPython.display import display
 
-from sasrec_utils import plots
-from sasrec_utils.artifacts import (
+from sasrec_utils.data import (
+    PreparedData,
+    build_sequences,
+    data_fingerprint,
+    item_popularity,
+    load_events,
+    load_item_metadata,
+    split_for,
+)
+from sasrec_utils.report import (
     DATA_FILE,
     ITEMS_FILE,
     SEQUENCES_FILE,
     notebook_config,
+    plots,
     project_root,
+    reproducibility,
     save_prepared,
 )
-from sasrec_utils.loading import load_events, load_item_metadata
-from sasrec_utils.prepared import PreparedData, data_fingerprint, split_for
-from sasrec_utils.reproducibility import reproducibility
-from sasrec_utils.sequences import build_sequences, item_popularity
 
 started = time.time()
 os.chdir(project_root())

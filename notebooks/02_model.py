@@ -20,7 +20,7 @@
 #
 # # 2. The model: SASRec, piece by piece
 #
-# This notebook builds SASRec from `sasrec_utils.model`, counts its parameters, runs one
+# This notebook builds SASRec from `sasrec_utils.model.sasrec`, counts its parameters, runs one
 # forward pass with every shape printed, proves on real data that a position never sees the
 # future, looks at the attention of an untrained model, and shows how pretrained item
 # vectors can initialise it. Nothing is trained here (that is notebook 03).
@@ -88,13 +88,16 @@ import numpy as np
 import pandas as pd
 import torch
 
-from sasrec_utils import plots_attention
-from sasrec_utils.artifacts import notebook_config, prepared_data, project_root
-from sasrec_utils.attention import last_layer_attention, window_weights
-from sasrec_utils.model import SASRec, parameter_table
-from sasrec_utils.prepared import data_fingerprint
-from sasrec_utils.reproducibility import reproducibility
-from sasrec_utils.runinfo import set_seed
+from sasrec_utils.data import data_fingerprint
+from sasrec_utils.model import SASRec, last_layer_attention, parameter_table, window_weights
+from sasrec_utils.report import (
+    notebook_config,
+    plots_attention,
+    prepared_data,
+    project_root,
+    reproducibility,
+)
+from sasrec_utils.runtime import set_seed
 
 started = time.time()
 os.chdir(project_root())

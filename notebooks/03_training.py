@@ -20,7 +20,7 @@
 #
 # # 3. Training: fit, watch the curves, keep the best checkpoint
 #
-# This notebook trains SASRec with `sasrec_utils.train.fit` once per seed (3 by default),
+# This notebook trains SASRec with `sasrec_utils.training.loop.fit` once per seed (3 by default),
 # plots the loss and the validation metric per epoch, and saves each seed's best
 # checkpoint for notebooks 04 and 05. One seed's result on 943 test users is a draw from a
 # wide distribution, so the report trains several and reports their mean and spread.
@@ -102,20 +102,22 @@ import time
 import pandas as pd
 import torch
 
-from sasrec_utils import plots_results
-from sasrec_utils.artifacts import (
+from sasrec_utils.atomic import atomic_write_text
+from sasrec_utils.config import SASRecConfig
+from sasrec_utils.data import data_fingerprint
+from sasrec_utils.report import (
+    TRAINING_FILE,
     checkpoint_names,
     notebook_config,
+    plots_results,
     prepared_data,
     project_root,
+    reproducibility,
     train_seeds,
+    training_summary,
+    write_training_summary,
 )
-from sasrec_utils.config import SASRecConfig
-from sasrec_utils.contracts import TRAINING_FILE, training_summary, write_training_summary
-from sasrec_utils.io import atomic_write_text
-from sasrec_utils.prepared import data_fingerprint
-from sasrec_utils.reproducibility import reproducibility
-from sasrec_utils.runinfo import peak_memory, resolve_device
+from sasrec_utils.runtime import peak_memory, resolve_device
 
 started = time.time()
 os.chdir(project_root())

@@ -94,28 +94,40 @@ import pandas as pd
 import torch
 from IPython.display import display
 
-from sasrec_utils import plots, plots_attention, plots_results
-from sasrec_utils.artifacts import notebook_config, prepared_data, project_root, trained_checkpoints
-from sasrec_utils.attention import last_layer_attention, weight_by_distance, window_weights
-from sasrec_utils.baselines import BASELINES, tune
-from sasrec_utils.checkpoint import model_from_checkpoint
-from sasrec_utils.contracts import read_training_summary, write_metrics
-from sasrec_utils.evaluation import evaluate_sampled, rank_all_items, session_metrics
-from sasrec_utils.metrics import (
+from sasrec_utils.data import data_fingerprint, item_popularity, users_per_item
+from sasrec_utils.evaluation import (
+    BASELINES,
+    EnsembleScorer,
+    ModelScorer,
+    PopularityScorer,
+    RandomScorer,
     bootstrap_verdict,
     comparison_table,
+    evaluate_sampled,
     metrics_by_history_length,
     paired_bootstrap,
     per_query_ndcg,
+    rank_all_items,
     ranking_metrics,
     seed_summary,
+    session_metrics,
+    tune,
 )
-from sasrec_utils.model import SASRec
-from sasrec_utils.prepared import data_fingerprint
-from sasrec_utils.reproducibility import reproducibility
-from sasrec_utils.runinfo import resolve_device
-from sasrec_utils.scorers import EnsembleScorer, ModelScorer, PopularityScorer, RandomScorer
-from sasrec_utils.sequences import item_popularity, users_per_item
+from sasrec_utils.model import SASRec, last_layer_attention, weight_by_distance, window_weights
+from sasrec_utils.report import (
+    notebook_config,
+    plots,
+    plots_attention,
+    plots_results,
+    prepared_data,
+    project_root,
+    read_training_summary,
+    reproducibility,
+    trained_checkpoints,
+    write_metrics,
+)
+from sasrec_utils.runtime import resolve_device
+from sasrec_utils.training import model_from_checkpoint
 
 started = time.time()
 os.chdir(project_root())

@@ -20,7 +20,7 @@
 #
 # # 5. Production demo: the trained model answering real requests
 #
-# Everything here goes through one object, `sasrec_utils.recommend.Recommender`, the way a
+# Everything here goes through one object, `sasrec_utils.serving.recommend.Recommender`, the way a
 # service would use it: requests are lists of **your own item ids** (or titles a person
 # typed), answers are small tables. The use cases: next items for an anonymous session, a
 # re-engagement push, a cart upsell, a session-quality score, similar items, an explanation
@@ -95,17 +95,22 @@ import pandas as pd
 import torch
 from IPython.display import display
 
-from sasrec_utils import coherence, insights, plots, plots_results
-from sasrec_utils.artifacts import notebook_config, prepared_data, project_root, trained_checkpoints
-from sasrec_utils.contracts import METRICS_FILE, read_metrics
-from sasrec_utils.metrics import bootstrap_verdict
-from sasrec_utils.prepared import data_fingerprint, prepare_data
-from sasrec_utils.recommend import Recommender, with_probability
-from sasrec_utils.reproducibility import reproducibility
-from sasrec_utils.runinfo import latency_summary
-from sasrec_utils.sequences import item_popularity
-from sasrec_utils.synthetic import synthetic_events
-from sasrec_utils.train import fit
+from sasrec_utils.data import data_fingerprint, item_popularity, prepare_data, synthetic_events
+from sasrec_utils.evaluation import bootstrap_verdict
+from sasrec_utils.report import (
+    METRICS_FILE,
+    notebook_config,
+    plots,
+    plots_results,
+    prepared_data,
+    project_root,
+    read_metrics,
+    reproducibility,
+    trained_checkpoints,
+)
+from sasrec_utils.runtime import latency_summary
+from sasrec_utils.serving import Recommender, coherence, insights, with_probability
+from sasrec_utils.training import fit
 
 started = time.time()
 os.chdir(project_root())

@@ -1,20 +1,17 @@
 """sasrec_utils: a tested SASRec library behind the teaching notebooks.
 
-Modules follow the data's journey:
+Subpackages follow the data's journey; each one's ``__init__`` says what it offers:
 
-- load: ``movielens``, ``event_files`` (the retail parquet layout), ``loading`` (a config
-  to an ``EventLog``), ``synthetic`` (generated retail-layout logs);
-- sequences: ``sequences`` (compact per-user sequences), ``splits`` (leave-one-out),
-  ``prepared`` (config -> ready-to-train data), ``batches`` (training windows);
-- model: ``model``, ``losses``;
-- train: ``train``, ``checkpoint``, ``distributed`` (torchrun + DDP);
-- evaluate: ``scorers``, ``evaluation`` (full ranking), ``metrics``;
-- serve: ``catalogue``, ``recommend``, ``bundle``, ``insights``, ``columns``;
-- report: ``artifacts`` (what notebooks hand on), ``runinfo``, ``reproducibility``,
-  ``plots``.
+- ``data``: files -> per-user sequences -> leave-one-out splits -> training windows;
+- ``model``: SASRec, its losses, what its attention looks at;
+- ``training``: the loop, early stopping, optimisers, checkpoints, torchrun + DDP;
+- ``evaluation``: scorers and baselines, full ranking, metrics;
+- ``serving``: the catalogue of ids, the ``Recommender``, bundles, insights, coherence;
+- ``report``: what notebooks hand on, reproducibility, figures.
 
-One ``config.SASRecConfig`` travels the whole way; ``presets`` names settings by use and
-``cli`` is the ``sasrec`` command.
+At the top: ``config`` (the one ``SASRecConfig``), ``presets`` (settings by use), ``cli``
+(the ``sasrec`` command), ``atomic`` (atomic file writes), ``runtime`` (device, seeding,
+memory, caller-attributed warnings).
 """
 
 from .config import SASRecConfig

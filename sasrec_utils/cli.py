@@ -23,15 +23,15 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
-from . import distributed
+from .atomic import atomic_write_json
 from .config import SASRecConfig, parse_overrides
-from .evaluation import evaluate_model
-from .failures import TrainingDiverged
-from .io import atomic_write_json
-from .prepared import prepare_data
+from .data.prepared import prepare_data
+from .data.synthetic import synthetic_events
+from .evaluation.ranking import evaluate_model
 from .presets import CONFIGS, LOG_SIZES
-from .synthetic import synthetic_events
-from .train import fit
+from .training import distributed
+from .training.failures import TrainingDiverged
+from .training.loop import fit
 
 
 def train_command(args: argparse.Namespace) -> None:

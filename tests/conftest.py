@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from sasrec_utils.config import SASRecConfig
-from sasrec_utils.model import SASRec
-from sasrec_utils.recommend import Recommender
-from sasrec_utils.sequences import Sequences, offsets_from_lengths
-from sasrec_utils.splits import EvalSet
+from sasrec_utils.data.sequences import Sequences, offsets_from_lengths
+from sasrec_utils.data.splits import EvalSet
+from sasrec_utils.model.sasrec import SASRec
+from sasrec_utils.serving.recommend import Recommender
 
 
 def cycle_events(

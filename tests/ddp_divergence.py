@@ -16,9 +16,9 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
-from sasrec_utils import train
 from sasrec_utils.config import SASRecConfig
-from sasrec_utils.prepared import prepare_data
+from sasrec_utils.data.prepared import prepare_data
+from sasrec_utils.training import loop as train
 
 
 def main(out: Path, where: str) -> None:

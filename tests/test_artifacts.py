@@ -9,7 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sasrec_utils.artifacts import (
+from sasrec_utils.config import SASRecConfig
+from sasrec_utils.data.prepared import PreparedData, data_fingerprint
+from sasrec_utils.data.synthetic import synthetic_events
+from sasrec_utils.report.artifacts import (
     CHECKPOINT_FILE,
     DATA_FILE,
     ITEMS_FILE,
@@ -22,10 +25,7 @@ from sasrec_utils.artifacts import (
     seed_folder,
     trained_checkpoints,
 )
-from sasrec_utils.config import SASRecConfig
-from sasrec_utils.contracts import read_training_summary
-from sasrec_utils.prepared import PreparedData, data_fingerprint
-from sasrec_utils.synthetic import synthetic_events
+from sasrec_utils.report.contracts import read_training_summary
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -69,19 +69,19 @@ def test_project_root_finds_the_checkout_from_a_subfolder(tmp_path):
 
 def test_prepared_data_reuses_matching_artifacts_and_rebuilds_others(retail, tmp_path, caplog):
     cfg = _retail_config(retail)
-    with caplog.at_level(logging.WARNING, logger="sasrec_utils.artifacts"):
+    with caplog.at_level(logging.WARNING, logger="sasrec_utils.report.artifacts"):
         first = prepared_data(tmp_path, cfg)  # nothing saved yet: prepared and saved
     assert "none saved" in caplog.text
     assert (tmp_path / SEQUENCES_FILE).exists() and first.items is None
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="sasrec_utils.artifacts"):
+    with caplog.at_level(logging.WARNING, logger="sasrec_utils.report.artifacts"):
         again = prepared_data(tmp_path, cfg)
     assert caplog.text == ""  # loaded, not rebuilt
     assert data_fingerprint(again.sequences) == data_fingerprint(first.sequences)
     assert again.sequences.item_ids.tolist() == first.sequences.item_ids.tolist()
     np.testing.assert_array_equal(again.split.test.targets, first.split.test.targets)
     one_file = _retail_config(retail).replace(events_paths=[str(retail.events_paths[0])])
-    with caplog.at_level(logging.WARNING, logger="sasrec_utils.artifacts"):
+    with caplog.at_level(logging.WARNING, logger="sasrec_utils.report.artifacts"):
         other = prepared_data(tmp_path, one_file)
     assert "saved data is for" in caplog.text
     assert len(other.sequences.sequences.items) < len(first.sequences.sequences.items)

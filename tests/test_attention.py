@@ -4,9 +4,13 @@ import numpy as np
 import pytest
 import torch
 
-from sasrec_utils.attention import last_layer_attention, weight_by_distance, window_weights
 from sasrec_utils.config import SASRecConfig
-from sasrec_utils.model import SASRec
+from sasrec_utils.model.attention_maps import (
+    last_layer_attention,
+    weight_by_distance,
+    window_weights,
+)
+from sasrec_utils.model.sasrec import SASRec
 
 from .conftest import eval_queries
 

@@ -4,16 +4,16 @@ import numpy as np
 import pytest
 import torch
 
-from sasrec_utils.baselines import (
+from sasrec_utils.data.sequences import build_sequences
+from sasrec_utils.data.splits import leave_one_out_split
+from sasrec_utils.evaluation.baselines import (
     TIE_BREAK,
     CooccurrenceScorer,
     EASEScorer,
     MarkovScorer,
     tune,
 )
-from sasrec_utils.evaluation import rank_all_items
-from sasrec_utils.sequences import build_sequences
-from sasrec_utils.splits import leave_one_out_split
+from sasrec_utils.evaluation.ranking import rank_all_items
 
 from .conftest import cycle_events, eval_queries, sequences_from_lists
 

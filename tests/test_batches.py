@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from sasrec_utils.batches import training_batches
+from sasrec_utils.data.batches import training_batches
 
 from .conftest import sequences_from_lists
 

@@ -5,14 +5,14 @@ import pandas as pd
 import pytest
 import torch
 
-from sasrec_utils.checkpoint import (
+from sasrec_utils.serving.recommend import PopularityFallbackWarning, Recommender
+from sasrec_utils.training.checkpoint import (
     CHECKSUMS,
     CheckpointError,
     UnverifiedCheckpointWarning,
     load_checkpoint,
     save_checkpoint,
 )
-from sasrec_utils.recommend import PopularityFallbackWarning, Recommender
 
 from .conftest import ITEM_IDS, N_ITEMS, POPULARITY
 

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sasrec_utils.catalogue import Catalogue, UnknownItemsWarning
+from sasrec_utils.serving.catalogue import Catalogue, UnknownItemsWarning
 
 
 def test_ids_map_both_ways_and_unknown_ids_map_to_zero():

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from sasrec_utils.checkpoint import load_checkpoint
 from sasrec_utils.cli import main
-from sasrec_utils.synthetic import synthetic_events
+from sasrec_utils.data.synthetic import synthetic_events
+from sasrec_utils.training.checkpoint import load_checkpoint
 
 
 def test_train_writes_checkpoints_and_metrics(tmp_path, capsys):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from sasrec_utils.coherence import (
+from sasrec_utils.serving.coherence import (
     CoherenceThresholds,
     SessionQuality,
     _deciles,

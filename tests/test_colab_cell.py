@@ -17,7 +17,7 @@ import jupytext
 import nbformat
 import pytest
 
-from sasrec_utils.contracts import NOTEBOOKS
+from sasrec_utils.report.contracts import NOTEBOOKS
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLDERS_LINE = re.compile(r"^WHEEL_FOLDERS = \[.*$", re.MULTILINE)

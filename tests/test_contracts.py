@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from sasrec_utils import contracts
 from sasrec_utils.config import SASRecConfig
-from sasrec_utils.contracts import (
+from sasrec_utils.report import contracts
+from sasrec_utils.report.contracts import (
     MAKE_VARIABLES,
     NOTEBOOK_PARAMETERS,
     read_metrics,

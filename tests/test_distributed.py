@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sasrec_utils.distributed import Context, shard
-from sasrec_utils.evaluation import evaluate_model
-from sasrec_utils.prepared import prepare_data
-from sasrec_utils.synthetic import synthetic_events
-from sasrec_utils.train import fit
+from sasrec_utils.data.prepared import prepare_data
+from sasrec_utils.data.synthetic import synthetic_events
+from sasrec_utils.evaluation.ranking import evaluate_model
+from sasrec_utils.training.distributed import Context, shard
+from sasrec_utils.training.loop import fit
 
 ROOT = Path(__file__).resolve().parent.parent
 

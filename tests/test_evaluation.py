@@ -4,16 +4,16 @@ import numpy as np
 import pytest
 import torch
 
-from sasrec_utils.evaluation import (
+from sasrec_utils.data.sequences import build_sequences
+from sasrec_utils.data.splits import leave_one_out_split
+from sasrec_utils.evaluation.metrics import ranking_metrics
+from sasrec_utils.evaluation.ranking import (
     evaluate_model,
     evaluate_sampled,
     rank_all_items,
     session_metrics,
 )
-from sasrec_utils.metrics import ranking_metrics
-from sasrec_utils.model import SASRec
-from sasrec_utils.sequences import build_sequences
-from sasrec_utils.splits import leave_one_out_split
+from sasrec_utils.model.sasrec import SASRec
 
 from .conftest import FixedScorer, cycle_events
 from .conftest import eval_queries as queries

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sasrec_utils.event_files import load_event_parquets, load_item_embeddings
+from sasrec_utils.data.event_files import load_event_parquets, load_item_embeddings
 
 
 def write_retail(tmp_path):

@@ -4,10 +4,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from sasrec_utils import losses
-from sasrec_utils import model as model_module
 from sasrec_utils.config import SASRecConfig
-from sasrec_utils.model import LeanDropout, SASRec
+from sasrec_utils.model import losses
+from sasrec_utils.model import sasrec as model_module
+from sasrec_utils.model.sasrec import LeanDropout, SASRec
 
 
 @pytest.mark.parametrize("label_smoothing", [0.0, 0.2])

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from sasrec_utils.catalogue import UnknownItemsWarning
-from sasrec_utils.insights import cart_follow_ups, explain
+from sasrec_utils.serving.catalogue import UnknownItemsWarning
+from sasrec_utils.serving.insights import cart_follow_ups, explain
 
 from .conftest import ITEM_IDS, N_ITEMS, sequences_from_lists
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sasrec_utils.metrics import (
+from sasrec_utils.evaluation.metrics import (
     Ranking,
     bootstrap_verdict,
     comparison_table,

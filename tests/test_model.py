@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from sasrec_utils.config import SASRecConfig
-from sasrec_utils.model import SASRec, attention_mask, parameter_table
+from sasrec_utils.model.sasrec import SASRec, attention_mask, parameter_table
 
 
 def make(n_items=20, **kw):

@@ -4,8 +4,8 @@ import zipfile
 
 import pytest
 
-from sasrec_utils import movielens
-from sasrec_utils.movielens import (
+from sasrec_utils.data import movielens
+from sasrec_utils.data.movielens import (
     ChecksumError,
     load_ml1m,
     load_ml1m_items,

@@ -12,8 +12,8 @@ from pathlib import Path
 import jupytext
 import pytest
 
-from sasrec_utils.contracts import NOTEBOOK_PARAMETERS, NOTEBOOKS
-from sasrec_utils.synthetic import synthetic_events
+from sasrec_utils.data.synthetic import synthetic_events
+from sasrec_utils.report.contracts import NOTEBOOK_PARAMETERS, NOTEBOOKS
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "notebooks"
@@ -53,7 +53,7 @@ def test_notebook_layout(name):
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_parameters_cell_declares_what_make_report_passes(name):
-    """Every parameter of the table (sasrec_utils.artifacts) is assigned in the cell."""
+    """Every parameter of the table (sasrec_utils.report.artifacts) is assigned in the cell."""
     cell = jupytext.read(NOTEBOOK_DIR / f"{name}.py").cells[2]
     declared = {line.split("=")[0].strip() for line in cell.source.splitlines() if "=" in line}
     missing = set(NOTEBOOK_PARAMETERS[name]) - declared

@@ -3,12 +3,12 @@
 import pytest
 import torch
 
-from sasrec_utils import distributed
 from sasrec_utils.config import SASRecConfig
-from sasrec_utils.losses import batch_loss, log_popularity_proposal
-from sasrec_utils.optimizers import build, clip_gradients
-from sasrec_utils.sequences import build_sequences
-from sasrec_utils.splits import leave_one_out_split
+from sasrec_utils.data.sequences import build_sequences
+from sasrec_utils.data.splits import leave_one_out_split
+from sasrec_utils.model.losses import batch_loss, log_popularity_proposal
+from sasrec_utils.training import distributed
+from sasrec_utils.training.optimizers import build, clip_gradients
 
 from .conftest import cycle_events
 

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sasrec_utils import plots, plots_attention, plots_results
 from sasrec_utils.config import SASRecConfig
+from sasrec_utils.report import plots, plots_attention, plots_results
 
 matplotlib.use("Agg")
 

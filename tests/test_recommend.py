@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 import torch
 
-from sasrec_utils.catalogue import UnknownItemsWarning
-from sasrec_utils.recommend import PopularityFallbackWarning, Recommender, with_probability
+from sasrec_utils.serving.catalogue import UnknownItemsWarning
+from sasrec_utils.serving.recommend import PopularityFallbackWarning, Recommender, with_probability
 
 from .conftest import ITEM_IDS, N_ITEMS, set_item_table
 
@@ -53,7 +53,7 @@ def test_unknown_ids_are_warned_about_and_skipped(rec):
     pd.testing.assert_frame_equal(frame, expected)
 
 
-@pytest.mark.filterwarnings("ignore::sasrec_utils.catalogue.UnknownItemsWarning")
+@pytest.mark.filterwarnings("ignore::sasrec_utils.serving.catalogue.UnknownItemsWarning")
 @pytest.mark.parametrize("history", [[], [998, 999]])
 def test_empty_or_unknown_history_falls_back_to_popularity(rec, history):
     with pytest.warns(PopularityFallbackWarning, match="most popular"):

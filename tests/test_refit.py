@@ -2,12 +2,12 @@
 
 import torch
 
-from sasrec_utils.checkpoint import load_checkpoint
-from sasrec_utils.prepared import PreparedData
-from sasrec_utils.refit import refit, train_final
-from sasrec_utils.sequences import build_sequences
-from sasrec_utils.splits import leave_one_out_split
-from sasrec_utils.train import fit
+from sasrec_utils.data.prepared import PreparedData
+from sasrec_utils.data.sequences import build_sequences
+from sasrec_utils.data.splits import leave_one_out_split
+from sasrec_utils.training.checkpoint import load_checkpoint
+from sasrec_utils.training.final_model import refit, train_final
+from sasrec_utils.training.loop import fit
 
 from .conftest import cycle_events
 

@@ -28,11 +28,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from sasrec_utils.baselines import BASELINES
 from sasrec_utils.config import SASRecConfig
-from sasrec_utils.evaluation import evaluate, evaluate_model
-from sasrec_utils.prepared import prepare_data
-from sasrec_utils.refit import train_final
+from sasrec_utils.data.prepared import prepare_data
+from sasrec_utils.evaluation.baselines import BASELINES
+from sasrec_utils.evaluation.ranking import evaluate, evaluate_model
+from sasrec_utils.training.final_model import train_final
 
 RECORDED = {"ndcg@10": 0.1046, "hr@10": 0.1962}
 TOLERANCE = 0.012

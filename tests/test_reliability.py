@@ -12,21 +12,21 @@ import pandas as pd
 import pytest
 import torch
 
-from sasrec_utils import batches as batches_module
-from sasrec_utils import io as io_module
-from sasrec_utils import movielens as data_module
-from sasrec_utils import train as train_module
-from sasrec_utils.checkpoint import load_checkpoint
+from sasrec_utils import atomic as io_module
+from sasrec_utils.atomic import atomic_write_text
 from sasrec_utils.config import SASRecConfig
-from sasrec_utils.event_files import load_event_parquets
-from sasrec_utils.failures import TrainingDiverged
-from sasrec_utils.io import atomic_write_text
-from sasrec_utils.movielens import load_ml100k
-from sasrec_utils.prepared import PreparedData, load_sequences, save_sequences
-from sasrec_utils.recommend import Recommender
-from sasrec_utils.sequences import build_sequences
-from sasrec_utils.splits import leave_one_out_split
-from sasrec_utils.train import fit
+from sasrec_utils.data import batches as batches_module
+from sasrec_utils.data import movielens as data_module
+from sasrec_utils.data.event_files import load_event_parquets
+from sasrec_utils.data.movielens import load_ml100k
+from sasrec_utils.data.prepared import PreparedData, load_sequences, save_sequences
+from sasrec_utils.data.sequences import build_sequences
+from sasrec_utils.data.splits import leave_one_out_split
+from sasrec_utils.serving.recommend import Recommender
+from sasrec_utils.training import loop as train_module
+from sasrec_utils.training.checkpoint import load_checkpoint
+from sasrec_utils.training.failures import TrainingDiverged
+from sasrec_utils.training.loop import fit
 
 from .conftest import cycle_events
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sasrec_utils.contracts import METRICS_KEYS, NOTEBOOK_PARAMETERS, read_metrics
+from sasrec_utils.report.contracts import METRICS_KEYS, NOTEBOOK_PARAMETERS, read_metrics
 from tools import report_tools
 from tools.report_tools import (
     HEADLINE_END,

@@ -5,7 +5,7 @@ import time
 
 import torch
 
-from sasrec_utils.reproducibility import _git_commit, reproducibility, source_fingerprint
+from sasrec_utils.report.reproducibility import _git_commit, reproducibility, source_fingerprint
 
 
 def test_reproducibility_block_lists_what_produced_the_run(tiny_cfg):

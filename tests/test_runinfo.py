@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sasrec_utils.runinfo import latency_summary, peak_memory
+from sasrec_utils.runtime import latency_summary, peak_memory
 
 
 def test_latency_summary_percentiles_in_ms():

@@ -6,20 +6,21 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from sasrec_utils import evaluation, losses
 from sasrec_utils.config import SASRecConfig
-from sasrec_utils.evaluation import evaluate, evaluate_model, rank_all_items
-from sasrec_utils.event_files import load_event_parquets
-from sasrec_utils.model import SASRec
-from sasrec_utils.prepared import PreparedData, prepare_data
-from sasrec_utils.scorers import ModelScorer, PopularityScorer
-from sasrec_utils.sequences import (
+from sasrec_utils.data.event_files import load_event_parquets
+from sasrec_utils.data.prepared import PreparedData, prepare_data
+from sasrec_utils.data.sequences import (
     build_sequences,
     item_popularity,
     users_per_item,
 )
-from sasrec_utils.synthetic import synthetic_events
-from sasrec_utils.train import fit
+from sasrec_utils.data.synthetic import synthetic_events
+from sasrec_utils.evaluation import ranking as evaluation
+from sasrec_utils.evaluation.ranking import evaluate, evaluate_model, rank_all_items
+from sasrec_utils.evaluation.scorers import ModelScorer, PopularityScorer
+from sasrec_utils.model import losses
+from sasrec_utils.model.sasrec import SASRec
+from sasrec_utils.training.loop import fit
 
 from .conftest import FixedScorer, eval_queries, sequences_from_lists
 

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from sasrec_utils.evaluation import rank_all_items
-from sasrec_utils.model import SASRec
-from sasrec_utils.scorers import EnsembleScorer, PopularityScorer, RandomScorer
+from sasrec_utils.evaluation.ranking import rank_all_items
+from sasrec_utils.evaluation.scorers import EnsembleScorer, PopularityScorer, RandomScorer
+from sasrec_utils.model.sasrec import SASRec
 
 from .conftest import eval_queries as queries
 

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sasrec_utils.sequences import (
+from sasrec_utils.data.sequences import (
     build_sequences,
     item_popularity,
     offsets_from_lengths,

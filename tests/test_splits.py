@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sasrec_utils.sequences import build_sequences
-from sasrec_utils.splits import leave_one_out_split, selection_split, user_split
+from sasrec_utils.data.sequences import build_sequences
+from sasrec_utils.data.splits import leave_one_out_split, selection_split, user_split
 
 from .conftest import cycle_events, eval_queries, sequences_from_lists
 

@@ -6,10 +6,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from sasrec_utils.cli import main
-from sasrec_utils.event_files import load_event_parquets, load_item_embeddings
+from sasrec_utils.data.event_files import load_event_parquets, load_item_embeddings
+from sasrec_utils.data.sequences import build_sequences
+from sasrec_utils.data.synthetic import synthetic_events
 from sasrec_utils.presets import LOG_SIZES
-from sasrec_utils.sequences import build_sequences
-from sasrec_utils.synthetic import synthetic_events
 
 
 @pytest.fixture(scope="module")

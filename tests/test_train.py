@@ -7,14 +7,14 @@ import numpy as np
 import pytest
 import torch
 
-from sasrec_utils import losses
-from sasrec_utils.checkpoint import CheckpointError, load_checkpoint, model_from_checkpoint
-from sasrec_utils.evaluation import evaluate_model, rank_all_items
-from sasrec_utils.prepared import PreparedData
-from sasrec_utils.scorers import ModelScorer
-from sasrec_utils.sequences import build_sequences
-from sasrec_utils.splits import leave_one_out_split
-from sasrec_utils.train import fit
+from sasrec_utils.data.prepared import PreparedData
+from sasrec_utils.data.sequences import build_sequences
+from sasrec_utils.data.splits import leave_one_out_split
+from sasrec_utils.evaluation.ranking import evaluate_model, rank_all_items
+from sasrec_utils.evaluation.scorers import ModelScorer
+from sasrec_utils.model import losses
+from sasrec_utils.training.checkpoint import CheckpointError, load_checkpoint, model_from_checkpoint
+from sasrec_utils.training.loop import fit
 
 from .conftest import cycle_events
 
@@ -185,7 +185,8 @@ def test_in_batch_negatives_keep_the_estimate_of_full_ce_unbiased():
 def test_importing_the_package_leaves_the_notebook_progress_bar_unimported():
     """tqdm.auto warns at import in a kernel without ipywidgets; reports print lines."""
     code = (
-        "import sys, sasrec_utils.train, sasrec_utils.recommend, sasrec_utils.evaluation; "
+        "import sys, sasrec_utils.training.loop, sasrec_utils.serving.recommend; "
+        "import sasrec_utils.evaluation.ranking; "
         "print(sorted(m for m in sys.modules if m.startswith('tqdm.auto')))"
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -23,14 +23,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sasrec_utils.contracts import (
+from sasrec_utils.atomic import atomic_write_text
+from sasrec_utils.report.contracts import (
     MAKE_VARIABLES,
     METRICS_FILE,
     NOTEBOOK_PARAMETERS,
     NOTEBOOKS,
     read_metrics,
 )
-from sasrec_utils.io import atomic_write_text
 
 try:
     import tomllib

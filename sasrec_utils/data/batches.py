@@ -1,0 +1,82 @@
+"""Training windows: one window per user, the next item as target at every position.
+
+Each user contributes one window of at most ``max_len`` inputs per epoch, and every
+position of it predicts its next item: no per-prefix copies. Users of similar length are
+batched together, so a batch is padded only to its own longest window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from ..config import SASRecConfig
+from .sequences import Sequences
+
+
+def epoch_batches(
+    cfg: SASRecConfig, train: Sequences, rng: np.random.Generator
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """One epoch of ``(inputs, targets)`` (B, L) batches shaped by ``cfg``'s batch settings."""
+    return training_batches(
+        train, cfg.max_len, cfg.batch_size, rng, cfg.window, max_tokens=cfg.batch_tokens
+    )
+
+
+def training_batches(
+    seqs: Sequences,
+    max_len: int,
+    batch_size: int,
+    rng: np.random.Generator,
+    window: str = "recent",
+    max_tokens: int = 0,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Yield ``(inputs, targets)``, both ``(B, L)`` int64, left-padded with 0.
+
+    Each row is one user: inputs ``s[t-m : t-1]``, targets ``s[t-m+1 : t]`` (the next item
+    at every position), with ``m = min(len - 1, max_len)``. ``window='recent'`` takes the
+    last items; ``'random'`` a random window of long histories. Users of similar length
+    are batched together (batch order shuffled), so ``L`` is the batch's longest window,
+    not ``max_len``: far less padding to compute. A batch holds at most ``batch_size``
+    users and, with ``max_tokens > 0``, at most ``max_tokens`` cells ``B * L`` (at least
+    one user): batches of long histories get fewer users, which bounds a step's memory.
+    """
+    lengths = seqs.lengths
+    rows = np.flatnonzero(lengths >= 2)
+    order = rng.permutation(rows)
+    windows = np.minimum(lengths[order] - 1, max_len)
+    by_window = np.argsort(windows, kind="stable")
+    order, windows = order[by_window], windows[by_window]
+    bounds = _batch_bounds(windows, batch_size, max_tokens)
+    for b in rng.permutation(len(bounds)):
+        rows = slice(*bounds[b])
+        batch, sizes = order[rows], windows[rows]
+        ends = seqs.offsets[batch + 1]
+        if window == "random":
+            slack = lengths[batch] - 1 - sizes  # how far the window may move back
+            ends = ends - (rng.random(len(batch)) * (slack + 1)).astype(np.int64)
+        width = int(sizes.max())
+        inputs = np.zeros((len(batch), width), dtype=np.int64)
+        targets = np.zeros((len(batch), width), dtype=np.int64)
+        for r, (end, size) in enumerate(zip(ends, sizes, strict=False)):
+            inputs[r, width - size :] = seqs.items[end - size - 1 : end - 1]
+            targets[r, width - size :] = seqs.items[end - size : end]
+        yield inputs, targets
+
+
+def _batch_bounds(windows: np.ndarray, batch_size: int, max_tokens: int) -> list[tuple[int, int]]:
+    """(start, stop) of consecutive batches over ascending ``windows``.
+
+    Each batch has at most ``batch_size`` rows and, with ``max_tokens > 0``, rows times its
+    longest (last) window at most ``max_tokens``, but always at least one row.
+    """
+    bounds, start = [], 0
+    while start < len(windows):
+        stop = min(start + batch_size, len(windows))
+        if max_tokens:
+            cells = np.arange(1, stop - start + 1) * windows[start:stop]  # ascending
+            stop = start + max(1, int(np.searchsorted(cells, max_tokens, side="right")))
+        bounds.append((start, stop))
+        start = stop
+    return bounds

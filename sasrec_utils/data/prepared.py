@@ -1,0 +1,91 @@
+"""From a config to ready-to-train data: load, build sequences, split; save/load the result.
+
+The prepared sequences are stored as one ``.npz`` of plain arrays (no pickle), so the
+notebooks can hand data from one to the next.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..config import SASRecConfig
+from .event_files import load_item_embeddings
+from ..atomic import atomic_write
+from .loading import load_events, load_item_metadata
+from .sequences import SequenceData, Sequences, build_sequences
+from .splits import Split, leave_one_out_split, user_split
+
+
+@dataclass
+class PreparedData:
+    """Sequences, their split, item metadata (titles) and optional pretrained vectors."""
+
+    sequences: SequenceData
+    split: Split
+    items: pd.DataFrame | None = None
+    pretrained: np.ndarray | None = None  # (n_items + 1, d) aligned to internal ids
+
+
+def split_for(cfg: SASRecConfig, data: SequenceData) -> Split:
+    """The split ``cfg.split`` names (deterministic given ``cfg.seed``)."""
+    if cfg.split == "leave_one_out":
+        return leave_one_out_split(data)
+    return user_split(data, seed=cfg.seed)
+
+
+def prepare_data(cfg: SASRecConfig) -> PreparedData:
+    """Load the dataset ``cfg`` names, build sequences and split them."""
+    log = load_events(cfg)
+    sequences = build_sequences(log.events, log.item_ids)
+    pretrained = None
+    if cfg.embeddings_path:
+        pretrained = load_item_embeddings(cfg.embeddings_path, sequences.item_ids)
+    return PreparedData(sequences, split_for(cfg, sequences), load_item_metadata(cfg), pretrained)
+
+
+def _plain(values: np.ndarray) -> np.ndarray:
+    values = np.asarray(values)
+    return values.astype(str) if values.dtype == object else values
+
+
+def save_sequences(path: str | os.PathLike, data: SequenceData) -> Path:
+    """Store ``data`` as an ``.npz`` of plain arrays, atomically."""
+    arrays = {
+        "items": data.sequences.items,
+        "offsets": data.sequences.offsets,
+        "user_ids": _plain(data.user_ids),
+        "item_ids": _plain(data.item_ids),
+        "dropped_users": np.array(data.dropped_users),
+    }
+    return atomic_write(path, lambda stream: np.savez_compressed(stream, **arrays))
+
+
+def load_sequences(path: str | os.PathLike) -> SequenceData:
+    """Read what ``save_sequences`` wrote (no pickle allowed)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{path}: prepared data not found; run the first notebook "
+            "(or sasrec_utils.data.prepared.save_sequences) first"
+        )
+    with np.load(path, allow_pickle=False) as arrays:
+        return SequenceData(
+            Sequences(arrays["items"], arrays["offsets"]),
+            arrays["user_ids"],
+            arrays["item_ids"],
+            int(arrays["dropped_users"]),
+        )
+
+
+def data_fingerprint(data: SequenceData) -> str:
+    """sha256 of the sequence arrays: identifies exactly which data a result came from."""
+    digest = hashlib.sha256()
+    for array in (data.sequences.items, data.sequences.offsets):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()

@@ -1,0 +1,41 @@
+"""Evaluation: what is ranked (scorers, baselines), the full ranking, and the metrics.
+
+``scorers`` (the one ``Scorer`` interface: SASRec, ensembles, popularity, random),
+``baselines`` (Markov, co-occurrence, EASE; tuned on validation), ``ranking`` (every
+query ranks all items), ``metrics`` (HR, NDCG, MRR, coverage, novelty, the bootstrap).
+"""
+
+from .baselines import BASELINES, tune
+from .metrics import (
+    bootstrap_verdict,
+    comparison_table,
+    metrics_by_history_length,
+    paired_bootstrap,
+    per_query_ndcg,
+    ranking_metrics,
+    seed_summary,
+)
+from .ranking import evaluate, evaluate_model, evaluate_sampled, rank_all_items, session_metrics
+from .scorers import EnsembleScorer, ModelScorer, PopularityScorer, RandomScorer, Scorer
+
+__all__ = [
+    "BASELINES",
+    "EnsembleScorer",
+    "ModelScorer",
+    "PopularityScorer",
+    "RandomScorer",
+    "Scorer",
+    "bootstrap_verdict",
+    "comparison_table",
+    "evaluate",
+    "evaluate_model",
+    "evaluate_sampled",
+    "metrics_by_history_length",
+    "paired_bootstrap",
+    "per_query_ndcg",
+    "rank_all_items",
+    "ranking_metrics",
+    "seed_summary",
+    "session_metrics",
+    "tune",
+]

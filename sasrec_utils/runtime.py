@@ -1,0 +1,97 @@
+"""Facts about a run: which device, seeding, peak memory, request latency; warnings
+attributed to the caller outside the package."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import random
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """``auto`` picks cuda, then mps, then cpu; an unavailable explicit choice raises."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device='cuda' but no CUDA GPU is visible; use device='auto' or 'cpu'")
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise ValueError("device='mps' but MPS is not available; use device='auto' or 'cpu'")
+    return torch.device(name)
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python, NumPy and torch (all devices)."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def peak_rss_mib() -> float:
+    """Peak resident memory of this process so far, in MiB (NaN where unknown: Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return float("nan")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, B on macOS
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
+
+
+def resident_mib() -> float:
+    """Resident memory of this process now, in MiB (Linux ``/proc``; NaN elsewhere)."""
+    statm = Path("/proc/self/statm")
+    if not statm.exists():
+        return float("nan")
+    pages = int(statm.read_text().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def peak_memory(device: str | torch.device) -> dict[str, Any]:
+    """Peak memory so far: torch's GPU allocations on CUDA, else the process's peak RSS."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        mib = torch.cuda.max_memory_allocated(device) / 2**20
+        return {"device": str(device), "what": "peak GPU memory allocated by torch", "MiB": mib}
+    return {
+        "device": str(device),
+        "what": "peak resident memory of this process",
+        "MiB": peak_rss_mib(),
+    }
+
+
+def latency_summary(seconds: Sequence[float]) -> pd.DataFrame:
+    """Per-request latency percentiles in milliseconds, and requests per second."""
+    ms = np.asarray(seconds, dtype=float) * 1000
+    return pd.DataFrame(
+        {
+            "requests": [len(ms)],
+            "p50_ms": [np.percentile(ms, 50)],
+            "p95_ms": [np.percentile(ms, 95)],
+            "p99_ms": [np.percentile(ms, 99)],
+            "mean_ms": [ms.mean()],
+            "requests_per_s": [1000 / ms.mean()],
+        }
+    )
+
+
+_PACKAGE = Path(__file__).resolve().parent  # sasrec_utils/
+
+
+def warn_caller(message: str, category: type[Warning]) -> None:
+    """``warnings.warn`` attributed to the first caller outside this package."""
+    frame, level = inspect.currentframe(), 1
+    while frame is not None and _PACKAGE in Path(frame.f_code.co_filename).resolve().parents:
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)

@@ -1,0 +1,24 @@
+"""Training: the loop, its state, early stopping, optimisers, checkpoints, several processes.
+
+``loop`` (``fit``, the ``Trainer``), ``state`` (what ``last.pt`` resumes, epoch lines),
+``failures`` (divergence, interrupts, out of memory), ``optimizers`` (AdamW, the lazy
+sparse Adam), ``final_model`` (early-stopped run, optional refit on validation),
+``checkpoint`` (safe, verified files), ``distributed`` (torchrun + DDP).
+"""
+
+from .checkpoint import CheckpointError, load_checkpoint, model_from_checkpoint
+from .failures import TrainingDiverged
+from .final_model import FinalModel, refit, train_final
+from .loop import TrainResult, fit
+
+__all__ = [
+    "CheckpointError",
+    "FinalModel",
+    "TrainResult",
+    "TrainingDiverged",
+    "fit",
+    "load_checkpoint",
+    "model_from_checkpoint",
+    "refit",
+    "train_final",
+]
