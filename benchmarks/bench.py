@@ -30,6 +30,7 @@ import platform
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +43,7 @@ from sasrec_utils.config import SASRecConfig, parse_overrides
 from sasrec_utils.data.prepared import prepare_data
 from sasrec_utils.data.sequences import item_popularity
 from sasrec_utils.data.splits import selection_split
-from sasrec_utils.evaluation.baselines import BASELINES
+from sasrec_utils.evaluation.baselines import BASELINE_GRIDS, BASELINES
 from sasrec_utils.evaluation.metrics import paired_bootstrap, per_query_ndcg
 from sasrec_utils.evaluation.ranking import evaluate, session_metrics
 from sasrec_utils.evaluation.scorers import EnsembleScorer, ModelScorer, PopularityScorer
@@ -91,13 +92,27 @@ def run_child(kind: str, cfg: SASRecConfig, **extra) -> dict | list:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def sasrec_runs(cfg: SASRecConfig, seeds: tuple[int, ...], role: str) -> list[dict]:
-    runs = []
-    for seed in seeds:
-        runs.append(run_child("sasrec", cfg.replace(seed=seed), role=role, models=str(MODELS)))
-        shown = {k: v for k, v in runs[-1].items() if k != "ranks"}
-        print(json.dumps(shown), file=sys.stderr, flush=True)
-    return runs
+def run_children(jobs: list[tuple[str, SASRecConfig, dict]], parallel: int) -> list:
+    """``run_child`` of every ``(kind, cfg, extra)``, ``parallel`` processes at a time, each
+    on one torch thread when ``parallel > 1``; results in the order of ``jobs``."""
+    if parallel > 1:
+        jobs = [(kind, cfg.replace(num_threads=1), extra) for kind, cfg, extra in jobs]
+    with ThreadPoolExecutor(max_workers=parallel) as pool:
+        futures = [pool.submit(run_child, kind, cfg, **extra) for kind, cfg, extra in jobs]
+        results = []
+        for future in futures:
+            results.append(future.result())
+            if isinstance(results[-1], dict):
+                shown = {k: v for k, v in results[-1].items() if k != "ranks"}
+                print(json.dumps(shown), file=sys.stderr, flush=True)
+    return results
+
+
+def sasrec_jobs(cfg: SASRecConfig, seeds: tuple[int, ...], role: str) -> list[tuple]:
+    """One ``sasrec`` job per seed (``role``: ``selection`` or ``held-out``)."""
+    return [
+        ("sasrec", cfg.replace(seed=seed), {"role": role, "models": str(MODELS)}) for seed in seeds
+    ]
 
 
 # ------------------------------------------------------------------ summaries
@@ -181,6 +196,21 @@ def sessions(cfg: SASRecConfig, seeds: tuple[int, ...], markov: dict) -> pd.Data
     return both.pivot(index="items_seen", columns="system", values="ndcg@10").loc[order]
 
 
+def skip_reason(name: str, cfg: SASRecConfig) -> str:
+    """Why a baseline left out by ``--baselines`` costs too much here (EASE: its FLOPs)."""
+    if name != "ease":
+        return "left out by --baselines"
+    split = prepare_data(cfg).split
+    vocab, users = split.n_items + 1, len(split.valid)
+    tflop = (2 * vocab**3 + 2 * users * vocab**2) / 1e12
+    grid = len(BASELINE_GRIDS["ease"]["l2"])
+    return (
+        f"left out by --baselines: each of its {grid} l2 values inverts a dense "
+        f"{vocab:,} x {vocab:,} float64 matrix and scores {users:,} users against it, "
+        f"about {tflop:.1f} TFLOP per value"
+    )
+
+
 def _rounded(metrics: dict) -> dict:
     return {k: round(v, 5) for k, v in metrics.items() if k in COLUMNS}
 
@@ -204,6 +234,8 @@ def print_results(report: dict) -> None:
     for row in report["baselines"]:
         tuned = f"valid {row['valid_ndcg@10']:.4f}, " if row["valid_ndcg@10"] else ""
         print(f"{row['system']:14s} {tuned}test NDCG@10 {row['ndcg@10']:.4f}  {row['params']}")
+    for name, reason in report["skipped_baselines"].items():
+        print(f"{name:14s} skipped: {reason}")
     print("\n== SASRec and SASRec-BCE: mean ± sd over seeds (per-seed values in the JSON)")
     shown = [
         {**s, "ndcg@10": f"{s['ndcg@10']:.4f} ± {s['ndcg@10_sd']:.4f}", "seeds": s["seeds"]}
@@ -240,14 +272,28 @@ def benchmark(
     speed: bool,
     selection_seeds: tuple[int, ...] = SELECTION_SEEDS,
     held_out_seeds: tuple[int, ...] = HELD_OUT_SEEDS,
+    parallel: int = 1,
+    baselines_run: tuple[str, ...] = tuple(BASELINES),
 ) -> None:
-    """Baselines, SASRec on selection and held-out seeds, ensembles, bootstrap, sessions."""
+    """Baselines, SASRec on selection and held-out seeds, ensembles, bootstrap, sessions.
+
+    ``parallel`` child processes run at once (one torch thread each when more than one);
+    ``baselines_run`` names the tuned baselines fitted (most-popular and random always).
+    """
     load_start, started = os.getloadavg(), time.perf_counter()
-    baselines = run_child("baselines", cfg)
+    jobs = [
+        ("baselines", cfg, {"only": list(baselines_run)}),
+        *sasrec_jobs(cfg, selection_seeds, "selection"),
+        *sasrec_jobs(cfg, held_out_seeds, "held-out"),
+        *sasrec_jobs(cfg.replace(loss="bce"), held_out_seeds, "held-out"),
+    ]
+    results = run_children(jobs, parallel)
+    baselines = results[0]
+    runs = iter(results[1:])
+    selection = [next(runs) for _ in selection_seeds]
+    held_out = [next(runs) for _ in held_out_seeds]
+    bce = [next(runs) for _ in held_out_seeds]
     markov = next(row for row in baselines if row["system"] == "markov")
-    selection = sasrec_runs(cfg, selection_seeds, "selection")
-    held_out = sasrec_runs(cfg, held_out_seeds, "held-out")
-    bce = sasrec_runs(cfg.replace(loss="bce"), held_out_seeds, "held-out")
     tuned = [row for row in baselines if row["valid_ndcg@10"] is not None]
     best = max(tuned, key=lambda row: row["valid_ndcg@10"])  # chosen on validation
     sasrec = mean_query_ndcg(held_out)
@@ -275,6 +321,9 @@ def benchmark(
             ),
         },
         "best_baseline": best["system"],
+        "skipped_baselines": {
+            name: skip_reason(name, cfg) for name in BASELINES if name not in baselines_run
+        },
         "sessions": sessions(cfg, held_out_seeds, markov).round(5).to_dict(),
         "config": cfg.to_dict(),
     }
@@ -300,7 +349,9 @@ def benchmark(
     print(f"wrote {out}")
 
 
-def sweep(cfg: SASRecConfig, groups: list[str], seeds: tuple[int, ...], log: Path | None) -> None:
+def sweep(
+    cfg: SASRecConfig, groups: list[str], seeds: tuple[int, ...], log: Path | None, parallel: int
+) -> None:
     """Each variant of ``groups`` on the selection seeds: NDCG@10 on the validation items."""
     unknown = sorted(set(groups) - set(SWEEP) - {"all"})
     if unknown:
@@ -308,20 +359,18 @@ def sweep(cfg: SASRecConfig, groups: list[str], seeds: tuple[int, ...], log: Pat
     chosen = list(SWEEP) if "all" in groups else groups
     rows = []
     for variant in [v for group in chosen for v in SWEEP[group]]:
-        runs = [
-            run_child("sasrec", cfg.replace(**variant, seed=seed), role="selection")
-            for seed in seeds
-        ]
+        runs = run_children(sasrec_jobs(cfg.replace(**variant), seeds, "selection"), parallel)
         row = {"variant": ", ".join(f"{k}={v}" for k, v in variant.items()) or "default"}
         row |= {k: v for k, v in summary(runs).items() if k not in ("system", "role", "split")}
         row["best_epoch"] = float(np.mean([run["best_epoch"] for run in runs]))
+        row["s_per_epoch"] = float(np.mean([run["s_per_epoch"] for run in runs]))
         rows.append(row)
         print(json.dumps(row), flush=True)
         if log is not None:
             with log.open("a") as stream:
                 stream.write(json.dumps({**row, "changes": variant}) + "\n")
     shown = [{**r, "ndcg@10": f"{r['ndcg@10']:.4f} ± {r['ndcg@10_sd']:.4f}"} for r in rows]
-    print(markdown(shown, ("variant", "ndcg@10", "hr@10", "best_epoch", "train_s")))
+    print(markdown(shown, ("variant", "ndcg@10", "hr@10", "best_epoch", "train_s", "s_per_epoch")))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -334,15 +383,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sweep-log", type=Path, help="append each sweep row to this JSONL")
     parser.add_argument("--selection-seeds", default=",".join(map(str, SELECTION_SEEDS)))
     parser.add_argument("--held-out-seeds", default=",".join(map(str, HELD_OUT_SEEDS)))
+    parser.add_argument("--jobs", type=int, default=1, help="child processes at once")
+    parser.add_argument(
+        "--baselines", default=",".join(BASELINES), help="tuned baselines to fit (names)"
+    )
     args = parser.parse_args(argv)
     selection_seeds = tuple(int(s) for s in args.selection_seeds.split(","))
     held_out_seeds = tuple(int(s) for s in args.held_out_seeds.split(","))
     settings = {**CONFIGS.get(args.preset, {}), **parse_overrides(args.set)}
     cfg = SASRecConfig().replace(**settings)
     if args.sweep:
-        sweep(cfg, args.sweep.split(","), selection_seeds, args.sweep_log)
+        sweep(cfg, args.sweep.split(","), selection_seeds, args.sweep_log, args.jobs)
     else:
-        benchmark(cfg, args.out, args.speed, selection_seeds, held_out_seeds)
+        baselines = tuple(args.baselines.split(","))
+        unknown = sorted(set(baselines) - set(BASELINES))
+        if unknown:
+            raise SystemExit(f"unknown baseline(s) {unknown}; known: {sorted(BASELINES)}")
+        benchmark(cfg, args.out, args.speed, selection_seeds, held_out_seeds, args.jobs, baselines)
 
 
 if __name__ == "__main__":

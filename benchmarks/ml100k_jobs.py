@@ -101,8 +101,9 @@ def model_file(cfg: SASRecConfig, role: str) -> str:
     return f"{role}-{cfg.loss}-seed{cfg.seed}.pt"
 
 
-def run_baselines(cfg: SASRecConfig) -> list[dict]:
-    """Every simple baseline: tuned on validation, final fit as SASRec's, tested once."""
+def run_baselines(cfg: SASRecConfig, only: list[str]) -> list[dict]:
+    """Most-popular, random and the tuned baselines ``only`` names: tuned on validation,
+    final fit as SASRec's, tested once."""
     split = prepare_data(cfg).split
     final_train = split.with_validation_in_train().train if cfg.refit_on_valid else split.train
     rows = []
@@ -123,7 +124,7 @@ def run_baselines(cfg: SASRecConfig) -> list[dict]:
                 "ranks": ranks,
             }
         )
-    for name in BASELINES:
+    for name in only:
         started = time.perf_counter()
         tuned = tune(name, split)
         scorer = BASELINES[name](final_train, split.n_items, **tuned.params)
@@ -299,7 +300,7 @@ JOBS = {
     "sasrec": lambda cfg, job: run_sasrec(
         cfg, job["role"], Path(job["models"]) if job.get("models") else None
     ),
-    "baselines": lambda cfg, job: run_baselines(cfg),
+    "baselines": lambda cfg, job: run_baselines(cfg, job.get("only", list(BASELINES))),
     "prefix": lambda cfg, job: run_prefix_baseline(cfg, job["seconds"]),
     "flops": lambda cfg, job: run_flop_estimate(cfg),
 }

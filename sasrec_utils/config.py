@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-DATASETS = ("ml-100k", "ml-1m", "events")
+DATASETS = ("ml-100k", "ml-1m", "amazon-beauty", "user-lines", "events")
 LOSSES = ("ce", "bce", "sampled_softmax", "gbce")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 WINDOWS = ("recent", "random")
@@ -27,7 +27,9 @@ class SASRecConfig:
     """All settings of one experiment: data, model, training and evaluation.
 
     Data
-        dataset: ``ml-100k``, ``ml-1m`` or ``events`` (the retail parquet layout).
+        dataset: ``ml-100k``, ``ml-1m``, ``amazon-beauty`` (S3-Rec's Beauty file),
+        ``user-lines`` (any file of one line per user: ``events_paths=[path]``) or
+        ``events`` (the retail parquet layout); readers in ``data.loading.DATASETS``.
         data_dir: where downloads are cached (``None``: ``$SASREC_DATA_DIR`` or ``data/``).
         events_paths / vocabulary_path / embeddings_path: the retail layout's files.
         split: ``leave_one_out`` (last item = test, second-to-last = validation) or ``user``.
@@ -169,6 +171,11 @@ class SASRecConfig:
             raise ValueError("dataset='events' needs events_paths: the parquet files of events")
         if isinstance(self.events_paths, str):
             raise ValueError("events_paths must be a list of paths, got a single string")
+        if self.dataset == "user-lines" and len(self.events_paths) != 1:
+            raise ValueError(
+                "dataset='user-lines' needs events_paths=[path]: one file of one line per "
+                f"user, got {self.events_paths!r}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict of the fields (safe to store in a checkpoint or JSON)."""

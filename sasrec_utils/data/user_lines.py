@@ -1,0 +1,125 @@
+"""One line per user: the text format of the S3-Rec / ICLRec benchmark files.
+
+Each line holds a user id, then that user's item ids in time order, separated by spaces
+(``12 5 9 9 31``: user 12 took items 5, 9, 9, 31). Many public sequential benchmarks ship
+this way (Amazon Beauty, Sports, Toys, Yelp, LastFM as preprocessed by S3-Rec); any such
+file loads with ``dataset="user-lines", events_paths=[path]``.
+
+The file holds order, not time: an event's ``timestamp`` is its position in its line
+(0, 1, 2, ...), so the stable sort by (timestamp, file order) keeps every user's order and
+the leave-one-out split holds out each line's last item. Time-based figures of such data
+(events over time) mean nothing and say so.
+
+**Amazon Beauty** (``dataset="amazon-beauty"``): the 5-core "Beauty" reviews of McAuley et
+al. (SIGIR 2015; He & McAuley, WWW 2016) as preprocessed by S3-Rec (Zhou et al., CIKM
+2020) and shipped by ICLRec (Chen et al., WWW 2022): 22,363 users, 12,101 items, 198,502
+events. Read from ``<data_dir>/Beauty.txt`` when present (``$SASREC_DATA_DIR`` or
+``data/``), else downloaded from the ICLRec repository at a fixed commit; either way its
+sha256 is checked. Its licence forbids redistribution: it is never part of this project.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..atomic import atomic_write_bytes
+from .movielens import DOWNLOAD_TIMEOUT_S, ChecksumError, default_data_dir, file_digest
+
+BEAUTY_FILE = "Beauty.txt"
+BEAUTY_URL = (
+    "https://raw.githubusercontent.com/salesforce/ICLRec/"
+    "4afb54a036ebbf4166ed5858122d89c0642251a7/data/Beauty.txt"
+)
+BEAUTY_SHA256 = "226cce9c3105299ca0db9615d7d3fb32b3175e90da43100ae352599f0f0107b8"
+
+
+def read_user_lines(path: str | os.PathLike) -> pd.DataFrame:
+    """Events ``user_id, item_id, timestamp`` of a one-line-per-user file, in file order.
+
+    Ids are integers when every token is one, else strings. ``timestamp`` is the item's
+    position in its line. Blank lines are skipped; a user listed on two lines, or a line
+    with a user id and no item, is refused with the line numbers.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: file not found (one line per user expected)")
+    users, items, positions, first_line = [], [], [], {}
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            tokens = line.split()
+            if not tokens:
+                continue
+            user, taken = tokens[0], tokens[1:]
+            if not taken:
+                raise ValueError(
+                    f"{path}:{number}: user {user} has no items; expected "
+                    "'user item item ...' on each line"
+                )
+            if user in first_line:
+                raise ValueError(
+                    f"{path}:{number}: user {user} is also on line "
+                    f"{first_line[user]}; expected one line per user"
+                )
+            first_line[user] = number
+            users.extend([user] * len(taken))
+            items.extend(taken)
+            positions.extend(range(len(taken)))
+    if not users:
+        raise ValueError(f"{path}: no events (the file is empty)")
+    return pd.DataFrame(
+        {
+            "user_id": _ids(users),
+            "item_id": _ids(items),
+            "timestamp": np.asarray(positions, dtype=np.int64),
+        }
+    )
+
+
+def _ids(tokens: list[str]) -> np.ndarray:
+    """int64 ids when every token is an integer, else the strings themselves."""
+    values = np.asarray(tokens)
+    try:
+        return values.astype(np.int64)
+    except ValueError:
+        return values.astype(object)
+
+
+def amazon_beauty_path(data_dir: str | os.PathLike | None = None) -> Path:
+    """``Beauty.txt`` in the data folder, downloaded there first when absent.
+
+    Its sha256 must be ``BEAUTY_SHA256``: a download that differs is never written, and a
+    local file that differs is refused (``ChecksumError``) but left in place.
+    """
+    path = default_data_dir(data_dir) / BEAUTY_FILE
+    if path.exists():
+        _check_beauty(file_digest(path), str(path))
+        return path
+    try:
+        with urllib.request.urlopen(BEAUTY_URL, timeout=DOWNLOAD_TIMEOUT_S) as response:
+            payload = response.read()
+    except OSError as error:
+        raise FileNotFoundError(
+            f"{path}: not found, and the download from {BEAUTY_URL} failed ({error}); put "
+            "the S3-Rec/ICLRec Beauty.txt there, or set SASREC_DATA_DIR to its folder"
+        ) from error
+    _check_beauty(hashlib.sha256(payload).hexdigest(), BEAUTY_URL)
+    return atomic_write_bytes(path, payload)
+
+
+def _check_beauty(found: str, source: str) -> None:
+    if found != BEAUTY_SHA256:
+        raise ChecksumError(
+            f"{source}: sha256 is {found}, expected {BEAUTY_SHA256} (the S3-Rec/ICLRec "
+            "Beauty.txt); another file of this format loads with dataset='user-lines'"
+        )
+
+
+def load_amazon_beauty(data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
+    """Amazon Beauty events (``user_id, item_id, timestamp`` = position), checksum-checked."""
+    return read_user_lines(amazon_beauty_path(data_dir))

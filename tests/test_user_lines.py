@@ -1,0 +1,124 @@
+"""One-line-per-user files (the S3-Rec format) and the Amazon Beauty loader."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sasrec_utils.config import SASRecConfig
+from sasrec_utils.data import prepare_data, user_lines
+from sasrec_utils.data.loading import load_events
+from sasrec_utils.data.movielens import ChecksumError
+from sasrec_utils.data.user_lines import BEAUTY_SHA256, load_amazon_beauty, read_user_lines
+
+SHARED_BEAUTY = Path(__file__).resolve().parents[2] / "shared" / "data" / "Beauty.txt"
+
+
+def write(tmp_path: Path, text: str, name: str = "lines.txt") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_each_line_is_one_user_in_order(tmp_path):
+    events = read_user_lines(write(tmp_path, "7 3 1 3\n\n2 9\n"))
+    assert events["user_id"].tolist() == [7, 7, 7, 2]
+    assert events["item_id"].tolist() == [3, 1, 3, 9]
+    assert events["timestamp"].tolist() == [0, 1, 2, 0]  # position in the line
+    assert events["item_id"].dtype == np.int64
+
+
+def test_string_ids_stay_strings(tmp_path):
+    events = read_user_lines(write(tmp_path, "u1 a b\nu2 7\n"))
+    assert events["user_id"].tolist() == ["u1", "u1", "u2"]
+    assert events["item_id"].tolist() == ["a", "b", "7"]
+
+
+def test_order_survives_the_split(tmp_path):
+    """Positions as timestamps: each user's last item is the test item, as in the file."""
+    path = write(tmp_path, "1 5 6 7 8\n2 8 7 6 5\n3 6 5 8\n")
+    cfg = SASRecConfig(dataset="user-lines", events_paths=[str(path)])
+    prepared = prepare_data(cfg)
+    to_original = prepared.sequences.to_original
+    assert to_original(prepared.split.test.targets).tolist() == [8, 5, 8]
+    assert to_original(prepared.split.valid.targets).tolist() == [7, 6, 5]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("1 2 3\n4\n", r"lines.txt:2: user 4 has no items"),
+        ("1 2 3\n5 6\n1 7\n", r"lines.txt:3: user 1 is also on line 1"),
+        ("\n\n", r"no events"),
+    ],
+)
+def test_malformed_files_are_refused_with_the_line(tmp_path, text, message):
+    with pytest.raises(ValueError, match=message):
+        read_user_lines(write(tmp_path, text))
+
+
+def test_missing_file_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nowhere.txt: file not found"):
+        read_user_lines(tmp_path / "nowhere.txt")
+
+
+def test_user_lines_needs_exactly_one_path():
+    with pytest.raises(ValueError, match="user-lines' needs events_paths=\\[path\\]"):
+        SASRecConfig(dataset="user-lines", events_paths=["a.txt", "b.txt"])
+
+
+def test_a_local_beauty_file_with_another_checksum_is_refused_and_kept(tmp_path):
+    path = write(tmp_path, "1 2 3\n", name="Beauty.txt")
+    with pytest.raises(ChecksumError, match="expected 226cce9c"):
+        load_amazon_beauty(tmp_path)
+    assert path.read_text() == "1 2 3\n"
+
+
+class FakeResponse(io.BytesIO):
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_download_is_checked_before_it_is_written(tmp_path, monkeypatch):
+    payload = b"1 2 3\n4 5 6\n"
+    monkeypatch.setattr(user_lines.urllib.request, "urlopen", lambda *a, **k: FakeResponse(payload))
+    with pytest.raises(ChecksumError, match="sha256 is " + hashlib.sha256(payload).hexdigest()):
+        load_amazon_beauty(tmp_path)
+    assert not (tmp_path / "Beauty.txt").exists()
+    monkeypatch.setattr(user_lines, "BEAUTY_SHA256", hashlib.sha256(payload).hexdigest())
+    events = load_amazon_beauty(tmp_path)
+    assert (tmp_path / "Beauty.txt").read_bytes() == payload
+    assert events["item_id"].tolist() == [2, 3, 5, 6]
+
+
+def test_no_file_and_no_network_says_where_to_put_it(tmp_path, monkeypatch):
+    def offline(*args, **kwargs):
+        raise OSError("network unreachable")
+
+    monkeypatch.setattr(user_lines.urllib.request, "urlopen", offline)
+    with pytest.raises(FileNotFoundError, match="SASREC_DATA_DIR"):
+        load_amazon_beauty(tmp_path)
+
+
+@pytest.mark.real_data
+def test_the_real_beauty_file_has_its_published_sizes():
+    if not SHARED_BEAUTY.exists():
+        if os.environ.get("SASREC_REQUIRE_REAL_DATA") == "1":
+            pytest.fail(f"{SHARED_BEAUTY} missing; SASREC_REQUIRE_REAL_DATA=1 requires it")
+        pytest.skip(f"{SHARED_BEAUTY} not here")
+    assert hashlib.sha256(SHARED_BEAUTY.read_bytes()).hexdigest() == BEAUTY_SHA256
+    log = load_events(SASRecConfig(dataset="amazon-beauty", data_dir=str(SHARED_BEAUTY.parent)))
+    events = log.events
+    assert len(events) == 198_502
+    assert events["user_id"].nunique() == 22_363
+    assert events["item_id"].nunique() == 12_101
+    lengths = events.groupby("user_id").size()
+    assert lengths.min() == 5 and lengths.median() == 6  # 5-core: every user has 5+
