@@ -63,7 +63,7 @@ def test_malformed_files_are_refused_with_the_line(tmp_path, text, message):
 
 
 def test_missing_file_is_named(tmp_path):
-    with pytest.raises(FileNotFoundError, match="nowhere.txt: file not found"):
+    with pytest.raises(FileNotFoundError, match=r"nowhere\.txt: file not found"):
         read_user_lines(tmp_path / "nowhere.txt")
 
 
