@@ -15,8 +15,8 @@ override PYTHON := $(or $(shell $(BASE_PYTHON) tools/install_env.py python $(VEN
 TORCH_SPEC ?= torch==2.13.0
 TORCH_INDEX ?=
 
-.PHONY: install install-packages test lint data report bench bench-scale clean-reports \
-	wheel lab
+.PHONY: install install-packages test lint data report bench bench-beauty bench-scale \
+	clean-reports wheel lab
 
 # creates $(VENV) when the rule above needs it, then installs with the new make's PYTHON
 install:
@@ -127,6 +127,15 @@ sync-notebooks:
 # most-popular, FLOP estimate -> reports/benchmark.json. `make bench BENCH_ARGS=--sweep=all`
 bench:
 	$(PYTHON) benchmarks/bench.py $(BENCH_ARGS)
+
+# Amazon Beauty (S3-Rec's preprocessed file: Beauty.txt in SASREC_DATA_DIR, else data/, else
+# downloaded from ICLRec): the shopping preset on 3 selection seeds (validation) and 3
+# held-out seeds (test), SASRec-BCE, Markov and co-occurrence tuned on validation, two
+# one-thread jobs at a time -> reports/benchmark_beauty.json. `BENCH_ARGS` adds options.
+bench-beauty:
+	$(PYTHON) benchmarks/bench.py --preset shopping --set dataset=amazon-beauty \
+		--out $(REPORTS)/benchmark_beauty.json --held-out-seeds 100,101,102 --jobs 2 \
+		--baselines markov,cooccurrence --speed $(BENCH_ARGS)
 
 # Retail-scale benchmark on the synthetic full preset (9.2M events, 316k items; generated
 # once into artifacts/): memory, load time, epoch estimate, evaluation per 1k users, and

