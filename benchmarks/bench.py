@@ -76,6 +76,24 @@ SWEEP = {
     ],
     "batch": [{"batch_tokens": 6400}, {"batch_tokens": 0, "batch_size": 128}],
     "optimiser": [{"lr": 2e-3}, {"lr": 5e-4}],
+    # the shopping preset's choices, on Amazon Beauty: `--set dataset=amazon-beauty --sweep
+    # shopping` (absolute settings: each row is one candidate recipe)
+    "shopping": [
+        {"max_len": 50, "dropout": 0.5},
+        {"max_len": 50, "dropout": 0.5, "hidden_dim": 128},
+        {"max_len": 50, "dropout": 0.3},
+        {"max_len": 50, "dropout": 0.5, "weight_decay": 0.1},
+        {"max_len": 50, "dropout": 0.5, "lr": 2e-3},
+        {"max_len": 50, "dropout": 0.5, "mask_seen_in_loss": False},
+        {"max_len": 50, "dropout": 0.5, "loss": "sampled_softmax", "in_batch_negatives": True},
+        {"max_len": 50, "dropout": 0.5, "label_smoothing": 0.1},
+        {"max_len": 50, "dropout": 0.5, "hidden_dim": 128, "refit_on_valid": True},
+        {"max_len": 50, "dropout": 0.5, "loss": "sampled_softmax"},
+        {"max_len": 50, "dropout": 0.5, "hidden_dim": 256},
+        {"max_len": 50, "dropout": 0.4, "hidden_dim": 128},
+        {"max_len": 50, "dropout": 0.5, "lr": 5e-4},
+        {"max_len": 50, "dropout": 0.5, "n_heads": 1},
+    ],
 }
 COLUMNS = ("ndcg@10", "hr@10", "hr@5", "hr@20", "mrr", "coverage@10", "train_s", "peak_rss_mb")
 
