@@ -24,9 +24,9 @@ class IdMap:
 
     def __post_init__(self) -> None:
         values = np.array(self.external)  # a copy: the caller's array stays writable
-        if not isinstance(self.external, np.ndarray) and values.dtype.kind in "US":
-            if any(not isinstance(item, str) for item in self.external):  # [7003, "a"]
-                values = np.array(list(self.external), dtype=object)
+        mixed = not isinstance(self.external, np.ndarray) and values.dtype.kind in "US"
+        if mixed and any(not isinstance(item, str) for item in self.external):  # [7003, "a"]
+            values = np.array(list(self.external), dtype=object)
         if values.ndim != 1:
             raise ValueError(f"item ids must be one-dimensional, got shape {values.shape}")
         values.setflags(write=False)

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .recommend import Recommender, check_finite_scores
+from .answers import check_finite_scores
+from .recommend import Recommender
 
 DECILES = 10
 
