@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 DATASETS = ("ml-100k", "ml-1m", "events")
 LOSSES = ("ce", "bce", "sampled_softmax", "gbce")
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -111,6 +113,9 @@ class SASRecConfig:
     eval_every: int = 1
 
     def __post_init__(self) -> None:
+        for name, value in self.to_dict().items():  # np.int64(16) from a sweep is 16
+            if isinstance(value, (np.integer, np.floating, np.bool_)):
+                setattr(self, name, value.item())
         self.validate()
 
     def validate(self) -> None:
@@ -160,6 +165,12 @@ class SASRecConfig:
         for name in (*flags, "in_batch_negatives"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        if self.in_batch_negatives and self.loss != "sampled_softmax":
+            raise ValueError(
+                f"in_batch_negatives=True needs loss='sampled_softmax' (the batch's targets "
+                f"join its sampled negatives), got loss={self.loss!r}; set loss or "
+                "in_batch_negatives=False"
+            )
         if self.sparse_item_grad and self.loss == "ce":
             raise ValueError(
                 "sparse_item_grad=True needs a sampled loss (bce, sampled_softmax, gbce): full "
