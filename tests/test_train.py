@@ -141,7 +141,8 @@ def test_progress_lines_print_each_epoch_and_why_training_stopped(cycle_split, t
     data, split = cycle_split
     cfg = tiny_cfg.replace(epochs=30, patience=1, lr=1e-4)
     result = fit(cfg, PreparedData(data, split), progress="lines")
-    lines = capsys.readouterr().out.strip().splitlines()
+    start, *lines = capsys.readouterr().out.strip().splitlines()
+    assert start.startswith("training on cpu with ")  # threads and checkpoints: test_reliability
     assert len(lines) == len(result.history) + 1
     assert lines[0].startswith("epoch 1/30: loss ") and "valid NDCG@10 " in lines[0]
     last = len(result.history)
