@@ -85,10 +85,11 @@ def loaded_order(paths):
         ([EPOCH_S, EPOCH_S + 300], pd.to_datetime([EPOCH_S + 100], unit="s")),  # s + datetimes
     ],
 )
-def test_files_in_different_time_units_merge_in_real_time_order(tmp_path, first, second):
+def test_files_in_different_time_units_merge_in_real_time_order(tmp_path, caplog, first, second):
     a = write_one_user(tmp_path / "a.parquet", [10, 12], first)
     b = write_one_user(tmp_path / "b.parquet", [11], second)
     assert loaded_order([a, b]) == [10, 11, 12]
+    assert "timestamps converted to nanoseconds to order the files in one time" in caplog.text
 
 
 def test_one_unit_in_every_file_keeps_the_values_as_they_are(tmp_path):

@@ -104,15 +104,11 @@ def _epoch_unit(numbers: np.ndarray) -> str:
 def _one_time_unit(stamps: list[np.ndarray], units: list[str], paths: list[Path]) -> list:
     """Every file's timestamps in one unit: as they are when all files share one,
     else nanoseconds; files of counters among Unix times are refused, naming the units."""
-    found = {unit for values, unit in zip(stamps, units, strict=True) if len(values)}
-    if len(found) <= 1:  # a file without rows has no unit
+    found = [(path, unit) for path, unit, v in zip(paths, units, stamps, strict=True) if len(v)]
+    if len({unit for _, unit in found}) <= 1:  # a file without rows has no unit
         return stamps
-    if COUNTER in found:
-        listed = ", ".join(
-            f"{path} in {unit}"
-            for path, unit, values in zip(paths, units, stamps, strict=True)
-            if len(values)
-        )
+    listed = ", ".join(f"{path} in {unit}" for path, unit in found)
+    if any(unit == COUNTER for _, unit in found):
         raise ValueError(
             f"the event files store timestamps in different units ({listed}); counters "
             "cannot be put in time order with Unix times or datetimes: write every file's "
@@ -125,7 +121,7 @@ def _one_time_unit(stamps: list[np.ndarray], units: list[str], paths: list[Path]
             converted.append(values.astype(np.int64) * scale)
         else:
             converted.append(np.round(values * scale).astype(np.int64))
-    log.info("timestamps of units %s converted to nanoseconds", sorted(set(units)))
+    log.warning("timestamps converted to nanoseconds to order the files in one time: %s", listed)
     return converted
 
 
