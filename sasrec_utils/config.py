@@ -58,6 +58,8 @@ class SASRecConfig:
         loss_horizon / horizon_decay: with ``loss="ce"``, each position learns its next
         ``loss_horizon`` items (weights ``horizon_decay ** j``) from one softmax, not only
         the very next (a dense all-action loss; 1 = the classic next-item loss).
+        num_threads: torch's CPU threads for this process (0: auto, the physical cores less
+        one for the data path, or ``OMP_NUM_THREADS`` when set; ``runtime.training_threads``).
         mask_seen_in_loss: with ``loss="ce"``, leave each position's already seen window
         items out of its softmax, as the evaluation leaves a history out of the ranking
         (right where items are consumed once, as films; not where they are re-bought).
