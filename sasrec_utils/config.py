@@ -167,6 +167,14 @@ class SASRecConfig:
         for name in (*flags, "in_batch_negatives"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        self._check_loss_options()
+        if self.dataset == "events" and not self.events_paths:
+            raise ValueError("dataset='events' needs events_paths: the parquet files of events")
+        if isinstance(self.events_paths, str):
+            raise ValueError("events_paths must be a list of paths, got a single string")
+
+    def _check_loss_options(self) -> None:
+        """Options that only one kind of loss uses are refused with the others, by name."""
         if self.in_batch_negatives and self.loss != "sampled_softmax":
             raise ValueError(
                 f"in_batch_negatives=True needs loss='sampled_softmax' (the batch's targets "
@@ -178,10 +186,6 @@ class SASRecConfig:
                 "sparse_item_grad=True needs a sampled loss (bce, sampled_softmax, gbce): full "
                 "CE gives every item row a gradient; set loss or sparse_item_grad=False"
             )
-        if self.dataset == "events" and not self.events_paths:
-            raise ValueError("dataset='events' needs events_paths: the parquet files of events")
-        if isinstance(self.events_paths, str):
-            raise ValueError("events_paths must be a list of paths, got a single string")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict of the fields (safe to store in a checkpoint or JSON)."""

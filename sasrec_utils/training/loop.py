@@ -331,11 +331,9 @@ def fit(
     checkpoints; ``prepared.pretrained`` (V, d), when set, initialises the item vectors.
     With ``resume=True`` and ``out_dir/last.pt`` present, training continues after the last
     completed epoch (same config required). An interrupt (Ctrl-C, a lost runtime) leaves
-    both checkpoints intact; ``out_dir=None`` keeps none, which the first printed line
-    says. ``cfg.valid_users`` early-stops on a fixed random sample of validation users
-    (for large logs; the history's ``valid_users`` says how many). ``cfg.num_threads=0``
-    sets torch's CPU threads from the machine (``runtime.training_threads``); the first
-    line says how many and why.
+    both checkpoints intact (``out_dir=None`` keeps none: the first line printed says so,
+    and the CPU threads, ``runtime.training_threads``). ``cfg.valid_users`` early-stops on
+    a fixed random sample of validation users (the history's ``valid_users``: how many).
     """
     trainer = Trainer(cfg, prepared, out_dir)
     if resume:
