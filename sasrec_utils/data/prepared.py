@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..atomic import atomic_write
 from ..config import SASRecConfig
 from .event_files import load_item_embeddings
-from ..atomic import atomic_write
 from .loading import load_events, load_item_metadata
 from .sequences import SequenceData, Sequences, build_sequences
 from .splits import Split, leave_one_out_split, user_split
