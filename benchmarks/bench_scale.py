@@ -347,7 +347,8 @@ def quality_worker(folder: Path, changes: dict, epochs: int) -> dict:
 def child(job: dict) -> dict:
     """Run ``job`` in a fresh Python process; its last stdout line is the JSON result."""
     command = [sys.executable, __file__, "--worker", json.dumps(job)]
-    env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": MMAP_THRESHOLD}
+    threads = str(job["threads"])  # fit's automatic count keeps OMP_NUM_THREADS
+    env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": MMAP_THRESHOLD, "OMP_NUM_THREADS": threads}
     run = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env)
     if run.returncode != 0:
         raise RuntimeError(f"worker {job['kind']} failed:\n{run.stderr[-3000:]}")

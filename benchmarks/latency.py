@@ -28,7 +28,7 @@ from sasrec_utils.training.loop import fit
 
 def trained_on_ml100k(epochs: int) -> tuple[Recommender, list[list[int]], str]:
     """A briefly trained default-config model and the test users' histories (original ids)."""
-    cfg = SASRecConfig(device="cpu", epochs=epochs)
+    cfg = SASRecConfig(device="cpu", epochs=epochs, num_threads=torch.get_num_threads())
     prepared = prepare_data(cfg)
     data, split = prepared.sequences, prepared.split
     result = fit(cfg, prepared, progress=False)

@@ -19,6 +19,7 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -30,15 +31,37 @@ from .data.synthetic import synthetic_events
 from .evaluation.ranking import evaluate_model
 from .presets import CONFIGS, LOG_SIZES
 from .training import distributed
+from .training.checkpoint import CheckpointError
 from .training.failures import TrainingDiverged
 from .training.loop import fit
+
+
+def read_config_file(path: str) -> dict[str, Any]:
+    """The ``SASRecConfig`` fields a ``--config`` JSON file holds; ``ValueError`` naming the
+    file when it is missing, not JSON, or not one JSON object."""
+    try:
+        text = Path(path).read_text()
+    except FileNotFoundError:
+        raise ValueError(
+            f"--config {path}: file not found; pass a JSON file of SASRecConfig fields"
+        ) from None
+    try:
+        values = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"--config {path} is not valid JSON ({error})") from None
+    if not isinstance(values, dict):
+        raise ValueError(
+            f"--config {path} must hold a JSON object of SASRecConfig fields, e.g. "
+            f'{{"epochs": 5}}, found a {type(values).__name__}'
+        )
+    return values
 
 
 def train_command(args: argparse.Namespace) -> None:
     """Train one model from a config file and/or preset; under torchrun, on every process."""
     values = CONFIGS[args.preset].copy() if args.preset else {}
     if args.config:
-        values.update(json.loads(Path(args.config).read_text()))
+        values.update(read_config_file(args.config))
     values.update(parse_overrides(args.set))
     cfg = SASRecConfig.from_dict(values)
     launched = "LOCAL_RANK" in os.environ  # set by torchrun
@@ -108,5 +131,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     try:
         args.run(args)
-    except (ValueError, TrainingDiverged) as error:  # bad config, file or run: say it
+    except (ValueError, TrainingDiverged, CheckpointError) as error:  # bad config or run
+        raise SystemExit(f"sasrec {args.command}: {error}") from error
+    except FileNotFoundError as error:  # our readers' messages name the file
         raise SystemExit(f"sasrec {args.command}: {error}") from error

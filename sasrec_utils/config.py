@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 DATASETS = ("ml-100k", "ml-1m", "amazon-beauty", "user-lines", "events")
 LOSSES = ("ce", "bce", "sampled_softmax", "gbce")
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -58,6 +60,8 @@ class SASRecConfig:
         loss_horizon / horizon_decay: with ``loss="ce"``, each position learns its next
         ``loss_horizon`` items (weights ``horizon_decay ** j``) from one softmax, not only
         the very next (a dense all-action loss; 1 = the classic next-item loss).
+        num_threads: torch's CPU threads for this process (0: auto, the physical cores less
+        one for the data path, or ``OMP_NUM_THREADS`` when set; ``runtime.training_threads``).
         mask_seen_in_loss: with ``loss="ce"``, leave each position's already seen window
         items out of its softmax, as the evaluation leaves a history out of the ranking
         (right where items are consumed once, as films; not where they are re-bought).
@@ -113,6 +117,9 @@ class SASRecConfig:
     eval_every: int = 1
 
     def __post_init__(self) -> None:
+        for name, value in self.to_dict().items():  # np.int64(16) from a sweep is 16
+            if isinstance(value, (np.integer, np.floating, np.bool_)):
+                setattr(self, name, value.item())
         self.validate()
 
     def validate(self) -> None:
@@ -162,11 +169,10 @@ class SASRecConfig:
         for name in (*flags, "in_batch_negatives"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
-        if self.sparse_item_grad and self.loss == "ce":
-            raise ValueError(
-                "sparse_item_grad=True needs a sampled loss (bce, sampled_softmax, gbce): full "
-                "CE gives every item row a gradient; set loss or sparse_item_grad=False"
-            )
+        self._check_loss_options()
+        self._check_data_files()
+
+    def _check_data_files(self) -> None:
         if self.dataset == "events" and not self.events_paths:
             raise ValueError("dataset='events' needs events_paths: the parquet files of events")
         if isinstance(self.events_paths, str):
@@ -175,6 +181,20 @@ class SASRecConfig:
             raise ValueError(
                 "dataset='user-lines' needs events_paths=[path]: one file of one line per "
                 f"user, got {self.events_paths!r}"
+            )
+
+    def _check_loss_options(self) -> None:
+        """Options that only one kind of loss uses are refused with the others, by name."""
+        if self.in_batch_negatives and self.loss != "sampled_softmax":
+            raise ValueError(
+                f"in_batch_negatives=True needs loss='sampled_softmax' (the batch's targets "
+                f"join its sampled negatives), got loss={self.loss!r}; set loss or "
+                "in_batch_negatives=False"
+            )
+        if self.sparse_item_grad and self.loss == "ce":
+            raise ValueError(
+                "sparse_item_grad=True needs a sampled loss (bce, sampled_softmax, gbce): full "
+                "CE gives every item row a gradient; set loss or sparse_item_grad=False"
             )
 
     def to_dict(self) -> dict[str, Any]:

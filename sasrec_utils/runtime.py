@@ -1,11 +1,12 @@
-"""Facts about a run: which device, seeding, peak memory, request latency; warnings
-attributed to the caller outside the package."""
+"""Facts about a run: which device, how many CPU threads, seeding, peak memory, request
+latency; warnings attributed to the caller outside the package."""
 
 from __future__ import annotations
 
 import inspect
 import os
 import random
+import re
 import sys
 import warnings
 from collections.abc import Sequence
@@ -30,6 +31,60 @@ def resolve_device(name: str = "auto") -> torch.device:
     if name == "mps" and not torch.backends.mps.is_available():
         raise ValueError("device='mps' but MPS is not available; use device='auto' or 'cpu'")
     return torch.device(name)
+
+
+def physical_cores() -> int:
+    """Physical CPU cores this process may run on (logical CPUs / hyper-threads per core)."""
+    if hasattr(os, "sched_getaffinity"):
+        logical = len(os.sched_getaffinity(0))  # a container's or taskset's share
+    else:
+        logical = os.cpu_count() or 1
+    return max(1, logical // _threads_per_core())
+
+
+def _threads_per_core() -> int:
+    """Hyper-threads per physical core, from Linux's ``/proc/cpuinfo`` (1 where unknown)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return 1
+    siblings = re.search(r"^siblings\s*:\s*(\d+)", text, re.MULTILINE)
+    cores = re.search(r"^cpu cores\s*:\s*(\d+)", text, re.MULTILINE)
+    if siblings is None or cores is None or int(cores.group(1)) == 0:
+        return 1
+    return max(1, int(siblings.group(1)) // int(cores.group(1)))
+
+
+def training_threads(num_threads: int) -> tuple[int, str]:
+    """The CPU threads torch should use for training, and why.
+
+    ``num_threads`` > 0 is used as given; ``0`` (auto) keeps ``OMP_NUM_THREADS`` when it is
+    set, else takes the physical cores less one, which the data path (batches, the
+    Python loop) needs, shared by the processes torchrun starts on this machine: on a
+    shared 2-core machine two threads ran an epoch several times slower than one.
+    """
+    if num_threads > 0:
+        return num_threads, f"num_threads={num_threads}"
+    if os.environ.get("OMP_NUM_THREADS"):
+        return torch.get_num_threads(), f"OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}"
+    cores = physical_cores()
+    processes = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    why = f"auto: {cores} core(s), one left for the data path"
+    if processes > 1:
+        why += f", shared by {processes} processes"
+    return max(1, (cores - 1) // processes), why
+
+
+def start_line(device: torch.device, threads: int, why: str, out: Path | None) -> str:
+    """The line a training run prints first: device, CPU threads, where checkpoints go."""
+    kept = (
+        f"checkpoints in {out}"
+        if out is not None
+        else "no checkpoint is kept (out_dir=None): an interrupted run loses its training; "
+        "pass out_dir to keep best.pt and last.pt"
+    )
+    plural = "" if threads == 1 else "s"
+    return f"training on {device} with {threads} CPU thread{plural} ({why}); {kept}"
 
 
 def set_seed(seed: int) -> None:

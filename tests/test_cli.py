@@ -41,3 +41,26 @@ def test_a_diverged_run_stops_with_the_reason_not_a_traceback(tmp_path):
     with pytest.raises(SystemExit, match=says), pytest.warns(RuntimeWarning, match="58 of 58"):
         main(["train", "--config", str(tmp_path / "cfg.json"), "--out", str(out)])
     assert not out.exists() or list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("write", "says"),
+    [
+        (None, r"--config .*absent\.json: file not found; pass a JSON file of SASRecConfig fields"),
+        ("[1, 2]", r"--config .*cfg\.json must hold a JSON object .* found a list"),
+        ("{not json", r"--config .*cfg\.json is not valid JSON \(.*line 1 column 2"),
+    ],
+)
+def test_a_bad_config_file_is_named_in_one_line(tmp_path, write, says):
+    path = tmp_path / ("absent.json" if write is None else "cfg.json")
+    if write is not None:
+        path.write_text(write)
+    with pytest.raises(SystemExit, match=f"^sasrec train: {says}"):
+        main(["train", "--config", str(path), "--out", str(tmp_path / "run")])
+
+
+def test_a_missing_events_file_is_named_in_one_line(tmp_path):
+    cfg = {"dataset": "events", "events_paths": [str(tmp_path / "gone.parquet")]}
+    (tmp_path / "cfg.json").write_text(json.dumps(cfg))
+    with pytest.raises(SystemExit, match=r"^sasrec train: .*gone\.parquet: file not found$"):
+        main(["train", "--config", str(tmp_path / "cfg.json"), "--out", str(tmp_path / "run")])

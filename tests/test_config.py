@@ -1,4 +1,5 @@
 import dataclasses
+import json
 
 import pytest
 
@@ -78,3 +79,26 @@ def test_amp_takes_effect_on_cuda_only():
     assert SASRecConfig(amp=True).amp_on("cuda")
     assert not SASRecConfig(amp=True).amp_on("cpu")
     assert not SASRecConfig(amp=False).amp_on("cuda")
+
+
+@pytest.mark.parametrize("loss", ["ce", "bce", "gbce"])
+def test_in_batch_negatives_without_sampled_softmax_is_refused_by_name(loss):
+    with pytest.raises(ValueError, match=r"in_batch_negatives=True needs loss='sampled_softmax'"):
+        SASRecConfig(loss=loss, in_batch_negatives=True)
+    assert SASRecConfig(loss="sampled_softmax", in_batch_negatives=True).in_batch_negatives
+
+
+def test_numpy_scalars_are_taken_as_the_numbers_they_are():
+    import numpy as np
+
+    cfg = SASRecConfig(
+        max_len=np.int64(16), hidden_dim=np.int32(32), dropout=np.float32(0.25), amp=np.bool_(0)
+    )
+    assert (cfg.max_len, cfg.hidden_dim, cfg.dropout, cfg.amp) == (16, 32, 0.25, False)
+    assert [type(v) for v in (cfg.max_len, cfg.dropout, cfg.amp)] == [int, float, bool]
+    swept = [SASRecConfig(max_len=m).max_len for m in np.arange(10, 40, 10)]  # a sweep
+    assert swept == [10, 20, 30] and json.dumps(cfg.to_dict())  # plain JSON again
+    with pytest.raises(ValueError, match=r"max_len must be an integer >= 2, got 1"):
+        SASRecConfig(max_len=np.int64(1))
+    with pytest.raises(ValueError, match="batch_size must be an integer"):
+        SASRecConfig(batch_size=np.float64(2.5))

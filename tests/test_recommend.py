@@ -124,7 +124,7 @@ def test_similar_items_on_hand_made_embeddings(rec):
 
 
 def test_bad_arguments_are_named(rec):
-    with pytest.raises(TypeError, match="wrap a single id in a list"):
+    with pytest.raises(TypeError, match=r"history must be a collection of item ids.*\['101'\]"):
         rec.recommend("101")
     with pytest.raises(ValueError, match="k must be an integer >= 1"):
         rec.recommend([101], k=0)
@@ -202,7 +202,7 @@ def test_candidates_limit_answers_to_an_allow_list_or_a_predicate(rec):
     assert same == [i for i in unfiltered if i in allowed][:3]  # the same order, filtered
     with pytest.raises(ValueError, match="candidates allow no item"):
         rec.recommend([101], candidates=[999])
-    with pytest.raises(TypeError, match="a collection of item ids or a predicate"):
+    with pytest.raises(TypeError, match="candidates must be a collection of item ids"):
         rec.recommend([101], candidates="105")
 
 
@@ -221,3 +221,23 @@ def test_versus_popular_sets_both_lists_side_by_side(rec):
     assert frame["most-popular"].tolist() == ["Film 104", "Film 109", "Film 107"]
     assert frame.attrs["overlap"] == len(set(model) & {"Film 104", "Film 109", "Film 107"})
     assert set(frame.attrs["genre_share"]) == {"model", "most-popular"}
+
+
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        (lambda rec: rec.recommend([101], exclude=105), "exclude"),
+        (lambda rec: rec.recommend([101], candidates=105), "candidates"),
+        (lambda rec: rec.recommend(101), "history"),
+        (lambda rec: rec.recommend_batch([[101], 102]), "history of query 1"),
+        (lambda rec: rec.recommend_batch({"u7": 103}), "history of query 'u7'"),
+        (lambda rec: rec.cart_upsell(101), "cart"),
+        (lambda rec: rec.most_popular(101), "history"),
+    ],
+)
+def test_one_id_where_a_list_belongs_names_the_parameter(rec, call, name):
+    with pytest.raises(TypeError) as error:
+        call(rec)
+    message = str(error.value)
+    assert message.startswith(f"{name} must be a collection of item ids, got the single value")
+    assert "pass a list, e.g. [" in message

@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from sasrec_utils import atomic as io_module
+from sasrec_utils import runtime
 from sasrec_utils.atomic import atomic_write_text
 from sasrec_utils.config import SASRecConfig
 from sasrec_utils.data import batches as batches_module
@@ -22,6 +23,7 @@ from sasrec_utils.data.movielens import load_ml100k
 from sasrec_utils.data.prepared import PreparedData, load_sequences, save_sequences
 from sasrec_utils.data.sequences import build_sequences
 from sasrec_utils.data.splits import leave_one_out_split
+from sasrec_utils.serving import coherence
 from sasrec_utils.serving.recommend import Recommender
 from sasrec_utils.training import loop as train_module
 from sasrec_utils.training.checkpoint import load_checkpoint
@@ -381,3 +383,59 @@ def test_nan_validation_scores_stop_training_before_the_best_update(
     )
     assert {name: (tmp_path / name).read_bytes() for name in files} == files
     assert load_checkpoint(tmp_path / "last.pt")["epoch"] == 2
+
+
+# ------------------------------------------------------------------ second round (issue 22)
+
+
+def test_calibrate_without_sessions_names_what_is_missing(rec):
+    with pytest.raises(ValueError, match=r"calibrate needs at least one real session; got 0"):
+        coherence.calibrate(rec, [], [[101, 102]])
+    with pytest.raises(ValueError, match=r"calibrate needs at least one random session; got 0"):
+        coherence.calibrate(rec, [[101, 102]], [])
+
+
+@pytest.mark.parametrize(
+    ("num_threads", "omp", "cores", "expected", "why"),
+    [
+        (0, None, 2, 1, "auto: 2 core(s), one left for the data path"),
+        (0, None, 8, 7, "auto: 8 core(s), one left for the data path"),
+        (0, None, 1, 1, "auto: 1 core(s), one left for the data path"),
+        (0, "3", 8, 3, "OMP_NUM_THREADS=3"),
+        (2, "3", 8, 2, "num_threads=2"),
+    ],
+)
+def test_the_thread_count_comes_from_the_machine_unless_set(
+    monkeypatch, num_threads, omp, cores, expected, why
+):
+    monkeypatch.setattr(runtime, "physical_cores", lambda: cores)
+    monkeypatch.delenv("LOCAL_WORLD_SIZE", raising=False)
+    if omp is None:
+        monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("OMP_NUM_THREADS", omp)
+        monkeypatch.setattr(torch, "get_num_threads", lambda: int(omp))  # as torch read it
+    assert runtime.training_threads(num_threads) == (expected, why)
+
+
+def test_processes_of_one_machine_share_its_cores(monkeypatch):
+    monkeypatch.setattr(runtime, "physical_cores", lambda: 9)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")  # torchrun, two processes here
+    why = "auto: 9 core(s), one left for the data path, shared by 2 processes"
+    assert runtime.training_threads(0) == (4, why)
+
+
+def test_the_first_line_says_threads_and_where_checkpoints_go(small_split, tmp_path, capsys):
+    data, split = small_split
+    before = torch.get_num_threads()
+    try:
+        fit(small_cfg(epochs=1, num_threads=1), PreparedData(data, split), progress="lines")
+        first = capsys.readouterr().out.splitlines()[0]
+        assert first.startswith("training on cpu with 1 CPU thread (num_threads=1); ")
+        assert "no checkpoint is kept (out_dir=None)" in first and "pass out_dir" in first
+        fit(small_cfg(epochs=1), PreparedData(data, split), tmp_path, progress="lines")
+        first = capsys.readouterr().out.splitlines()[0]
+        assert f"checkpoints in {tmp_path}" in first
+    finally:
+        torch.set_num_threads(before)

@@ -13,7 +13,12 @@ from sasrec_utils.data.splits import leave_one_out_split
 from sasrec_utils.evaluation.ranking import evaluate_model, rank_all_items
 from sasrec_utils.evaluation.scorers import ModelScorer
 from sasrec_utils.model import losses
-from sasrec_utils.training.checkpoint import CheckpointError, load_checkpoint, model_from_checkpoint
+from sasrec_utils.training.checkpoint import (
+    CheckpointError,
+    load_checkpoint,
+    model_from_checkpoint,
+    with_checksums,
+)
 from sasrec_utils.training.loop import fit
 
 from .conftest import cycle_events
@@ -71,7 +76,7 @@ def test_resume_continues_to_the_same_result(cycle_split, tiny_cfg, tmp_path):
     # pretend the 2-epoch run was a 4-epoch run cut off after epoch 2
     state = load_checkpoint(tmp_path / "b" / "last.pt")
     state["config"] = cfg.to_dict()
-    torch.save(state, tmp_path / "b" / "last.pt")
+    torch.save(with_checksums(state), tmp_path / "b" / "last.pt")  # as if written so
     resumed = fit(
         cfg, PreparedData(data, split), out_dir=tmp_path / "b", resume=True, progress=False
     )
@@ -136,7 +141,8 @@ def test_progress_lines_print_each_epoch_and_why_training_stopped(cycle_split, t
     data, split = cycle_split
     cfg = tiny_cfg.replace(epochs=30, patience=1, lr=1e-4)
     result = fit(cfg, PreparedData(data, split), progress="lines")
-    lines = capsys.readouterr().out.strip().splitlines()
+    start, *lines = capsys.readouterr().out.strip().splitlines()
+    assert start.startswith("training on cpu with ")  # threads and checkpoints: test_reliability
     assert len(lines) == len(result.history) + 1
     assert lines[0].startswith("epoch 1/30: loss ") and "valid NDCG@10 " in lines[0]
     last = len(result.history)

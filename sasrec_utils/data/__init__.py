@@ -1,13 +1,15 @@
 """Data: from files to per-user sequences, splits and training windows.
 
 ``movielens`` (ML-100k/1M, checksum-verified), ``event_files`` (the retail parquet layout),
-``synthetic`` (generated retail logs), ``loading`` (a config to an ``EventLog``),
+``synthetic`` (generated retail logs), ``ids`` (external ids <-> internal indices),
+``loading`` (a config to an ``EventLog``),
 ``sequences`` (compact per-user sequences), ``splits`` (leave-one-out, the selection
 split), ``prepared`` (a config to ready-to-train data), ``batches`` (training windows).
 """
 
 from .batches import epoch_batches
 from .event_files import EventLog, load_event_parquets, load_item_embeddings
+from .ids import IdMap
 from .loading import load_events, load_item_metadata
 from .prepared import PreparedData, data_fingerprint, prepare_data, split_for
 from .sequences import (
@@ -23,6 +25,7 @@ from .synthetic import SyntheticFiles, synthetic_events
 __all__ = [
     "EvalSet",
     "EventLog",
+    "IdMap",
     "PreparedData",
     "SequenceData",
     "Sequences",

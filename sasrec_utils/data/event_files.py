@@ -21,6 +21,7 @@ import pyarrow as pa
 log = logging.getLogger(__name__)
 
 EVENT_COLUMNS = ["user_id", "item_id", "timestamp"]
+MAX_LISTED_ROWS = 10
 
 
 @dataclass
@@ -33,6 +34,9 @@ class EventLog:
     events: pd.DataFrame
     item_ids: np.ndarray | None = None
     dropped: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.dropped = {reason: int(count) for reason, count in self.dropped.items()}
 
 
 def _read_parquet_table(path: Path, columns: list[str]) -> pa.Table:
@@ -57,11 +61,26 @@ def _read_parquet_columns(path: Path, columns: list[str]) -> pd.DataFrame:
     return _read_parquet_table(path, columns).to_pandas()
 
 
-def _numeric_timestamps(values: pd.Series, source: str) -> np.ndarray:
-    if pd.api.types.is_datetime64_any_dtype(values):
-        if values.isna().any():
-            raise ValueError(f"{source}: {int(values.isna().sum())} missing timestamp(s)")
-        return values.astype("int64").to_numpy()
+NS_PER_UNIT = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
+EPOCH_UNIT_BOUNDS = ((1e11, "s"), (1e14, "ms"), (1e17, "us"))  # Unix times 1973 to 5138
+MIN_EPOCH = 1e8  # 1973-03-03 in seconds: smaller numbers are counters, not Unix times
+DATETIME = "datetimes"  # the unit of a file of datetimes, read as nanoseconds
+COUNTER = "counters"  # numbers too small to be Unix times in any unit
+
+
+def _numeric_timestamps(column: pa.ChunkedArray, source: str) -> tuple[np.ndarray, str]:
+    """(n,) numeric timestamps of one file and their unit.
+
+    Datetimes (of any Arrow unit, or dates) become int64 nanoseconds, unit ``datetimes``;
+    numbers keep their values, their unit guessed from their size (``s``, ``ms``, ``us``,
+    ``ns`` of a Unix time, else ``counters``).
+    """
+    if pa.types.is_timestamp(column.type) or pa.types.is_date(column.type):
+        if column.null_count:
+            raise ValueError(f"{source}: {column.null_count} missing timestamp(s)")
+        nanoseconds = column.cast(pa.timestamp("ns", getattr(column.type, "tz", None)))
+        return nanoseconds.cast(pa.int64()).to_numpy(), DATETIME
+    values = column.to_pandas()
     numeric = pd.to_numeric(values, errors="coerce")
     bad = int(numeric.isna().sum())
     if bad:
@@ -70,7 +89,40 @@ def _numeric_timestamps(values: pd.Series, source: str) -> np.ndarray:
             f"{source}: {bad} timestamp(s) are missing or not numeric, e.g. {examples}; "
             "timestamps must be numbers (e.g. Unix seconds) or datetimes"
         )
-    return numeric.to_numpy()
+    numbers = numeric.to_numpy()
+    return numbers, _epoch_unit(numbers)
+
+
+def _epoch_unit(numbers: np.ndarray) -> str:
+    """``s``, ``ms``, ``us`` or ``ns``: the unit in which the median is a Unix time."""
+    size = float(np.median(np.abs(numbers))) if len(numbers) else 0.0
+    if size < MIN_EPOCH:
+        return COUNTER
+    return next((unit for bound, unit in EPOCH_UNIT_BOUNDS if size < bound), "ns")
+
+
+def _one_time_unit(stamps: list[np.ndarray], units: list[str], paths: list[Path]) -> list:
+    """Every file's timestamps in one unit: as they are when all files share one,
+    else nanoseconds; files of counters among Unix times are refused, naming the units."""
+    found = [(path, unit) for path, unit, v in zip(paths, units, stamps, strict=True) if len(v)]
+    if len({unit for _, unit in found}) <= 1:  # a file without rows has no unit
+        return stamps
+    listed = ", ".join(f"{path} in {unit}" for path, unit in found)
+    if any(unit == COUNTER for _, unit in found):
+        raise ValueError(
+            f"the event files store timestamps in different units ({listed}); counters "
+            "cannot be put in time order with Unix times or datetimes: write every file's "
+            "timestamps in one unit (Unix seconds, ms, us, ns, or datetimes)"
+        )
+    converted = []
+    for values, unit in zip(stamps, units, strict=True):
+        scale = NS_PER_UNIT.get(unit, 1)  # datetimes are nanoseconds already
+        if np.issubdtype(values.dtype, np.integer):
+            converted.append(values.astype(np.int64) * scale)
+        else:
+            converted.append(np.round(values * scale).astype(np.int64))
+    log.warning("timestamps converted to nanoseconds to order the files in one time: %s", listed)
+    return converted
 
 
 def _release_arrow_memory() -> None:
@@ -115,18 +167,23 @@ def _duplicated(users: np.ndarray, items: np.ndarray, timestamps: np.ndarray) ->
 
 
 def _read_event_tables(paths: list[Path]) -> pa.Table:
-    """The ``user_id, item_id, timestamp`` columns of all files, numeric timestamps, checked."""
+    """The ``user_id, item_id, timestamp`` columns of all files, numeric timestamps in one
+    unit, checked."""
     if not paths:
         raise ValueError("no event files given: pass one or more parquet paths")
-    tables = []
+    tables, stamps, units = [], [], []
     for path in paths:
         table = _read_parquet_table(path, EVENT_COLUMNS)
         for column in ("user_id", "item_id"):
             if table.column(column).null_count:
                 raise ValueError(f"{path}: {table.column(column).null_count} missing {column}(s)")
-        stamps = _numeric_timestamps(table.column("timestamp").to_pandas(), str(path))
-        position = table.schema.get_field_index("timestamp")
-        tables.append(table.set_column(position, "timestamp", pa.array(stamps)))
+        values, unit = _numeric_timestamps(table.column("timestamp"), str(path))
+        tables.append(table)
+        stamps.append(values)
+        units.append(unit)
+    for index, values in enumerate(_one_time_unit(stamps, units, paths)):
+        position = tables[index].schema.get_field_index("timestamp")
+        tables[index] = tables[index].set_column(position, "timestamp", pa.array(values))
     try:
         table = pa.concat_tables(tables, promote_options="permissive")
     except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
@@ -164,6 +221,14 @@ def load_event_parquets(
         item_column = _sorted_categorical(items[keep], item_values)
     else:
         vocab = _read_parquet_columns(Path(vocabulary_path), ["item_id", "index"])
+        for column in ("item_id", "index"):
+            rows = np.flatnonzero(vocab[column].isna().to_numpy())
+            if len(rows):
+                raise ValueError(
+                    f"{vocabulary_path}: {len(rows)} row(s) have no {column} (null), rows "
+                    f"{rows[:MAX_LISTED_ROWS].tolist()}; give every item an id and an index, "
+                    "or remove those rows"
+                )
         if vocab["item_id"].duplicated().any():
             raise ValueError(f"{vocabulary_path}: item_id values repeat in the vocabulary")
         item_ids = vocab.sort_values("index", kind="stable")["item_id"].to_numpy()

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
+
+from .ids import IdMap
 
 log = logging.getLogger(__name__)
 
@@ -119,9 +122,20 @@ class SequenceData:
         """(n_users,) int64 events per user."""
         return self.sequences.lengths
 
+    @property
+    def two_event_users(self) -> int:
+        """Users with exactly 2 events: a leave-one-out split trains on them but cannot
+        evaluate them (validation and test need an item each after some history)."""
+        return int((self.lengths == 2).sum())
+
+    @cached_property
+    def item_map(self) -> IdMap:
+        """The item ids as an ``IdMap`` (original ids <-> internal ids)."""
+        return IdMap(self.item_ids)
+
     def to_original(self, internal: np.ndarray) -> np.ndarray:
         """Original item ids of internal ids (all must be ``>= 1``)."""
-        return self.item_ids[np.asarray(internal) - 1]
+        return self.item_map.to_external(internal)
 
 
 def build_sequences(
@@ -161,6 +175,13 @@ def build_sequences(
     if dropped:
         log.warning(
             "dropped %d users with fewer than %d events (nothing to predict)", dropped, min_events
+        )
+    two_events = int((counts[keep_user] == 2).sum())
+    if two_events:
+        log.warning(
+            "%d users have exactly 2 events: a leave-one-out split trains on them but never "
+            "evaluates them (it needs 3: training, validation and test items)",
+            two_events,
         )
     sorted_users = user_codes[order]
     kept = keep_user[sorted_users]

@@ -1,8 +1,9 @@
 """Serving: answers in the caller's own item ids.
 
 ``catalogue`` (external <-> internal ids, titles, popularity), ``recommend`` (the
-``Recommender``), ``bundle`` (one file to serve from), ``insights`` (explanations, cart
-follow-ups), ``coherence`` (session quality), ``columns`` (the result tables' columns).
+``Recommender``), ``answers`` (argument checks and the result tables), ``bundle`` (one
+file to serve from), ``insights`` (explanations, cart follow-ups), ``coherence`` (session
+quality), ``columns`` (the result tables' columns).
 """
 
 from . import coherence, insights

@@ -17,7 +17,12 @@ import torch
 
 from ..config import SASRecConfig
 from ..model.sasrec import SASRec
-from ..training.checkpoint import CheckpointError, model_from_checkpoint, save_checkpoint
+from ..training.checkpoint import (
+    CheckpointError,
+    model_from_checkpoint,
+    save_checkpoint,
+    stored_item_ids,
+)
 from .catalogue import Catalogue, check_popularity
 
 BUNDLE_FORMAT = "sasrec_utils.serving.recommend/1"
@@ -64,7 +69,7 @@ def load_bundle(
             "re-save it with this version of sasrec_utils"
         )
     n_items = model.n_items
-    item_ids = np.asarray(state["item_ids"])
+    item_ids = stored_item_ids(state, path).external
     titles = _stored_strings(state.get("titles"), n_items, "titles", path)
     genres = _stored_strings(state.get("genres"), n_items, "genres", path)
     if items is not None:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..data.ids import IdMap, as_id_list
 from ..runtime import warn_caller
 from .columns import Columns
 
@@ -36,19 +37,22 @@ def _read_only(values: np.ndarray | None) -> np.ndarray | None:
 class Catalogue:
     """Items by internal id, with optional ``titles``/``genres`` and training ``popularity``.
 
-    ``item_ids`` is (n_items,) external ids; ``titles``/``genres`` are (n_items + 1,) object
-    arrays by internal id (entry 0 and unknown entries ``None``); ``popularity`` is
-    (n_items + 1,) int64 training interaction counts (entry 0 is padding and 0).
+    ``item_ids`` is (n_items,) external ids (``ids``: the same as an ``IdMap``);
+    ``titles``/``genres`` are (n_items + 1,) object arrays by internal id (entry 0 and
+    unknown entries ``None``); ``popularity`` is (n_items + 1,) int64 training interaction
+    counts (entry 0 is padding and 0).
     """
 
     item_ids: np.ndarray
     titles: np.ndarray | None = None
     genres: np.ndarray | None = None
     popularity: np.ndarray | None = None
-    _index: dict[Any, int] = field(init=False, repr=False, compare=False)
+    ids: IdMap = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        for name in ("item_ids", "titles", "genres", "popularity"):
+        object.__setattr__(self, "ids", IdMap(self.item_ids))
+        object.__setattr__(self, "item_ids", self.ids.external)  # one read-only copy
+        for name in ("titles", "genres", "popularity"):
             object.__setattr__(self, name, _read_only(getattr(self, name)))
         for name in ("titles", "genres"):
             values = getattr(self, name)
@@ -57,8 +61,6 @@ class Catalogue:
                     f"{name} must have one entry per internal id, shape ({self.n_items + 1},); "
                     f"got {values.shape}"
                 )
-        index = {item: position + 1 for position, item in enumerate(self.item_ids.tolist())}
-        object.__setattr__(self, "_index", index)
 
     @classmethod
     def from_metadata(
@@ -73,7 +75,7 @@ class Catalogue:
         internal id, ``(n_items + 1,)`` as ``sequences.item_popularity`` returns, or
         ``(n_items,)``.
         """
-        item_ids = np.asarray(item_ids)
+        item_ids = IdMap(item_ids).external
         titles, genres = _align_metadata(items, item_ids)
         return cls(item_ids, titles, genres, check_popularity(popularity, len(item_ids)))
 
@@ -83,17 +85,20 @@ class Catalogue:
 
     # ------------------------------------------------------------ ids
 
-    def to_internal(self, item_ids: Iterable) -> np.ndarray:
-        """(n,) int64 internal ids of external ``item_ids``; unknown ids map to ``0``."""
-        return np.array([self._index.get(item, 0) for item in _as_list(item_ids)], np.int64)
+    def to_internal(self, item_ids: Iterable, name: str = "item_ids") -> np.ndarray:
+        """(n,) int64 internal ids of external ``item_ids``; unknown ids map to ``0``.
+
+        ``name``: the caller's parameter, named when one id comes where a list belongs.
+        """
+        return self.ids.to_internal(item_ids, name)
 
     def to_external(self, internal: np.ndarray) -> np.ndarray:
         """External ids of internal ids (all must be ``>= 1``)."""
-        return self.item_ids[np.asarray(internal) - 1]
+        return self.ids.to_external(internal)
 
     def require(self, item_id: Any) -> int:
         """The internal id of one external id; ``ValueError`` when it is not in the catalogue."""
-        internal = self._index.get(item_id, 0)
+        internal = self.ids.get(item_id)
         if internal == 0:
             raise ValueError(
                 f"item {item_id!r} is not in the model's catalogue of {self.n_items} items; "
@@ -101,18 +106,16 @@ class Catalogue:
             )
         return internal
 
-    def known_positions(self, history: Iterable) -> tuple[np.ndarray, np.ndarray]:
+    def known_positions(
+        self, history: Iterable, name: str = "history"
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(positions in ``history``, internal ids) of its known items, in order.
 
-        Unknown ids are skipped with an ``UnknownItemsWarning`` listing them.
+        Unknown ids are skipped with an ``UnknownItemsWarning`` listing them; ``name`` is
+        the caller's parameter, named when one id comes where a list belongs.
         """
-        if isinstance(history, (str, bytes)):
-            raise TypeError(
-                f"history must be a sequence of item ids, got the string {history!r}; "
-                "wrap a single id in a list"
-            )
-        values = _as_list(history)
-        internal = np.array([self._index.get(item, 0) for item in values], dtype=np.int64)
+        values = as_id_list(history, name)
+        internal = self.ids.to_internal(values, name)
         unknown = [item for item, index in zip(values, internal, strict=True) if index == 0]
         if unknown:
             listed = ", ".join(repr(item) for item in unknown[:MAX_LISTED_UNKNOWN])
@@ -126,9 +129,9 @@ class Catalogue:
         positions = np.flatnonzero(internal)
         return positions, internal[positions]
 
-    def known(self, history: Iterable) -> np.ndarray:
+    def known(self, history: Iterable, name: str = "history") -> np.ndarray:
         """(n,) internal ids of the known items of ``history``, in order (warns of the rest)."""
-        return self.known_positions(history)[1]
+        return self.known_positions(history, name)[1]
 
     # ------------------------------------------------------------ metadata
 
@@ -177,13 +180,13 @@ class Catalogue:
             )
         resolved = []
         for query in queries:
-            if query in self._index:
+            if query in self.ids:
                 resolved.append(query)
                 continue
             if titled is None:
                 raise ValueError(
                     f"{query!r} is not an item id of this catalogue (ids look like "
-                    f"{sorted(self._index, key=str)[:3]}) and there are no titles to search"
+                    f"{self.item_ids[:3].tolist()}) and there are no titles to search"
                 )
             resolved.append(_match_title(query, titled))
         return resolved
@@ -196,15 +199,11 @@ class Catalogue:
         """
         if candidates is None:
             return None
-        if isinstance(candidates, (str, bytes)):
-            raise TypeError(
-                f"candidates must be a collection of item ids or a predicate, got {candidates!r}"
-            )
         allowed = np.zeros(self.n_items + 1, dtype=bool)
         if callable(candidates):
             allowed[1:] = np.fromiter(map(candidates, self.item_ids.tolist()), bool, self.n_items)
         else:
-            allowed[self.to_internal(candidates)] = True
+            allowed[self.to_internal(candidates, "candidates")] = True
             allowed[0] = False  # unknown ids map to padding
         if not allowed.any():
             raise ValueError(
@@ -229,11 +228,6 @@ class Catalogue:
             order = order[allowed[order]]
         chosen = order[~np.isin(order, excluded)][:k]
         return chosen, self.popularity[chosen].astype(np.float64)
-
-
-def _as_list(ids: Iterable) -> list:
-    """Any iterable of ids (list, tuple, set, numpy array, pandas Series) as a list."""
-    return ids.tolist() if hasattr(ids, "tolist") else list(ids)
 
 
 def _match_title(query: Any, titled: pd.DataFrame) -> Any:

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .recommend import Recommender, check_finite_scores
+from .answers import check_finite_scores
+from .recommend import Recommender
 
 DECILES = 10
 
@@ -117,6 +118,12 @@ def calibrate(
     """Thresholds from measured lifts: ``MEDIUM`` is more coherent than
     ``medium_percentile``% of random sessions, ``HIGH`` also beats ``high_percentile``% of
     the real sessions (e.g. users' last-10 windows)."""
+    for name, sessions in (("real", real_sessions), ("random", random_sessions)):
+        if len(sessions) == 0:
+            raise ValueError(
+                f"calibrate needs at least one {name} session; got 0 {name}_sessions: pass "
+                "lists of item ids (e.g. users' last 10 items, and random draws of items)"
+            )
     real = [session_quality(recommender, s).lift for s in real_sessions]
     noise = [session_quality(recommender, s).lift for s in random_sessions]
     medium = float(np.percentile(noise, medium_percentile))

@@ -15,8 +15,9 @@ import pandas as pd
 import torch
 
 from ..data.sequences import Sequences
+from .answers import check_finite_scores
 from .columns import Columns
-from .recommend import Recommender, check_finite_scores
+from .recommend import Recommender
 
 
 def explain(recommender: Recommender, history: Iterable, item_id: Any) -> pd.DataFrame:

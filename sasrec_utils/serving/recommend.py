@@ -33,11 +33,23 @@ import pandas as pd
 import torch
 
 from ..config import SASRecConfig
+from ..data.ids import as_id_list
 from ..model.sasrec import SASRec
 from ..runtime import warn_caller
+from .answers import (
+    Ranked,
+    batch_frame,
+    check_finite_scores,
+    check_positive,
+    ranked_frame,
+    shares,
+    with_probability,
+)
 from .bundle import load_bundle, save_bundle
 from .catalogue import Catalogue
 from .columns import Columns
+
+__all__ = ["PopularityFallbackWarning", "Recommender", "with_probability"]
 
 
 class PopularityFallbackWarning(UserWarning):
@@ -171,7 +183,7 @@ class Recommender:
         """
         check_positive("k", k)
         internal, counts = self.catalogue.popular(self.catalogue.known(history), k)
-        return self._frame(internal, counts, "popularity")
+        return ranked_frame(self.catalogue, internal, counts, "popularity")
 
     def versus_popular(self, history: Iterable, k: int = 10) -> pd.DataFrame:
         """This model's top ``k`` beside most-popular's for one history, by readable name.
@@ -205,7 +217,7 @@ class Recommender:
         check_positive("last_n", last_n)
         known = self.catalogue.known(history)
         context = known[-min(last_n, self.cfg.max_len) :]
-        return self._frame(*self._rank([context], [known], 1, [""], None)[0])
+        return ranked_frame(self.catalogue, *self._rank([context], [known], 1, [""], None)[0])
 
     def cart_upsell(
         self, cart: Iterable, k: int = 5, exclude: Iterable | None = None
@@ -217,17 +229,8 @@ class Recommender:
         the item. With the popularity fallback it is each item's share of the candidates'
         interaction counts instead. ``exclude`` ids (e.g. out of stock) are never offered.
         """
-        frame = self.recommend(cart, k, exclude=exclude)
-        scores = frame[Columns.SCORE].to_numpy(dtype=np.float64)
-        if frame.empty:
-            probability = scores
-        elif frame[Columns.SOURCE].iloc[0] == "model":
-            shifted = np.exp(scores - scores.max())
-            probability = shifted / shifted.sum()
-        else:
-            total = scores.sum()
-            probability = scores / total if total > 0 else np.full(len(scores), 1 / len(scores))
-        frame.insert(frame.columns.get_loc(Columns.RANK) + 1, Columns.PROBABILITY, probability)
+        frame = self.recommend(as_id_list(cart, "cart"), k, exclude=exclude)
+        frame.insert(frame.columns.get_loc(Columns.RANK) + 1, Columns.PROBABILITY, shares(frame))
         return frame
 
     def similar_items(self, item_id: Any, k: int = 10) -> pd.DataFrame:
@@ -245,7 +248,8 @@ class Recommender:
             similarity[0] = -torch.inf
             similarity[target] = -torch.inf
             top = similarity.topk(min(k, self.n_items - 1))
-        return self._frame(top.indices.cpu().numpy(), top.values.float().cpu().numpy())
+        indices, values = top.indices.cpu().numpy(), top.values.float().cpu().numpy()
+        return ranked_frame(self.catalogue, indices, values)
 
     def unit_items(self) -> torch.Tensor:
         """(V, D) item embeddings scaled to unit length (the zero padding row stays zero)."""
@@ -266,15 +270,15 @@ class Recommender:
     ) -> pd.DataFrame:
         """Ranked rows of every history in ``keyed``, with the key in a ``query`` column."""
         check_positive("k", k)
-        if isinstance(exclude, (str, bytes)):
-            raise TypeError(f"exclude must be a collection of item ids, got {exclude!r}")
-        banned = self.catalogue.to_internal(() if exclude is None else exclude)
+        banned = self.catalogue.to_internal(() if exclude is None else exclude, "exclude")
         banned = banned[banned > 0]
         allowed = self.catalogue.allowed(candidates)  # (V,) bool or None: every item
         keys = list(keyed)
         contexts, excluded = [], []
         for key in keys:
-            known = self.catalogue.known(keyed[key])
+            known = self.catalogue.known(
+                keyed[key], f"history of query {key!r}" if batch else "history"
+            )
             contexts.append(known[-self.cfg.max_len :])
             excluded.append(np.concatenate([known, banned]) if exclude_seen else banned)
         ranked = []
@@ -282,16 +286,7 @@ class Recommender:
             stop = start + batch_size
             labels = [f"query {key!r}" if batch else "" for key in keys[start:stop]]
             ranked += self._rank(contexts[start:stop], excluded[start:stop], k, labels, allowed)
-        # one DataFrame for the whole batch: building one per query costs more than the model
-        lengths = np.array([len(items) for items, _, _ in ranked], dtype=np.int64)
-        frame = self._frame(
-            np.concatenate([np.zeros(0, dtype=np.int64), *(items for items, _, _ in ranked)]),
-            np.concatenate([np.zeros(0), *(scores for _, scores, _ in ranked)]),
-            np.repeat(np.array([source for _, _, source in ranked], dtype=str), lengths),
-            np.concatenate([np.zeros(0, dtype=np.int64), *(np.arange(1, n + 1) for n in lengths)]),
-        )
-        frame.insert(0, Columns.QUERY, pd.Series(keys).repeat(lengths).to_numpy())
-        return frame
+        return batch_frame(self.catalogue, keys, ranked)
 
     def _rank(
         self,
@@ -300,14 +295,14 @@ class Recommender:
         k: int,
         labels: list[str],
         allowed: np.ndarray | None,
-    ) -> list[tuple[np.ndarray, np.ndarray, str]]:
+    ) -> list[Ranked]:
         """Per query ``(internal ids, scores, source)`` of the top-``k`` allowed items.
 
         ``allowed`` (V,) bool limits every query's answer (``None``: no limit). Queries
         with a non-empty context are scored together by the model; the others get the
         popularity fallback.
         """
-        results: list[tuple[np.ndarray, np.ndarray, str] | None] = [None] * len(contexts)
+        results: list[Ranked | None] = [None] * len(contexts)
         scored = [row for row, context in enumerate(contexts) if len(context)]
         empty = [row for row, context in enumerate(contexts) if not len(context)]
         if empty:
@@ -348,62 +343,3 @@ class Recommender:
         with torch.no_grad():
             users = self.model.user_vectors(torch.from_numpy(seq).to(self.device))  # (B, D)
             return (users @ self.model.item_matrix().T).float()
-
-    def _frame(
-        self,
-        internal: np.ndarray,
-        scores: np.ndarray,
-        source: str | np.ndarray | None = None,
-        ranks: np.ndarray | None = None,
-    ) -> pd.DataFrame:
-        """``item_id, score, rank`` (+ metadata) and ``source`` for ranked internal ids.
-
-        ``ranks`` defaults to ``1..n`` (one ranked list); ``source`` is one value or one per row.
-        """
-        columns = {
-            Columns.ITEM: self.catalogue.to_external(internal),
-            Columns.SCORE: np.asarray(scores, dtype=np.float64),
-            Columns.RANK: np.arange(1, len(internal) + 1) if ranks is None else ranks,
-            **self.catalogue.metadata(internal),
-        }
-        if source is not None:
-            columns[Columns.SOURCE] = source
-        return pd.DataFrame(columns)
-
-
-def with_probability(ranked: pd.DataFrame) -> pd.DataFrame:
-    """``ranked`` plus ``probability``: a softmax of ``score`` over all its rows.
-
-    Given every candidate item (``recommend(history, k=n_items)``), this is the model's
-    next-item distribution, which full cross-entropy training fits directly.
-    """
-    scores = ranked[Columns.SCORE].to_numpy(dtype=np.float64)
-    weights = np.exp(scores - scores.max())
-    out = ranked.copy()
-    out[Columns.PROBABILITY] = weights / weights.sum()
-    return out
-
-
-def check_finite_scores(scores: torch.Tensor, what: str) -> None:
-    """``RuntimeError`` naming ``what`` when ``scores`` (any shape) hold NaN or inf.
-
-    A NaN compares false with everything, so its ranking would be arbitrary (``topk`` even
-    puts NaN first): a broken model is refused rather than served. One sum checks finite
-    scores (a NaN or inf makes it non-finite); the exact count runs only when it is not.
-    """
-    if bool(torch.isfinite(scores.sum())):
-        return
-    bad = int((~torch.isfinite(scores)).sum())
-    if bad:
-        raise RuntimeError(
-            f"{what}: {bad} of {scores.numel()} scores are NaN or inf, so nothing can be "
-            "ranked: the model's weights are damaged or its training diverged. Load a "
-            "checkpoint saved before that (fit never saves a diverged model), or retrain "
-            "with a lower lr"
-        )
-
-
-def check_positive(name: str, value: Any) -> None:
-    """``ValueError`` unless ``value`` is an integer >= 1."""
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")

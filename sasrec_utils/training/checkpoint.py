@@ -5,11 +5,17 @@ so loading never executes pickled code. A missing, truncated, foreign or damaged
 raises ``CheckpointError`` saying which.
 
 Each file holds the sha256 of every tensor in it (``tensors_sha256``: dtype, shape and
-bytes, by path), checked at load, so bytes changed in place (a disk or copy error that
-keeps the length, so the file still unpickles) are named, not served. Checking costs
-about 0.15 s per 40M float32 values. Files written before the checksums still load, with
-an ``UnverifiedCheckpointWarning``; re-save one to add them. Weights holding NaN or inf
-are refused both ways: a diverged model is never written over a file, nor loaded.
+bytes, by path) and of every other field (``fields_sha256``: item ids and their dtype,
+titles, config, history, ..., by name), checked at load, so bytes changed in place (a
+disk or copy error that keeps the length, so the file still unpickles) are named, not
+served: a changed stored id would otherwise serve an item that does not exist. Checking
+costs about 0.15 s per 40M float32 values. Files written before the checksums (or before
+the field checksums) still load, checking what they hold, with an
+``UnverifiedCheckpointWarning``; re-save one to add them. Weights holding NaN or inf are
+refused both ways: a diverged model is never written over a file, nor loaded.
+
+Item ids are stored as a plain list with their numpy dtype (``item_id_dtype``), so a
+``uint64`` hash or a mix of ``int`` and ``str`` ids comes back exactly (``data.ids``).
 """
 
 from __future__ import annotations
@@ -25,13 +31,19 @@ import torch
 
 from ..atomic import atomic_torch_save
 from ..config import SASRecConfig
+from ..data.ids import IdMap
 from ..model.sasrec import SASRec
 from ..runtime import warn_caller
 
 FORMAT = "sasrec_utils.training.checkpoint/1"
 CHECKSUMS = "tensors_sha256"  # {tensor path: sha256 hex digest}, written by save_checkpoint
 FIELDS = {"config": dict, "n_items": int, "item_ids": list, "model_state": dict}
+FIELD_CHECKSUMS = "fields_sha256"  # {field: sha256 hex digest of what is not a tensor}
+UNCHECKED = ("format", CHECKSUMS, FIELD_CHECKSUMS)
 MAX_LISTED = 5
+RESAVE = (
+    "load and save it with this version to add them (a bundle: Recommender.load(path).save(path))"
+)
 
 
 class CheckpointError(RuntimeError):
@@ -51,8 +63,9 @@ def save_checkpoint(
 ) -> Path:
     """Write ``model`` weights, ``cfg``, the item-id mapping and ``extra`` atomically.
 
-    The file also holds the checksum of each of its tensors. ``ValueError`` when the
-    weights hold NaN or inf (the file at ``path``, if any, is left as it was).
+    The file also holds the checksum of each of its tensors and other fields.
+    ``ValueError`` when the weights hold NaN or inf (the file at ``path``, if any, is left
+    as it was).
     """
     model_state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     broken = nonfinite_tensors(model_state)
@@ -62,16 +75,34 @@ def save_checkpoint(
             f"{_listed(broken)}, so its training diverged; {path} was left as it was. "
             "Retrain with a lower lr"
         )
+    ids, dtype = IdMap(item_ids).to_plain()
     state = {
         "format": FORMAT,
         "config": cfg.to_dict(),
         "n_items": model.n_items,
-        "item_ids": np.asarray(item_ids).tolist(),
+        "item_ids": ids,
+        "item_id_dtype": dtype,
         "model_state": model_state,
         **extra,
     }
-    state[CHECKSUMS] = tensor_digests(state)
-    return atomic_torch_save(path, state)
+    return atomic_torch_save(path, with_checksums(state))
+
+
+def with_checksums(state: Mapping[str, Any]) -> dict[str, Any]:
+    """``state`` with the checksums of its tensors and of its other fields added."""
+    state = {k: v for k, v in state.items() if k not in (CHECKSUMS, FIELD_CHECKSUMS)}
+    return {**state, CHECKSUMS: tensor_digests(state), FIELD_CHECKSUMS: field_digests(state)}
+
+
+def stored_item_ids(state: Mapping[str, Any], path: str | os.PathLike) -> IdMap:
+    """The item ids a loaded checkpoint holds, with their dtype when it was stored."""
+    dtype = state.get("item_id_dtype")
+    try:
+        return IdMap.from_plain(state["item_ids"], dtype)
+    except (TypeError, ValueError, OverflowError) as error:
+        raise CheckpointError(
+            f"{path}: damaged checkpoint: item ids do not fit their dtype {dtype!r} ({error})"
+        ) from error
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
@@ -97,8 +128,40 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
             f"{path}: damaged checkpoint: {'; '.join(problems)}; the file was edited or "
             "damaged: use another copy, or retrain"
         )
+    _verify_fields(path, state)
     _verify_tensors(path, state)
     return state
+
+
+def field_digests(state: Mapping[str, Any]) -> dict[str, str]:
+    """sha256 (hex) of every top-level field but the format tag and the checksums.
+
+    Each digest covers the field's exact value (types included: ``1`` and ``"1"``
+    differ); tensors inside it count by position only, their bytes being covered by
+    ``tensor_digests``.
+    """
+    return {
+        name: hashlib.sha256(_canonical(value).encode()).hexdigest()
+        for name, value in state.items()
+        if name not in UNCHECKED
+    }
+
+
+def _canonical(value: Any) -> str:
+    """A text that changes with any value or type in ``value`` (tensors: a placeholder).
+
+    ``repr`` of plain data is exact (floats round-trip) and a loaded file keeps the
+    order of its dicts; a flat list of ids is one ``repr`` call, not one per id.
+    """
+    if isinstance(value, torch.Tensor):
+        return "<tensor>"
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{k!r}: {_canonical(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)) and any(
+        isinstance(v, (torch.Tensor, Mapping, list, tuple)) for v in value
+    ):
+        return f"{type(value).__name__}[" + ", ".join(_canonical(v) for v in value) + "]"
+    return repr(value)
 
 
 def tensor_digests(state: Mapping[str, Any]) -> dict[str, str]:
@@ -161,14 +224,40 @@ def _field_problems(state: dict[str, Any]) -> list[str]:
     return problems
 
 
+def _verify_fields(path: Path, state: dict[str, Any]) -> None:
+    """``CheckpointError`` naming the fields that differ from their checksums."""
+    expected = state.get(FIELD_CHECKSUMS)
+    if expected is None:
+        if CHECKSUMS in state:  # the previous format: tensors checked, the rest cannot be
+            warn_caller(
+                f"{path} has checksums for its tensors but not for its other fields (written "
+                "before sasrec_utils stored them): a change to its item ids, titles, "
+                f"popularity or config cannot be detected; {RESAVE}",
+                UnverifiedCheckpointWarning,
+            )
+        return
+    if not isinstance(expected, dict):
+        raise CheckpointError(
+            f"{path}: damaged checkpoint: field {FIELD_CHECKSUMS!r} should be a dict, found "
+            f"{type(expected).__name__}; use another copy, or retrain"
+        )
+    found = field_digests(state)
+    damaged = [k for k in sorted(expected.keys() | found.keys()) if expected.get(k) != found.get(k)]
+    if damaged:
+        raise CheckpointError(
+            f"{path}: damaged checkpoint: field(s) {_listed([repr(k) for k in damaged])} differ "
+            "from the checksums written with them; the file was changed after it was saved "
+            "(an edit, a disk, copy or transfer error): use another copy, or retrain"
+        )
+
+
 def _verify_tensors(path: Path, state: dict[str, Any]) -> None:
     """``CheckpointError`` unless every tensor matches its checksum and the weights are finite."""
     expected = state.get(CHECKSUMS)
     if expected is None:
         warn_caller(
             f"{path} has no tensor checksums (written before sasrec_utils stored them): "
-            "damage to its weights cannot be detected; load and save it with this version "
-            "to add them (a bundle: Recommender.load(path).save(path))",
+            f"damage to its weights, ids or config cannot be detected; {RESAVE}",
             UnverifiedCheckpointWarning,
         )
     elif not isinstance(expected, dict):
@@ -213,7 +302,7 @@ def model_from_checkpoint(
         raise CheckpointError(
             f"{path}: damaged checkpoint: field 'config' is invalid ({error})"
         ) from error
-    if len(state["item_ids"]) != state["n_items"]:
+    if len(stored_item_ids(state, path)) != state["n_items"]:
         raise CheckpointError(
             f"{path}: {len(state['item_ids'])} item ids for {state['n_items']} items"
         )

@@ -37,7 +37,7 @@ from ..data.splits import EvalSet, Split
 from ..evaluation.ranking import evaluate_model
 from ..model.losses import batch_loss
 from ..model.sasrec import SASRec
-from ..runtime import resolve_device, set_seed
+from ..runtime import resolve_device, set_seed, start_line, training_threads
 from . import distributed
 from .checkpoint import load_checkpoint, nonfinite_tensors, save_checkpoint
 from .failures import TrainingDiverged, clear_errors, diverged
@@ -164,8 +164,8 @@ class Trainer:
         self.valid_queries = prepared.split.valid.sample(cfg.valid_users, cfg.seed)
         self.validation = validation  # False: a fixed number of epochs, the last one kept
         self.device = resolve_device(cfg.device)
-        if cfg.num_threads:
-            torch.set_num_threads(cfg.num_threads)
+        self.threads, self.threads_why = training_threads(cfg.num_threads)
+        torch.set_num_threads(self.threads)  # for this process, also after training
         set_seed(cfg.seed)
         self.rng = np.random.default_rng(cfg.seed)
         self.ctx = distributed.context()
@@ -269,6 +269,8 @@ class Trainer:
         if mode not in PROGRESS:
             raise ValueError(f"progress must be one of {list(PROGRESS)}, got {progress!r}")
         shown = mode != "none" and self.ctx.is_main
+        if shown:
+            print(start_line(self.device, self.threads, self.threads_why, self.out), flush=True)
         epochs = _epoch_bar(
             range(state.epoch + 1, cfg.epochs + 1),
             live=mode == "bar" and shown,
@@ -329,8 +331,9 @@ def fit(
     checkpoints; ``prepared.pretrained`` (V, d), when set, initialises the item vectors.
     With ``resume=True`` and ``out_dir/last.pt`` present, training continues after the last
     completed epoch (same config required). An interrupt (Ctrl-C, a lost runtime) leaves
-    both checkpoints intact. ``cfg.valid_users`` early-stops on a fixed random sample of
-    validation users (for large logs; the history's ``valid_users`` says how many).
+    both checkpoints intact (``out_dir=None`` keeps none: the first line printed says so,
+    and the CPU threads, ``runtime.training_threads``). ``cfg.valid_users`` early-stops on
+    a fixed random sample of validation users (the history's ``valid_users``: how many).
     """
     trainer = Trainer(cfg, prepared, out_dir)
     if resume:

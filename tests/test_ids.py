@@ -1,0 +1,47 @@
+"""IdMap: external ids <-> internal indices, each id's value and type kept through files."""
+
+import json
+
+import numpy as np
+import pytest
+
+from sasrec_utils.data import IdMap
+
+HASHED = np.array([2**53 + 1, 2**64 - 1, 7], dtype=np.uint64)  # float64 would round both
+
+
+def test_internal_ids_start_at_one_and_unknown_ids_map_to_padding():
+    ids = IdMap(np.array(["b", "a", "c"]))
+    assert ids.to_internal(["a", "zz", "c"]).tolist() == [2, 0, 3]
+    assert ids.to_external([3, 1]).tolist() == ["c", "b"]
+    assert len(ids) == 3 and "a" in ids and "zz" not in ids and ids.get("zz") == 0
+
+
+def test_hashed_uint64_ids_survive_a_json_round_trip_exactly():
+    values, dtype = IdMap(HASHED).to_plain()
+    back = IdMap.from_plain(json.loads(json.dumps(values)), dtype)
+    assert back.external.dtype == np.uint64
+    assert back.external.tolist() == HASHED.tolist()
+    assert back.to_internal([2**64 - 1]).tolist() == [2]
+
+
+def test_mixed_int_and_str_ids_keep_their_types():
+    mixed = np.array([7003, "7003", np.int64(12)], dtype=object)
+    values, dtype = IdMap(mixed).to_plain()
+    assert [type(v) for v in values] == [int, str, int]  # plain Python, no numpy scalars
+    back = IdMap.from_plain(values, dtype)
+    assert back.to_internal([7003, "7003", 12]).tolist() == [1, 2, 3]
+
+
+def test_the_map_is_read_only_and_independent_of_the_caller_array():
+    source = np.array([5, 6])
+    ids = IdMap(source)
+    source[0] = 9
+    assert ids.to_external([1]).tolist() == [5]
+    with pytest.raises(ValueError):
+        ids.external[0] = 1
+
+
+def test_a_single_id_where_a_list_is_expected_is_named():
+    with pytest.raises(TypeError, match=r"exclude must be a collection of item ids.*\[7003\]"):
+        IdMap(np.array([7003])).to_internal(7003, name="exclude")
