@@ -118,6 +118,7 @@ from sasrec_utils.report import (
     write_training_summary,
 )
 from sasrec_utils.runtime import peak_memory, resolve_device
+from sasrec_utils.training import BEST_VALID_KEY, VALID_COLUMN, VALID_LABEL
 
 started = time.time()
 os.chdir(project_root())
@@ -192,12 +193,12 @@ runs = train_seeds(artifacts, cfg, prepared, seeds, progress=progress, resume=re
 memory = peak_memory(run_device)
 summary = training_summary(cfg, runs, checkpoint_names(artifacts, cfg, seeds), memory["MiB"])
 per_seed = pd.DataFrame(summary["runs"]).set_index("seed").drop(columns="checkpoint")
-per_seed.round({"best_valid_ndcg@10": 4, "seconds_to_best": 1, "train_seconds": 1,
+per_seed.round({BEST_VALID_KEY: 4, "seconds_to_best": 1, "train_seconds": 1,
                 "seconds_per_epoch": 2})
 
 # %%
-spread = per_seed["best_valid_ndcg@10"]
-print(f"best validation NDCG@10 over {len(seeds)} seeds: {spread.mean():.4f} ± "
+spread = per_seed[BEST_VALID_KEY]
+print(f"best validation {VALID_LABEL} over {len(seeds)} seeds: {spread.mean():.4f} ± "
       f"{spread.std(ddof=1) if len(seeds) > 1 else 0:.4f} (min {spread.min():.4f}, "
       f"max {spread.max():.4f}); {summary['n_parameters']:,} parameters per model")
 
@@ -220,7 +221,7 @@ plots_results.training_curves_figure({s: run.selected.history for s, run in runs
 # %%
 history = pd.concat([run.selected.history.assign(seed=s) for s, run in runs.items()])
 atomic_write_text(os.path.join(artifacts, "history.csv"), history.to_csv(index=False))
-columns = ["seed", "epoch", "train_loss", "valid_hr@10", "valid_ndcg@10", "seconds"]
+columns = ["seed", "epoch", "train_loss", "valid_hr@10", VALID_COLUMN, "seconds"]
 history[[c for c in columns if c in history]].groupby("seed").head(5).set_index(
     ["seed", "epoch"]).round(4)
 
