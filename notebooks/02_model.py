@@ -91,9 +91,9 @@ import torch
 from sasrec_utils.data import data_fingerprint
 from sasrec_utils.model import SASRec, last_layer_attention, parameter_table, window_weights
 from sasrec_utils.report import (
+    load_or_prepare,
     notebook_config,
     plots_attention,
-    prepared_data,
     project_root,
     reproducibility,
 )
@@ -102,7 +102,7 @@ from sasrec_utils.runtime import set_seed
 started = time.time()
 os.chdir(project_root())
 cfg = notebook_config(globals(), "02_model")
-prepared = prepared_data(artifacts, cfg)
+prepared = load_or_prepare(artifacts, cfg)
 data, split, items = prepared.sequences, prepared.split, prepared.items
 set_seed(cfg.seed)
 print(f"{data.n_users:,} users, {data.n_items:,} items; D={cfg.hidden_dim}, "

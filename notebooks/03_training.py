@@ -108,9 +108,9 @@ from sasrec_utils.data import data_fingerprint
 from sasrec_utils.report import (
     TRAINING_FILE,
     checkpoint_names,
+    load_or_prepare,
     notebook_config,
     plots_results,
-    prepared_data,
     project_root,
     reproducibility,
     train_seeds,
@@ -123,7 +123,7 @@ from sasrec_utils.training import BEST_VALID_KEY, VALID_COLUMN, VALID_LABEL
 started = time.time()
 os.chdir(project_root())
 cfg = notebook_config(globals(), "03_training")
-prepared = prepared_data(artifacts, cfg)
+prepared = load_or_prepare(artifacts, cfg)
 seeds = [cfg.seed + offset for offset in range(n_seeds)]
 run_device = resolve_device(cfg.device)
 if run_device.type == "cuda":

@@ -115,11 +115,11 @@ from sasrec_utils.evaluation import (
 )
 from sasrec_utils.model import SASRec, last_layer_attention, weight_by_distance, window_weights
 from sasrec_utils.report import (
+    load_or_prepare,
     notebook_config,
     plots,
     plots_attention,
     plots_results,
-    prepared_data,
     project_root,
     read_training_summary,
     reproducibility,
@@ -132,7 +132,7 @@ from sasrec_utils.training import model_from_checkpoint
 started = time.time()
 os.chdir(project_root())
 requested = notebook_config(globals(), "04_evaluation")
-prepared = prepared_data(artifacts, requested)
+prepared = load_or_prepare(artifacts, requested)
 checkpoints = trained_checkpoints(artifacts, requested, prepared, n_seeds)
 run_device = resolve_device(requested.device)
 loaded = [model_from_checkpoint(path, run_device) for path in checkpoints]

@@ -99,10 +99,10 @@ from sasrec_utils.data import data_fingerprint, item_popularity, prepare_data, s
 from sasrec_utils.evaluation import bootstrap_verdict
 from sasrec_utils.report import (
     METRICS_FILE,
+    load_or_prepare,
     notebook_config,
     plots,
     plots_results,
-    prepared_data,
     project_root,
     read_metrics,
     reproducibility,
@@ -115,7 +115,7 @@ from sasrec_utils.training import fit
 started = time.time()
 os.chdir(project_root())
 cfg = notebook_config(globals(), "05_production_demo")
-prepared = prepared_data(artifacts, cfg)
+prepared = load_or_prepare(artifacts, cfg)
 checkpoint = trained_checkpoints(artifacts, cfg, prepared, n_seeds)[0]  # the first seed
 data, split, items = prepared.sequences, prepared.split, prepared.items
 rng = np.random.default_rng(cfg.seed)
