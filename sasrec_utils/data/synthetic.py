@@ -32,8 +32,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..config import SASRecConfig
 from ..atomic import atomic_path
+from ..config import SASRecConfig
 from ..presets import LOG_SIZES
 
 # (id prefix, share of items, relative popularity, events file)
