@@ -100,8 +100,10 @@ $(REPORTS)/%.ipynb: notebooks/%.py $(PACKAGE_SOURCES) $(PARAM_STAMP) $(PARAMS_FI
 		|| { $(TOOLS) failure $(REPORTS)/$*.tmp.ipynb notebooks/$*.py; exit 1; }
 	@mv $(REPORTS)/$*.tmp.ipynb $@
 
+# cells tagged remove-input (the Colab install cell) show their output only
 $(REPORTS)/%.html: $(REPORTS)/%.ipynb
 	@$(PYTHON) -m nbconvert --to html --log-level ERROR --output-dir $(REPORTS) \
+		--TagRemovePreprocessor.remove_input_tags=remove-input \
 		--output $*.tmp $< && mv $(REPORTS)/$*.tmp.html $@
 
 # rewritten only when the parameters change, so unchanged runs stay up to date
@@ -115,7 +117,8 @@ clean-reports:
 	rm -f $(REPORTS)/*.ipynb $(REPORTS)/*.html $(REPORTS)/*.png $(REPORTS)/metrics.json \
 		$(PARAM_STAMP)
 
-# Colab badges and install lines in notebooks/ and README.md, from pyproject.toml
+# Colab badges in notebooks/ and README.md, and the notebooks' install cell from
+# tools/colab_cell.py, with the repository of pyproject.toml
 badges:
 	$(TOOLS) badges
 

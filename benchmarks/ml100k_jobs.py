@@ -35,7 +35,7 @@ from sasrec_utils.evaluation.baselines import BASELINES, tune
 from sasrec_utils.evaluation.metrics import ranking_metrics
 from sasrec_utils.evaluation.ranking import evaluate_model, rank_all_items
 from sasrec_utils.evaluation.scorers import ModelScorer, PopularityScorer, RandomScorer
-from sasrec_utils.model import losses
+from sasrec_utils.model import cross_entropy
 from sasrec_utils.model.sasrec import SASRec
 from sasrec_utils.runtime import peak_rss_mib, resolve_device, set_seed
 from sasrec_utils.training.final_model import train_final
@@ -195,7 +195,7 @@ def run_prefix_baseline(cfg: SASRecConfig, seconds: float) -> dict:
             seq = torch.from_numpy(inputs[batch]).to(device)
             hidden = model(seq)[:, -1]  # (B, D): only the last position is trained
             target = torch.from_numpy(targets[batch]).to(device)
-            loss = losses.full_cross_entropy(
+            loss = cross_entropy.full_cross_entropy(
                 hidden, target, model.item_matrix(), cfg.label_smoothing
             )
             optimizer.zero_grad(set_to_none=True)
@@ -274,7 +274,7 @@ def run_flop_estimate(cfg: SASRecConfig) -> dict:
     dim, heads = cfg.hidden_dim, cfg.n_heads
     tokens = round(counts["batch_rows"] * counts["batch_width"])
     width, n_items = round(counts["batch_width"]), int(counts["n_items"])
-    chunk = max(1, losses.AUTO_CHUNK_LOGITS["cpu"] // (n_items + 1))
+    chunk = max(1, cross_entropy.AUTO_CHUNK_LOGITS["cpu"] // (n_items + 1))
     per_flop = {  # shapes: one projection, one head's scores, one chunk of logits
         "linear": matmul_seconds_per_flop(1, tokens, dim, 3 * dim),
         "attention": matmul_seconds_per_flop(

@@ -31,13 +31,13 @@
 # `artifacts/seed-<seed>/best.pt` and `last.pt` per seed, `artifacts/history.csv`,
 # `artifacts/training.json`.
 
-# %%
+# %% tags=["remove-input"]
 # Colab only: install sasrec_utils; Colab's own torch is kept as it is. The newest
 # sasrec_utils-*.whl in WHEEL_FOLDERS (upload one built by `make wheel`) goes first, else the
 # repository. When pip fails, this cell says why and how to get past it, then stops.
 import sys
 
-REPOSITORY = "https://github.com/sasrec-report/sasrec-report"  # set from pyproject.toml by `make badges`
+REPOSITORY = "https://github.com/sasrec-report/sasrec-report"  # set by `make badges`
 WHEEL_FOLDERS = ["/content", "/content/drive/MyDrive"]  # Files pane uploads; Drive once mounted
 if "google.colab" in sys.modules:
     import glob
@@ -45,7 +45,11 @@ if "google.colab" in sys.modules:
     import subprocess
     import warnings
 
-    wheels = [path for folder in WHEEL_FOLDERS for path in glob.glob(os.path.join(folder, "sasrec_utils-*.whl"))]
+    wheels = [
+        path
+        for folder in WHEEL_FOLDERS
+        for path in glob.glob(os.path.join(folder, "sasrec_utils-*.whl"))
+    ]
     source = max(wheels, key=os.path.getmtime) if wheels else f"git+{REPOSITORY}"
     pip = subprocess.run(
         [sys.executable, "-m", "pip", "install", "-q", source],
@@ -58,12 +62,15 @@ if "google.colab" in sys.modules:
     else:
         said = (pip.stdout + pip.stderr).strip().splitlines()[-15:]
         print(
-            f"Could not install sasrec_utils from {source} (pip exit status {pip.returncode}):\n    "
+            f"Could not install sasrec_utils from {source} "
+            f"(pip exit status {pip.returncode}):\n    "
             + "\n    ".join(said)
             + "\n\nTwo ways out; then run this cell again:\n"
             "  1. Upload a wheel: in a copy of the repository run `make wheel`, then upload "
-            "dist/sasrec_utils-*.whl to a folder of WHEEL_FOLDERS (" + ", ".join(WHEEL_FOLDERS) + "): "
-            "Files pane > Upload, or Mount Drive and put it in MyDrive. The newest one is installed.\n"
+            "dist/sasrec_utils-*.whl to a folder of WHEEL_FOLDERS ("
+            + ", ".join(WHEEL_FOLDERS)
+            + "): Files pane > Upload, or Mount Drive and put it in MyDrive. The newest one "
+            "is installed.\n"
             "  2. Set REPOSITORY above to an address this runtime can reach (a public fork, or "
             "where the repository moved); pip installs git+REPOSITORY."
         )
@@ -108,9 +115,9 @@ from sasrec_utils.data import data_fingerprint
 from sasrec_utils.report import (
     TRAINING_FILE,
     checkpoint_names,
+    load_or_prepare,
     notebook_config,
     plots_results,
-    prepared_data,
     project_root,
     reproducibility,
     train_seeds,
@@ -118,11 +125,12 @@ from sasrec_utils.report import (
     write_training_summary,
 )
 from sasrec_utils.runtime import peak_memory, resolve_device
+from sasrec_utils.training import BEST_VALID_KEY, VALID_COLUMN, VALID_LABEL
 
 started = time.time()
 os.chdir(project_root())
 cfg = notebook_config(globals(), "03_training")
-prepared = prepared_data(artifacts, cfg)
+prepared = load_or_prepare(artifacts, cfg)
 seeds = [cfg.seed + offset for offset in range(n_seeds)]
 run_device = resolve_device(cfg.device)
 if run_device.type == "cuda":
@@ -192,12 +200,12 @@ runs = train_seeds(artifacts, cfg, prepared, seeds, progress=progress, resume=re
 memory = peak_memory(run_device)
 summary = training_summary(cfg, runs, checkpoint_names(artifacts, cfg, seeds), memory["MiB"])
 per_seed = pd.DataFrame(summary["runs"]).set_index("seed").drop(columns="checkpoint")
-per_seed.round({"best_valid_ndcg@10": 4, "seconds_to_best": 1, "train_seconds": 1,
+per_seed.round({BEST_VALID_KEY: 4, "seconds_to_best": 1, "train_seconds": 1,
                 "seconds_per_epoch": 2})
 
 # %%
-spread = per_seed["best_valid_ndcg@10"]
-print(f"best validation NDCG@10 over {len(seeds)} seeds: {spread.mean():.4f} ± "
+spread = per_seed[BEST_VALID_KEY]
+print(f"best validation {VALID_LABEL} over {len(seeds)} seeds: {spread.mean():.4f} ± "
       f"{spread.std(ddof=1) if len(seeds) > 1 else 0:.4f} (min {spread.min():.4f}, "
       f"max {spread.max():.4f}); {summary['n_parameters']:,} parameters per model")
 
@@ -220,7 +228,7 @@ plots_results.training_curves_figure({s: run.selected.history for s, run in runs
 # %%
 history = pd.concat([run.selected.history.assign(seed=s) for s, run in runs.items()])
 atomic_write_text(os.path.join(artifacts, "history.csv"), history.to_csv(index=False))
-columns = ["seed", "epoch", "train_loss", "valid_hr@10", "valid_ndcg@10", "seconds"]
+columns = ["seed", "epoch", "train_loss", "valid_hr@10", VALID_COLUMN, "seconds"]
 history[[c for c in columns if c in history]].groupby("seed").head(5).set_index(
     ["seed", "epoch"]).round(4)
 

@@ -30,13 +30,13 @@
 # **Reads:** the checkpoints of notebook 03 (trained here if missing) and the data from
 # notebook 01. **Writes:** `metrics.json` to `artifacts/` and to the reports folder.
 
-# %%
+# %% tags=["remove-input"]
 # Colab only: install sasrec_utils; Colab's own torch is kept as it is. The newest
 # sasrec_utils-*.whl in WHEEL_FOLDERS (upload one built by `make wheel`) goes first, else the
 # repository. When pip fails, this cell says why and how to get past it, then stops.
 import sys
 
-REPOSITORY = "https://github.com/sasrec-report/sasrec-report"  # set from pyproject.toml by `make badges`
+REPOSITORY = "https://github.com/sasrec-report/sasrec-report"  # set by `make badges`
 WHEEL_FOLDERS = ["/content", "/content/drive/MyDrive"]  # Files pane uploads; Drive once mounted
 if "google.colab" in sys.modules:
     import glob
@@ -44,7 +44,11 @@ if "google.colab" in sys.modules:
     import subprocess
     import warnings
 
-    wheels = [path for folder in WHEEL_FOLDERS for path in glob.glob(os.path.join(folder, "sasrec_utils-*.whl"))]
+    wheels = [
+        path
+        for folder in WHEEL_FOLDERS
+        for path in glob.glob(os.path.join(folder, "sasrec_utils-*.whl"))
+    ]
     source = max(wheels, key=os.path.getmtime) if wheels else f"git+{REPOSITORY}"
     pip = subprocess.run(
         [sys.executable, "-m", "pip", "install", "-q", source],
@@ -57,12 +61,15 @@ if "google.colab" in sys.modules:
     else:
         said = (pip.stdout + pip.stderr).strip().splitlines()[-15:]
         print(
-            f"Could not install sasrec_utils from {source} (pip exit status {pip.returncode}):\n    "
+            f"Could not install sasrec_utils from {source} "
+            f"(pip exit status {pip.returncode}):\n    "
             + "\n    ".join(said)
             + "\n\nTwo ways out; then run this cell again:\n"
             "  1. Upload a wheel: in a copy of the repository run `make wheel`, then upload "
-            "dist/sasrec_utils-*.whl to a folder of WHEEL_FOLDERS (" + ", ".join(WHEEL_FOLDERS) + "): "
-            "Files pane > Upload, or Mount Drive and put it in MyDrive. The newest one is installed.\n"
+            "dist/sasrec_utils-*.whl to a folder of WHEEL_FOLDERS ("
+            + ", ".join(WHEEL_FOLDERS)
+            + "): Files pane > Upload, or Mount Drive and put it in MyDrive. The newest one "
+            "is installed.\n"
             "  2. Set REPOSITORY above to an address this runtime can reach (a public fork, or "
             "where the repository moved); pip installs git+REPOSITORY."
         )
@@ -115,11 +122,11 @@ from sasrec_utils.evaluation import (
 )
 from sasrec_utils.model import SASRec, last_layer_attention, weight_by_distance, window_weights
 from sasrec_utils.report import (
+    load_or_prepare,
     notebook_config,
     plots,
     plots_attention,
     plots_results,
-    prepared_data,
     project_root,
     read_training_summary,
     reproducibility,
@@ -132,7 +139,7 @@ from sasrec_utils.training import model_from_checkpoint
 started = time.time()
 os.chdir(project_root())
 requested = notebook_config(globals(), "04_evaluation")
-prepared = prepared_data(artifacts, requested)
+prepared = load_or_prepare(artifacts, requested)
 checkpoints = trained_checkpoints(artifacts, requested, prepared, n_seeds)
 run_device = resolve_device(requested.device)
 loaded = [model_from_checkpoint(path, run_device) for path in checkpoints]

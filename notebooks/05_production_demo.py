@@ -31,13 +31,13 @@
 # **Reads:** `artifacts/best.pt` from notebook 03 (trained here if missing) and the data from
 # notebook 01.
 
-# %%
+# %% tags=["remove-input"]
 # Colab only: install sasrec_utils; Colab's own torch is kept as it is. The newest
 # sasrec_utils-*.whl in WHEEL_FOLDERS (upload one built by `make wheel`) goes first, else the
 # repository. When pip fails, this cell says why and how to get past it, then stops.
 import sys
 
-REPOSITORY = "https://github.com/sasrec-report/sasrec-report"  # set from pyproject.toml by `make badges`
+REPOSITORY = "https://github.com/sasrec-report/sasrec-report"  # set by `make badges`
 WHEEL_FOLDERS = ["/content", "/content/drive/MyDrive"]  # Files pane uploads; Drive once mounted
 if "google.colab" in sys.modules:
     import glob
@@ -45,7 +45,11 @@ if "google.colab" in sys.modules:
     import subprocess
     import warnings
 
-    wheels = [path for folder in WHEEL_FOLDERS for path in glob.glob(os.path.join(folder, "sasrec_utils-*.whl"))]
+    wheels = [
+        path
+        for folder in WHEEL_FOLDERS
+        for path in glob.glob(os.path.join(folder, "sasrec_utils-*.whl"))
+    ]
     source = max(wheels, key=os.path.getmtime) if wheels else f"git+{REPOSITORY}"
     pip = subprocess.run(
         [sys.executable, "-m", "pip", "install", "-q", source],
@@ -58,12 +62,15 @@ if "google.colab" in sys.modules:
     else:
         said = (pip.stdout + pip.stderr).strip().splitlines()[-15:]
         print(
-            f"Could not install sasrec_utils from {source} (pip exit status {pip.returncode}):\n    "
+            f"Could not install sasrec_utils from {source} "
+            f"(pip exit status {pip.returncode}):\n    "
             + "\n    ".join(said)
             + "\n\nTwo ways out; then run this cell again:\n"
             "  1. Upload a wheel: in a copy of the repository run `make wheel`, then upload "
-            "dist/sasrec_utils-*.whl to a folder of WHEEL_FOLDERS (" + ", ".join(WHEEL_FOLDERS) + "): "
-            "Files pane > Upload, or Mount Drive and put it in MyDrive. The newest one is installed.\n"
+            "dist/sasrec_utils-*.whl to a folder of WHEEL_FOLDERS ("
+            + ", ".join(WHEEL_FOLDERS)
+            + "): Files pane > Upload, or Mount Drive and put it in MyDrive. The newest one "
+            "is installed.\n"
             "  2. Set REPOSITORY above to an address this runtime can reach (a public fork, or "
             "where the repository moved); pip installs git+REPOSITORY."
         )
@@ -99,10 +106,10 @@ from sasrec_utils.data import data_fingerprint, item_popularity, prepare_data, s
 from sasrec_utils.evaluation import bootstrap_verdict
 from sasrec_utils.report import (
     METRICS_FILE,
+    load_or_prepare,
     notebook_config,
     plots,
     plots_results,
-    prepared_data,
     project_root,
     read_metrics,
     reproducibility,
@@ -115,7 +122,7 @@ from sasrec_utils.training import fit
 started = time.time()
 os.chdir(project_root())
 cfg = notebook_config(globals(), "05_production_demo")
-prepared = prepared_data(artifacts, cfg)
+prepared = load_or_prepare(artifacts, cfg)
 checkpoint = trained_checkpoints(artifacts, cfg, prepared, n_seeds)[0]  # the first seed
 data, split, items = prepared.sequences, prepared.split, prepared.items
 rng = np.random.default_rng(cfg.seed)

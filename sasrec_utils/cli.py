@@ -32,6 +32,7 @@ from .evaluation.ranking import evaluate_model
 from .presets import CONFIGS, LOG_SIZES
 from .training import distributed
 from .training.checkpoint import CheckpointError
+from .training.early_stopping import BEST_VALID_KEY
 from .training.failures import TrainingDiverged
 from .training.loop import fit
 
@@ -84,7 +85,7 @@ def train_command(args: argparse.Namespace) -> None:
             report = {
                 "world_size": ctx.world_size,
                 "best_epoch": result.best_epoch,
-                "best_valid_ndcg@10": result.best_valid,
+                BEST_VALID_KEY: result.best_valid,
                 "fit_seconds": seconds,
                 "test": test,
                 "history": result.history.to_dict(orient="list"),

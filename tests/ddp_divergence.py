@@ -27,12 +27,17 @@ def main(out: Path, where: str) -> None:
     cfg = SASRecConfig.from_dict(json.loads((out / "cfg.json").read_text()))
     prepared = prepare_data(cfg)
     calls = {"n": 0}
-    real_loss, real_evaluate = train.batch_loss, train.evaluate_model
+    build_loss, real_evaluate = train.build_loss, train.evaluate_model
 
-    def nan_loss_at_step_3(*args, **kwargs):
-        calls["n"] += 1
-        loss = real_loss(*args, **kwargs)
-        return loss * float("nan") if calls["n"] == 3 else loss
+    def with_nan_loss_at_step_3(*args):
+        real_loss = build_loss(*args)
+
+        def loss(*batch):
+            calls["n"] += 1
+            value = real_loss(*batch)
+            return value * float("nan") if calls["n"] == 3 else value
+
+        return loss
 
     def infinite_scores_at_validation_2(model, *args, **kwargs):
         calls["n"] += 1
@@ -42,7 +47,7 @@ def main(out: Path, where: str) -> None:
         return real_evaluate(model, *args, **kwargs)
 
     if where == "loss" and rank == 1:
-        train.batch_loss = nan_loss_at_step_3
+        train.build_loss = with_nan_loss_at_step_3
     if where == "validation" and rank == 0:
         train.evaluate_model = infinite_scores_at_validation_2
     try:

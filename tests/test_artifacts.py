@@ -18,8 +18,8 @@ from sasrec_utils.report.artifacts import (
     ITEMS_FILE,
     SEQUENCES_FILE,
     final_checkpoint,
+    load_or_prepare,
     notebook_config,
-    prepared_data,
     project_root,
     save_prepared,
     seed_folder,
@@ -67,22 +67,22 @@ def test_project_root_finds_the_checkout_from_a_subfolder(tmp_path):
     assert project_root(tmp_path) == tmp_path.resolve()
 
 
-def test_prepared_data_reuses_matching_artifacts_and_rebuilds_others(retail, tmp_path, caplog):
+def test_load_or_prepare_reuses_matching_artifacts_and_rebuilds_others(retail, tmp_path, caplog):
     cfg = _retail_config(retail)
     with caplog.at_level(logging.WARNING, logger="sasrec_utils.report.artifacts"):
-        first = prepared_data(tmp_path, cfg)  # nothing saved yet: prepared and saved
+        first = load_or_prepare(tmp_path, cfg)  # nothing saved yet: prepared and saved
     assert "none saved" in caplog.text
     assert (tmp_path / SEQUENCES_FILE).exists() and first.items is None
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="sasrec_utils.report.artifacts"):
-        again = prepared_data(tmp_path, cfg)
+        again = load_or_prepare(tmp_path, cfg)
     assert caplog.text == ""  # loaded, not rebuilt
     assert data_fingerprint(again.sequences) == data_fingerprint(first.sequences)
     assert again.sequences.item_ids.tolist() == first.sequences.item_ids.tolist()
     np.testing.assert_array_equal(again.split.test.targets, first.split.test.targets)
     one_file = _retail_config(retail).replace(events_paths=[str(retail.events_paths[0])])
     with caplog.at_level(logging.WARNING, logger="sasrec_utils.report.artifacts"):
-        other = prepared_data(tmp_path, one_file)
+        other = load_or_prepare(tmp_path, one_file)
     assert "saved data is for" in caplog.text
     assert len(other.sequences.sequences.items) < len(first.sequences.sequences.items)
     saved = json.loads((tmp_path / DATA_FILE).read_text())
@@ -91,7 +91,7 @@ def test_prepared_data_reuses_matching_artifacts_and_rebuilds_others(retail, tmp
 
 def test_save_prepared_rewrites_only_when_the_data_changes(retail, tmp_path):
     cfg = _retail_config(retail)
-    prepared = prepared_data(tmp_path, cfg)
+    prepared = load_or_prepare(tmp_path, cfg)
     summary = tmp_path / DATA_FILE
     before = summary.stat().st_mtime_ns, (tmp_path / SEQUENCES_FILE).stat().st_mtime_ns
     time.sleep(0.01)
@@ -104,9 +104,9 @@ def test_save_prepared_rewrites_only_when_the_data_changes(retail, tmp_path):
     assert (tmp_path / ITEMS_FILE).exists()
 
 
-def test_prepared_data_loads_pretrained_vectors_aligned_to_items(retail, tmp_path):
+def test_load_or_prepare_loads_pretrained_vectors_aligned_to_items(retail, tmp_path):
     cfg = _retail_config(retail, embeddings_path=str(retail.embeddings_path))
-    prepared = prepared_data(tmp_path, cfg)
+    prepared = load_or_prepare(tmp_path, cfg)
     assert prepared.pretrained.shape == (prepared.sequences.n_items + 1, 128)
     assert not prepared.pretrained[0].any()
 
@@ -118,7 +118,7 @@ def test_trained_checkpoints_train_when_missing_and_refuse_other_data(retail, tm
         events_paths=[str(p) for p in retail.events_paths],
         vocabulary_path=str(retail.vocabulary_path),
     )
-    prepared = prepared_data(tmp_path, cfg)
+    prepared = load_or_prepare(tmp_path, cfg)
     paths = trained_checkpoints(tmp_path, cfg, prepared, n_seeds=2)
     expected = [seed_folder(tmp_path, s) / CHECKPOINT_FILE for s in (cfg.seed, cfg.seed + 1)]
     assert paths == expected and all(p.exists() for p in paths)

@@ -1,4 +1,5 @@
-"""The notebooks' first code cell, the Colab install: repository, uploaded wheel, clean stop.
+"""The notebooks' first code cell, the Colab install: one source (``tools/colab_cell.py``),
+left out of the rendered reports; repository, uploaded wheel, clean stop.
 
 The cell runs as written, with ``google.colab`` faked in ``sys.modules``, its wheel folders
 pointed at temporary ones and ``sys.executable`` replaced by a fake whose ``-m pip`` logs its
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 import sys
 import types
 from pathlib import Path
@@ -18,6 +20,12 @@ import nbformat
 import pytest
 
 from sasrec_utils.report.contracts import NOTEBOOKS
+from tools.report_tools import (
+    HIDDEN_INPUT_TAG,
+    colab_cell,
+    notebook_install_cell,
+    repository_url,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLDERS_LINE = re.compile(r"^WHEEL_FOLDERS = \[.*$", re.MULTILINE)
@@ -61,11 +69,39 @@ def run_cell(source: str) -> None:
     exec(compile(source, "install_cell", "exec"), {"__name__": "__main__"})
 
 
-def test_all_five_notebooks_share_one_install_cell():
-    first = install_cell()
-    assert REPOSITORY in first and "WHEEL_FOLDERS" in first
-    for name in NOTEBOOKS[1:]:
-        assert install_cell(name) == first, f"{name}: install cell differs from {NOTEBOOKS[0]}'s"
+def test_every_notebooks_install_cell_is_the_one_generated_from_the_template():
+    """`make badges` has been run since ``tools/colab_cell.py`` or a notebook last changed."""
+    generated = colab_cell(repository_url(ROOT / "pyproject.toml"))
+    assert REPOSITORY in generated and "WHEEL_FOLDERS" in generated
+    for name in NOTEBOOKS:
+        source = (ROOT / "notebooks" / f"{name}.py").read_text()
+        assert notebook_install_cell(source) == generated, f"{name}: run `make badges`"
+        paired = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
+        cell = next(cell for cell in paired.cells if cell.cell_type == "code")
+        assert cell.source == install_cell(name), f"{name}.ipynb: run `make sync-notebooks`"
+        assert cell.metadata.get("tags") == [HIDDEN_INPUT_TAG]
+
+
+HIDE_FLAG = f"--TagRemovePreprocessor.remove_input_tags={HIDDEN_INPUT_TAG}"
+
+
+def test_the_makefile_renders_reports_without_the_tagged_code():
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"-m nbconvert --to html .*\n\t+" + re.escape(HIDE_FLAG), makefile)
+
+
+@pytest.mark.slow
+def test_the_rendered_report_shows_no_install_code(tmp_path):
+    """nbconvert as the Makefile calls it, on notebook 01 as the report gets it."""
+    flag = HIDE_FLAG
+    notebook = ROOT / "notebooks" / f"{NOTEBOOKS[0]}.ipynb"
+    render = [sys.executable, "-m", "nbconvert", "--to", "html", "--log-level", "ERROR"]
+    for extra, shown in (([], True), ([flag], False)):
+        out = tmp_path / ("with" if shown else "without")
+        subprocess.run([*render, *extra, "--output-dir", str(out), str(notebook)], check=True)
+        page = (out / f"{NOTEBOOKS[0]}.html").read_text()
+        assert ("WHEEL_FOLDERS" in page) == shown
+        assert "Theory and data" in page  # the rest is there
 
 
 def test_off_colab_the_cell_installs_nothing(tmp_path, monkeypatch, capsys):

@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from sasrec_utils.config import SASRecConfig
-from sasrec_utils.model import losses
+from sasrec_utils.model import cross_entropy
 from sasrec_utils.model import sasrec as model_module
 from sasrec_utils.model.sasrec import LeanDropout, SASRec
 
@@ -19,7 +19,7 @@ def test_fused_cross_entropy_matches_the_plain_formula(label_smoothing, chunk_ro
     targets = torch.randint(1, 13, (50,))
     targets[:5] = 3  # repeated targets accumulate into the same item row
     plain = F.cross_entropy(hidden @ items[1:].T, targets - 1, label_smoothing=label_smoothing)
-    fused = losses.full_cross_entropy(hidden, targets, items, label_smoothing, chunk_rows)
+    fused = cross_entropy.full_cross_entropy(hidden, targets, items, label_smoothing, chunk_rows)
     assert fused.item() == pytest.approx(plain.item(), rel=1e-6)
     expected = torch.autograd.grad(plain * 3.0, [hidden, items])
     got = torch.autograd.grad(fused * 3.0, [hidden, items])
@@ -33,7 +33,7 @@ def test_fused_cross_entropy_without_gradients_and_with_huge_logits():
     items = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
     targets = torch.tensor([2, 1])
     plain = F.cross_entropy(hidden @ items[1:].T, targets - 1)
-    fused = losses.full_cross_entropy(hidden, targets, items)
+    fused = cross_entropy.full_cross_entropy(hidden, targets, items)
     assert torch.isfinite(fused) and fused.item() == pytest.approx(plain.item(), rel=1e-6)
 
 
@@ -80,7 +80,7 @@ def test_lean_dropout_drops_at_rate_p_and_scales_the_rest():
 def test_seen_items_leave_the_softmax_exactly_like_a_masked_cross_entropy():
     inputs = torch.tensor([[0, 3, 5, 2], [1, 4, 4, 6]])
     targets = torch.tensor([[0, 5, 2, 7], [4, 4, 6, 3]])
-    rows, items = losses.seen_pairs(inputs, targets)
+    rows, items = cross_entropy.seen_pairs(inputs, targets)
     # real targets in row-major order: 5, 2, 7 | 4, 4, 6, 3; each sees its window so far,
     # but never its own target (row 4 saw 4 before and predicts 4 again: a repeat)
     by_row = {r: sorted(set(items[rows == r].tolist())) for r in range(7)}
@@ -90,7 +90,7 @@ def test_seen_items_leave_the_softmax_exactly_like_a_masked_cross_entropy():
     hidden = torch.randn(7, 8, requires_grad=True)
     table = torch.randn(9, 8, requires_grad=True)
     real = targets[targets > 0]
-    fused = losses.full_cross_entropy(hidden, real, table, 0.0, 3, (rows, items))
+    fused = cross_entropy.full_cross_entropy(hidden, real, table, 0.0, 3, (rows, items))
     mask = torch.zeros(7, 8, dtype=torch.bool)
     mask[rows, items - 1] = True
     plain = F.cross_entropy((hidden @ table[1:].T).masked_fill(mask, float("-inf")), real - 1)
@@ -109,9 +109,9 @@ def test_cross_entropy_is_exact_when_logits_span_far_more_than_the_exp_floor():
     table = torch.randn(50, 8, requires_grad=True)
     targets = torch.randint(1, 50, (6,))
     logits = hidden @ table[1:].T
-    assert (logits.amax(1) - logits.amin(1)).min() > -losses.EXP_FLOOR
+    assert (logits.amax(1) - logits.amin(1)).min() > -cross_entropy.EXP_FLOOR
     plain = F.cross_entropy(logits, targets - 1)
-    fused = losses.full_cross_entropy(hidden, targets, table, 0.0, 4)
+    fused = cross_entropy.full_cross_entropy(hidden, targets, table, 0.0, 4)
     assert fused.item() == pytest.approx(plain.item(), rel=1e-6)
     for want, have in zip(
         torch.autograd.grad(plain, [hidden, table]),

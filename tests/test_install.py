@@ -229,26 +229,76 @@ def test_prepare_builds_a_venv_with_pip_once_then_reuses_it(tmp_path, python):
     assert chosen.stdout.strip() == str(inside)  # the venv's python uses itself
 
 
-@pytest.mark.slow
-def test_make_wheel_builds_the_file_the_colab_cell_looks_for(tmp_path):
+@pytest.fixture(scope="module")
+def built_wheel(tmp_path_factory) -> tuple[Path, str]:
+    """`make wheel` in a copy of the project: the wheel and what make printed."""
+    root = tmp_path_factory.mktemp("project")
     for name in ("Makefile", "pyproject.toml", "README.md"):
-        shutil.copy(ROOT / name, tmp_path)
-    shutil.copytree(ROOT / "tools", tmp_path / "tools", ignore=shutil.ignore_patterns("__py*"))
-    shutil.copytree(
-        ROOT / "sasrec_utils", tmp_path / "sasrec_utils", ignore=shutil.ignore_patterns("__py*")
-    )
+        shutil.copy(ROOT / name, root)
+    for folder in ("tools", "sasrec_utils"):
+        shutil.copytree(ROOT / folder, root / folder, ignore=shutil.ignore_patterns("__py*"))
     env = {k: v for k, v in os.environ.items() if k not in LEAKS}
     run = subprocess.run(
         ["make", "--no-print-directory", "wheel", f"PYTHON={sys.executable}"],
-        cwd=tmp_path,
+        cwd=root,
         env=env,
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert run.returncode == 0, run.stdout + run.stderr
-    (wheel,) = (tmp_path / "dist").glob("sasrec_utils-*.whl")
-    assert run.stdout.strip().endswith(f"dist/{wheel.name}")
+    (wheel,) = (root / "dist").glob("sasrec_utils-*.whl")
+    return wheel, run.stdout
+
+
+def package_modules() -> list[str]:
+    """The checkout's ``sasrec_utils/**/*.py``, as paths inside a wheel."""
+    return sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "sasrec_utils").rglob("*.py"))
+
+
+@pytest.mark.slow
+def test_make_wheel_builds_the_file_the_colab_cell_looks_for(built_wheel):
+    wheel, printed = built_wheel
+    assert printed.strip().endswith(f"dist/{wheel.name}")
     names = zipfile.ZipFile(wheel).namelist()
-    assert "sasrec_utils/model.py" in names and "sasrec_utils/__init__.py" in names
+    assert sorted(n for n in names if n.endswith(".py")) == package_modules()
+    assert "sasrec_utils/training/loop.py" in names  # the subpackages, not only the top
     assert not [n for n in names if n.startswith(("tests/", "tools/", "notebooks/"))]
+
+
+@pytest.mark.slow
+def test_the_installed_wheel_imports_every_subpackage_away_from_the_checkout(built_wheel, tmp_path):
+    wheel, _ = built_wheel
+    venv = tmp_path / "venv"
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--system-site-packages", venv], check=True, timeout=300
+    )
+    python = str(venv / "bin" / "python")
+    env = {k: v for k, v in os.environ.items() if k not in (*LEAKS, "PYTHONPATH")}
+
+    def run(*args: str) -> str:
+        done = subprocess.run(
+            [python, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout.strip()
+
+    site_packages = Path(run("-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"))
+    # a venv made from a venv sees the base interpreter's packages, not this one's (torch):
+    # this one's are put after the new venv's own, so the wheel's sasrec_utils comes first
+    outer = [p for p in sys.path if p.endswith("site-packages")]
+    (site_packages / "outer_environment.pth").write_text("\n".join(outer) + "\n")
+    run("-m", "pip", "install", "--no-deps", "--no-index", "--quiet", str(wheel))
+    subpackages = sorted(
+        init.parent.relative_to(ROOT).as_posix().replace("/", ".")
+        for init in (ROOT / "sasrec_utils").rglob("__init__.py")
+    )
+    assert {"sasrec_utils.training", "sasrec_utils.serving"} <= set(subpackages)
+    where = run(
+        "-c",
+        "import importlib, sys\n"
+        f"for name in {subpackages!r}:\n"
+        "    print(importlib.import_module(name).__file__)",
+    ).splitlines()
+    assert len(where) == len(subpackages)
+    assert all(Path(path).is_relative_to(site_packages) for path in where), where

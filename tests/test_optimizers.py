@@ -6,9 +6,9 @@ import torch
 from sasrec_utils.config import SASRecConfig
 from sasrec_utils.data.sequences import build_sequences
 from sasrec_utils.data.splits import leave_one_out_split
-from sasrec_utils.model.losses import batch_loss, log_popularity_proposal
+from sasrec_utils.model.losses import SampledSoftmax, log_popularity_proposal
 from sasrec_utils.training import distributed
-from sasrec_utils.training.optimizers import build, clip_gradients
+from sasrec_utils.training.optimizers import build_training, clip_gradients
 
 from .conftest import cycle_events
 
@@ -33,7 +33,7 @@ def test_sparse_item_table_steps_only_the_rows_touched(split):
         device="cpu",
     )
     torch.manual_seed(0)
-    parts = build(cfg, split, torch.device("cpu"), distributed.Context())
+    parts = build_training(cfg, split, torch.device("cpu"), distributed.Context())
     assert all(
         p is not parts.model.item_emb.weight
         for g in parts.optimizer.param_groups
@@ -41,11 +41,11 @@ def test_sparse_item_table_steps_only_the_rows_touched(split):
     )
     inputs = torch.tensor([[0, 1, 2, 3]])
     targets = torch.tensor([[0, 2, 3, 4]])
-    log_q = log_popularity_proposal(torch.ones(41))
+    loss = SampledSoftmax(cfg.n_negatives, log_popularity_proposal(torch.ones(41)))
     before = parts.model.item_emb.weight.detach().clone()
     torch.manual_seed(1)  # the negatives drawn
     parts.zero_grad()
-    batch_loss(cfg, parts.model, inputs, targets, log_q).backward()
+    loss(parts.model, inputs, targets).backward()
     grad = parts.model.item_emb.weight.grad
     assert grad.is_sparse
     dense_grad = grad.coalesce().to_dense()

@@ -260,7 +260,7 @@ def test_out_of_memory_suggests_smaller_batch(small_split, monkeypatch):
     def oom(*args, **kwargs):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 8.00 GiB")
 
-    monkeypatch.setattr(train_module, "batch_loss", oom)
+    monkeypatch.setattr(train_module, "build_loss", lambda *args: oom)  # the loop's loss
     with pytest.raises(RuntimeError, match="lower batch_size or max_len"):
         fit(small_cfg(epochs=1), PreparedData(data, split), progress=False)
 
@@ -298,11 +298,11 @@ def test_a_diverging_lr_stops_training_and_keeps_the_good_checkpoints(
     real_epoch = train_module.train_epoch
     files = {}
 
-    def lr_explodes_in_epoch_3(cfg, parts, split, rng, device, ctx, epoch):
+    def lr_explodes_in_epoch_3(cfg, parts, loss_fn, split, rng, device, ctx, epoch):
         if epoch == 3:
             files.update({name: (tmp_path / name).read_bytes() for name in ("best.pt", "last.pt")})
             parts.optimizer.param_groups[0]["lr"] = 1e8
-        return real_epoch(cfg, parts, split, rng, device, ctx, epoch)
+        return real_epoch(cfg, parts, loss_fn, split, rng, device, ctx, epoch)
 
     monkeypatch.setattr(train_module, "train_epoch", lr_explodes_in_epoch_3)
     with pytest.raises(TrainingDiverged) as error:
@@ -339,14 +339,19 @@ class NanGradient(torch.autograd.Function):
 
 def test_weights_diverged_by_an_epochs_last_step_stop_training(small_split, tmp_path, monkeypatch):
     data, split = small_split
-    real_loss, calls = train_module.batch_loss, {"n": 0}
+    build_loss, calls = train_module.build_loss, {"n": 0}
 
-    def nan_gradient_at_step_2(*args, **kwargs):
-        calls["n"] += 1
-        loss = real_loss(*args, **kwargs)
-        return NanGradient.apply(loss) if calls["n"] == 2 else loss
+    def with_nan_gradient_at_step_2(*args):
+        real_loss = build_loss(*args)
 
-    monkeypatch.setattr(train_module, "batch_loss", nan_gradient_at_step_2)
+        def loss(*batch):
+            calls["n"] += 1
+            value = real_loss(*batch)
+            return NanGradient.apply(value) if calls["n"] == 2 else value
+
+        return loss
+
+    monkeypatch.setattr(train_module, "build_loss", with_nan_gradient_at_step_2)
     cfg = small_cfg(batch_size=64, eval_every=5)  # one step per epoch, no validation due
     with pytest.raises(TrainingDiverged) as error:
         fit(cfg, PreparedData(data, split), out_dir=tmp_path, progress=False)

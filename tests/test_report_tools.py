@@ -14,10 +14,12 @@ from tools.report_tools import (
     README_END,
     README_START,
     build_index,
+    colab_cell,
     colab_link_problems,
     colab_url,
     describe_failure,
     headline_text,
+    notebook_install_cell,
     papermill_args,
     read_benchmark,
     repository_url,
@@ -203,7 +205,10 @@ def test_sync_colab_links_rewrites_notebooks_and_readme(tmp_path):
     (tmp_path / "notebooks").mkdir()
     source = (ROOT / "notebooks" / "01_theory_and_data.py").read_text()
     old = repository_url(ROOT / "pyproject.toml")
-    (tmp_path / "notebooks" / "01_theory_and_data.py").write_text(source)
+    edited = source.replace("splitlines()[-15:]", "splitlines()[-5:]")  # a hand edit
+    assert edited != source
+    (tmp_path / "notebooks" / "01_theory_and_data.py").write_text(edited)
+    assert any("install cell differs" in p for p in colab_link_problems(tmp_path))
     readme = f"intro\n{README_START}\nstale\n{README_END}\nend\n"
     (tmp_path / "README.md").write_text(readme)
     changed = sync_colab_links(tmp_path)
@@ -216,10 +221,9 @@ def test_sync_colab_links_rewrites_notebooks_and_readme(tmp_path):
         text = (tmp_path / "notebooks" / name).read_text()
         assert old not in text
         assert "colab.research.google.com/github/new/repo/blob/main/notebooks/01_t" in text
-    assert (
-        'REPOSITORY = "https://github.com/new/repo"'
-        in (tmp_path / "notebooks" / "01_theory_and_data.py").read_text()
-    )
+    synced = (tmp_path / "notebooks" / "01_theory_and_data.py").read_text()
+    assert notebook_install_cell(synced) == colab_cell("https://github.com/new/repo")
+    assert 'REPOSITORY = "https://github.com/new/repo"' in synced
     readme_text = (tmp_path / "README.md").read_text()
     assert readme_text.startswith("intro\n") and readme_text.endswith("end\n")
     assert "stale" not in readme_text and "05_production_demo" in readme_text

@@ -18,7 +18,7 @@ from sasrec_utils.data.synthetic import synthetic_events
 from sasrec_utils.evaluation import ranking as evaluation
 from sasrec_utils.evaluation.ranking import evaluate, evaluate_model, rank_all_items
 from sasrec_utils.evaluation.scorers import ModelScorer, PopularityScorer
-from sasrec_utils.model import losses
+from sasrec_utils.model import cross_entropy, losses
 from sasrec_utils.model.sasrec import SASRec
 from sasrec_utils.training.loop import fit
 
@@ -104,7 +104,7 @@ def test_chunked_ce_value_and_gradients_equal_the_plain_softmax(chunk_rows):
     items = torch.randn(301, 16, requires_grad=True)
     targets = torch.randint(1, 301, (64,))
     expected = reference_ce(hidden, targets, items, 0.1)
-    chunked = losses.full_cross_entropy(hidden, targets, items, 0.1, chunk_rows)
+    chunked = cross_entropy.full_cross_entropy(hidden, targets, items, 0.1, chunk_rows)
     torch.testing.assert_close(chunked, expected, atol=1e-5, rtol=1e-5)
     for a, b in zip(
         torch.autograd.grad(chunked, [hidden, items]),

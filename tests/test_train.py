@@ -12,7 +12,7 @@ from sasrec_utils.data.sequences import build_sequences
 from sasrec_utils.data.splits import leave_one_out_split
 from sasrec_utils.evaluation.ranking import evaluate_model, rank_all_items
 from sasrec_utils.evaluation.scorers import ModelScorer
-from sasrec_utils.model import losses
+from sasrec_utils.model import cross_entropy, losses
 from sasrec_utils.training.checkpoint import (
     CheckpointError,
     load_checkpoint,
@@ -102,9 +102,11 @@ def test_chunked_ce_equals_full_ce():
     hidden = torch.randn(50, 8, requires_grad=True)
     items = torch.randn(13, 8, requires_grad=True)
     targets = torch.randint(1, 13, (50,))
-    full = losses.full_cross_entropy(hidden, targets, items, label_smoothing=0.1)
+    full = cross_entropy.full_cross_entropy(hidden, targets, items, label_smoothing=0.1)
     grads_full = torch.autograd.grad(full, [hidden, items])
-    chunked = losses.full_cross_entropy(hidden, targets, items, label_smoothing=0.1, chunk_rows=7)
+    chunked = cross_entropy.full_cross_entropy(
+        hidden, targets, items, label_smoothing=0.1, chunk_rows=7
+    )
     grads_chunked = torch.autograd.grad(chunked, [hidden, items])
     assert torch.allclose(full, chunked, atol=1e-6)
     for a, b in zip(grads_full, grads_chunked, strict=False):
@@ -115,7 +117,7 @@ def test_sampled_softmax_approaches_full_ce_with_many_negatives():
     torch.manual_seed(0)
     hidden, items = torch.randn(64, 8), torch.randn(41, 8)
     targets = torch.randint(1, 41, (64,))
-    full = losses.full_cross_entropy(hidden, targets, items)
+    full = cross_entropy.full_cross_entropy(hidden, targets, items)
     log_q = torch.full((41,), -np.log(40.0))  # uniform over items 1..40
     log_q[0] = float("-inf")  # padding is never drawn
     gen = torch.Generator().manual_seed(0)
@@ -175,7 +177,7 @@ def test_in_batch_negatives_keep_the_estimate_of_full_ce_unbiased():
     counts = torch.randint(1, 50, (41,))
     frequency = counts / counts[1:].sum()
     targets = torch.multinomial(frequency[1:], 256, replacement=True) + 1  # (N,) like data
-    full = losses.full_cross_entropy(hidden, targets, items)
+    full = cross_entropy.full_cross_entropy(hidden, targets, items)
     log_q = torch.full((41,), -np.log(40.0))
     log_q[0] = float("-inf")
     log_frequency = frequency.log()

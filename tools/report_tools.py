@@ -1,11 +1,12 @@
 """Report tooling for the Makefile: papermill arguments, the HTML index, failure messages,
-and the "Open in Colab" badges and install lines generated from ``pyproject.toml``.
+and the "Open in Colab" badges and install cell generated from ``pyproject.toml`` and
+``tools/colab_cell.py``.
 
     python3 tools/report_tools.py papermill-args 03_training   # -p NAME VALUE ... from $VARS
     python3 tools/report_tools.py parameters                   # every notebook's, one line
     python3 tools/report_tools.py index reports                # reports/index.html
     python3 tools/report_tools.py failure reports/NN.tmp.ipynb notebooks/NN.py
-    python3 tools/report_tools.py badges                       # `make badges`
+    python3 tools/report_tools.py badges                       # `make badges`: + the cell
 
 Not part of the installed package: nothing here is needed to train or serve a model.
 """
@@ -40,7 +41,15 @@ except ModuleNotFoundError:  # Python 3.10
 BRANCH = "main"
 COLAB_BADGE_SVG = "https://colab.research.google.com/assets/colab-badge.svg"
 BADGE_LINE = re.compile(r"^# \[!\[Open In Colab\]\([^)]*\)\]\([^)]*\)$", re.MULTILINE)
-REPOSITORY_LINE = re.compile(r'^REPOSITORY = "[^"]*"', re.MULTILINE)
+COLAB_CELL_TEMPLATE = Path(__file__).with_name("colab_cell.py")
+CELL_START = "# Colab only"  # how the template's first copied line, the cell's first, begins
+REPOSITORY_PLACEHOLDER = "<[project.urls] Repository of pyproject.toml>"
+# the Makefile's nbconvert call leaves the code of cells with this tag out of the HTML
+HIDDEN_INPUT_TAG = "remove-input"
+# a notebook's install cell: its `# %%` line to the blank line before the next cell
+INSTALL_CELL = re.compile(
+    r"^# %%[^\n]*\n" + re.escape(CELL_START) + r".*?\n(?=\n# %%)", re.MULTILINE | re.DOTALL
+)
 README_START = "<!-- colab-badges:start -->"
 README_END = "<!-- colab-badges:end -->"
 ANSI_CODES = re.compile(r"\x1b\[[0-9;]*m")
@@ -309,9 +318,26 @@ def readme_badges(repository: str) -> str:
     return "\n".join([README_START, "| notebook | Colab |", "| --- | --- |", *rows, README_END])
 
 
+def colab_cell(repository: str) -> str:
+    """The notebooks' install cell in jupytext's percent format, from ``colab_cell.py``:
+    its ``# %%`` line (tagged ``HIDDEN_INPUT_TAG``), then the code installing ``repository``."""
+    template = COLAB_CELL_TEMPLATE.read_text()
+    if template.count(REPOSITORY_PLACEHOLDER) != 1:
+        raise ValueError(f"{COLAB_CELL_TEMPLATE}: needs {REPOSITORY_PLACEHOLDER!r} once")
+    start = template.index("\n" + CELL_START) + 1  # the docstring above is not copied
+    code = template[start:].replace(REPOSITORY_PLACEHOLDER, repository)
+    return f'# %% tags=["{HIDDEN_INPUT_TAG}"]\n{code}'
+
+
+def notebook_install_cell(text: str) -> str | None:
+    """The install cell of a notebook's percent-format source, as ``colab_cell`` gives it."""
+    match = INSTALL_CELL.search(text)
+    return match.group(0) if match else None
+
+
 def _rewrite_notebook(text: str, repository: str, name: str) -> str:
     text = BADGE_LINE.sub(lambda _: "# " + colab_badge(repository, name), text)
-    return REPOSITORY_LINE.sub(lambda _: f'REPOSITORY = "{repository}"', text)
+    return INSTALL_CELL.sub(lambda _: colab_cell(repository), text, count=1)
 
 
 def _rewrite(path: Path, text: str) -> None:
@@ -322,9 +348,11 @@ def _rewrite(path: Path, text: str) -> None:
 
 
 def sync_colab_links(root: str | os.PathLike = ".") -> list[Path]:
-    """Rewrite badges and install lines in ``notebooks/*.py`` (+ paired ``.ipynb``) and README.
+    """Rewrite badges and install cells in ``notebooks/*.py`` (+ paired ``.ipynb``) and README.
 
-    Everything is generated from ``pyproject.toml``; the ``.ipynb`` is re-paired with
+    Everything is generated from ``pyproject.toml`` and ``colab_cell.py`` (the install cell,
+    which each notebook must already have, after a ``# %%`` line, ending before the next
+    cell's blank line); the ``.ipynb`` is re-paired with
     ``jupytext --sync`` (cell ids kept). Returns the files that changed.
     """
     root = Path(root)
@@ -354,7 +382,8 @@ def sync_colab_links(root: str | os.PathLike = ".") -> list[Path]:
 
 
 def colab_link_problems(root: str | os.PathLike = ".") -> list[str]:
-    """Where badges or install lines disagree with ``pyproject.toml`` (empty: all agree)."""
+    """Where badges or install cells disagree with ``pyproject.toml`` and ``colab_cell.py``
+    (empty: all agree)."""
     root = Path(root)
     repository = repository_url(root / "pyproject.toml")
     problems = []
@@ -363,9 +392,10 @@ def colab_link_problems(root: str | os.PathLike = ".") -> list[str]:
             text = path.read_text() if path.exists() else ""
             if colab_url(repository, name) not in text:
                 problems.append(f"{path}: no Colab badge for {colab_url(repository, name)}")
-            install = f'REPOSITORY = "{repository}"'
-            if install not in text and json.dumps(install)[1:-1] not in text:
-                problems.append(f"{path}: install cell does not install {repository}")
+        source = root / "notebooks" / f"{name}.py"
+        cell = notebook_install_cell(source.read_text()) if source.exists() else None
+        if cell != colab_cell(repository):
+            problems.append(f"{source}: install cell differs from tools/colab_cell.py's")
     readme = root / "README.md"
     if readme_badges(repository) not in (readme.read_text() if readme.exists() else ""):
         problems.append(f"{readme}: Colab badge block differs from `make badges` output")
@@ -381,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
     args_of = commands.add_parser("papermill-args", help="-p NAME VALUE from the environment")
     args_of.add_argument("notebook", choices=NOTEBOOKS)
     commands.add_parser("parameters", help="all notebooks' papermill arguments, one line")
-    badges = commands.add_parser("badges", help="regenerate Colab badges/install lines")
+    badges = commands.add_parser("badges", help="regenerate Colab badges and install cells")
     badges.add_argument("--root", default=".")
     index = commands.add_parser("index", help="write REPORTS/index.html, README's headline")
     index.add_argument("reports", nargs="?", default="reports")

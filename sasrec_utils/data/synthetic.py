@@ -261,6 +261,34 @@ def _write_events(
     return written, duplicates, unmapped
 
 
+def _check_sizes(n_users: int, n_items: int, cluster_size: int) -> None:
+    """A ``ValueError`` unless there is a user and there are two clusters of items."""
+    if n_items < 2 * cluster_size or n_users < 1:
+        raise ValueError(
+            f"n_items={n_items}, n_users={n_users}: need n_users >= 1 and n_items >= "
+            f"{2 * cluster_size} (two clusters of cluster_size={cluster_size})"
+        )
+
+
+def _write_items(
+    folder: Path, cat: _Catalogue, names: pa.Array, embedding_dim: int, rng: np.random.Generator
+) -> int:
+    """Write ``item_vocabulary.parquet`` and ``item_embeddings.parquet`` into ``folder``;
+    the number of items left without a vector."""
+    n_items = len(cat.ids)
+    index = rng.permutation(n_items)
+    by_name = np.argsort(cat.ids)  # vocabulary rows sorted by id, so only `index` orders it
+    vocab = pa.table(
+        {"item_id": names.slice(0, n_items).take(by_name), "index": pa.array(index[by_name])}
+    )
+    with atomic_path(folder / "item_vocabulary.parquet") as tmp:
+        pq.write_table(vocab, tmp)
+    n_missing = max(1, n_items // 2000)
+    rows = rng.permutation(n_items)[: n_items - n_missing]  # shuffled, a few left out
+    _write_embeddings(folder / "item_embeddings.parquet", cat, names, rows, embedding_dim, rng)
+    return n_missing
+
+
 def synthetic_events(
     out_dir: str | os.PathLike,
     n_users: int = LOG_SIZES["tiny"]["n_users"],
@@ -288,11 +316,7 @@ def synthetic_events(
     duplicates and about ``unmapped_fraction`` of events name retired offers that the
     vocabulary lacks. The same arguments always give the same files.
     """
-    if n_items < 2 * cluster_size or n_users < 1:
-        raise ValueError(
-            f"n_items={n_items}, n_users={n_users}: need n_users >= 1 and n_items >= "
-            f"{2 * cluster_size} (two clusters of cluster_size={cluster_size})"
-        )
+    _check_sizes(n_users, n_items, cluster_size)
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -306,34 +330,16 @@ def synthetic_events(
     user_names = pa.array([f"user_{u:07d}" for u in rng.permutation(n_users) + 1])
     bounds = np.searchsorted(np.cumsum(lengths), np.arange(chunk_events, n_events, chunk_events))
     paths = {name: folder / f"events_{name}.parquet" for name in ("retail", "marketplace")}
+    noise = (follow_prob, session_exponent, duplicate_fraction, unmapped_fraction)
     counts = _write_events(
         paths,
         np.split(np.arange(n_users), np.unique(bounds)),
-        lambda users: _noisy_chunk(
-            users,
-            lengths[users],
-            cat,
-            n_retired,
-            follow_prob,
-            session_exponent,
-            duplicate_fraction,
-            unmapped_fraction,
-            rng,
-        ),
+        lambda users: _noisy_chunk(users, lengths[users], cat, n_retired, *noise, rng),
         names,
         user_names,
         file_of_domain[cat.domain],
     )
-    index = rng.permutation(n_items)
-    by_name = np.argsort(cat.ids)  # vocabulary rows sorted by id, so only `index` orders it
-    vocab = pa.table(
-        {"item_id": names.slice(0, n_items).take(by_name), "index": pa.array(index[by_name])}
-    )
-    with atomic_path(folder / "item_vocabulary.parquet") as tmp:
-        pq.write_table(vocab, tmp)
-    n_missing = max(1, n_items // 2000)
-    rows = rng.permutation(n_items)[: n_items - n_missing]  # shuffled, a few left out
-    _write_embeddings(folder / "item_embeddings.parquet", cat, names, rows, embedding_dim, rng)
+    n_missing = _write_items(folder, cat, names, embedding_dim, rng)
     return SyntheticFiles(
         [paths["retail"], paths["marketplace"]],
         folder / "item_vocabulary.parquet",

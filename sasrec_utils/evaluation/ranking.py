@@ -57,13 +57,7 @@ def rank_all_items(
         targets = torch.as_tensor(queries.targets[rows], device=device)
         target_score, bad = _rankable(scorer.gather(state, targets[:, None]))
         target_score = target_score[:, 0]  # (B,)
-        hist_rows = torch.as_tensor(
-            np.repeat(np.arange(len(rows)), histories.lengths), device=device
-        )
-        hist_items = torch.as_tensor(histories.items.astype(np.int64), device=device)
-        if exclude_history:  # the target is never excluded, even if it was seen before
-            keep = hist_items != targets[hist_rows]
-            hist_rows, hist_items = hist_rows[keep], hist_items[keep]
+        hist_rows, hist_items = _history_cells(histories, targets, exclude_history)
         above = torch.zeros(len(rows), dtype=torch.int32, device=device)
         top_val = top_idx = None
         for start in range(0, vocab, chunk):
@@ -90,6 +84,23 @@ def rank_all_items(
         tops.append(top_idx.masked_fill(top_val == float("-inf"), 0).cpu().numpy())
         nonfinite.append(bad.cpu().numpy())
     return Ranking(np.concatenate(ranks), np.concatenate(tops), np.concatenate(nonfinite))
+
+
+def _history_cells(
+    histories: Sequences, targets: torch.Tensor, exclude_history: bool
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each history item as (P,) batch rows and (P,) item ids, on ``targets``' device.
+
+    With ``exclude_history`` a row's own target is left out: it is never excluded from the
+    ranking, even if it was seen before.
+    """
+    device = targets.device
+    rows = torch.as_tensor(np.repeat(np.arange(len(histories)), histories.lengths), device=device)
+    items = torch.as_tensor(histories.items.astype(np.int64), device=device)
+    if exclude_history:
+        keep = items != targets[rows]
+        rows, items = rows[keep], items[keep]
+    return rows, items
 
 
 def _merge_top(

@@ -1,7 +1,8 @@
 """The model: SASRec itself, its training losses, and what its attention looks at.
 
-``sasrec`` (the network, ``(B, L) -> (B, L, D)``), ``losses`` (full CE, sampled softmax,
-BCE, gBCE), ``attention_maps`` (one history's attention weights, weight by distance).
+``sasrec`` (the network, ``(B, L) -> (B, L, D)``), ``losses`` (one object per loss: full
+CE, sampled softmax, BCE, gBCE; ``build_loss``), ``cross_entropy`` (the full softmax's
+fused kernel), ``attention_maps`` (one history's attention weights, weight by distance).
 """
 
 from . import losses

@@ -1,178 +1,31 @@
-"""Training losses over next-item targets.
+"""Training losses over next-item targets: one small object per loss, built from the config.
 
-Shapes: N rows (non-padding positions of a batch), D hidden size, ``items`` is the
-(V, D) item table with row 0 = padding, so real items are ``items[1:]``. Every loss
-returns the mean over the N rows; ``batch_loss`` applies the configured one to a (B, L)
-batch.
+``build_loss(cfg, split, device)`` makes the configured loss (``cfg.loss``). The object owns
+what the loss needs beyond a batch (the sampled softmax's proposal built from the training
+items' popularity, say) and is called as ``loss(model, inputs, targets)`` on a (B, L) batch;
+only non-padding positions count, and it returns their mean. To add a loss: a class with
+``from_config`` and ``__call__`` below, its name in ``LOSS_CLASSES`` and ``config.LOSSES``.
+
+Shapes: B batch, L window, N rows (non-padding positions of a batch), D hidden size, K
+negatives; ``items`` is the (V, D) item table with row 0 = padding, so real items are
+``items[1:]``. The functions compute each loss from (N, D) rows; the objects apply them to
+a batch. The full softmax's kernel is ``cross_entropy``.
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import Protocol
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from ..config import SASRecConfig
-
-if TYPE_CHECKING:
-    from .sasrec import SASRec
-
-# Logits held at once by the fused cross-entropy when ``chunk_rows=0``: about 4 MB of
-# float32 on CPU, so each chunk stays in cache; larger on a GPU, where launches cost more.
-AUTO_CHUNK_LOGITS = {"cpu": 2**20, "other": 2**26}
-# Logits more than 80 below a row's maximum are raised to it before ``exp``: exp of a value
-# below about -87 underflows on a path 5-20x slower on CPUs (masked -inf logits included),
-# and e^-80 ~ 1.8e-35 changes no float32 sum that holds the maximum's e^0 = 1.
-EXP_FLOOR = -80.0
-
-
-class _FusedCrossEntropy(torch.autograd.Function):
-    """Mean softmax cross-entropy over all items, its gradient computed in the forward pass.
-
-    Each chunk of rows builds its (c, V - 1) logits, turns them into probabilities in place
-    and immediately multiplies them back into the gradients of ``hidden`` and ``items``, so
-    the full (N, V) matrix never exists and no softmax is recomputed in the backward pass.
-    A row may have several weighted targets (N, J): its loss is
-    ``sum_j w_j * (logsumexp - logit_j)`` from the one softmax, and the mean is over the
-    weights. ``seen`` (rows (P,) ascending, items (P,)) removes items from rows' softmax.
-    """
-
-    @staticmethod
-    def forward(ctx, hidden, items, targets, weights, label_smoothing, chunk_rows, seen):
-        n_rows = hidden.shape[0]
-        candidates = items[1:]  # (V - 1, D): padding is never a candidate
-        classes = candidates.shape[0]
-        columns = (targets - 1).clamp_min(0)  # (N, J) target columns (weight 0: none)
-        row_weight = weights.sum(dim=1)  # (N,)
-        keep_target = 1.0 - label_smoothing
-        needs_grad = ctx.needs_input_grad[0] or ctx.needs_input_grad[1]
-        grad_hidden = torch.empty_like(hidden, dtype=torch.float32) if needs_grad else None
-        grad_items = torch.zeros_like(items, dtype=torch.float32) if needs_grad else None
-        total = torch.zeros((), dtype=torch.float32, device=hidden.device)
-        for start in range(0, n_rows, chunk_rows):
-            rows = slice(start, start + chunk_rows)
-            chunk, weight = hidden[rows], row_weight[rows]  # (c, D), (c,)
-            logits = (chunk @ candidates.T).float()  # (c, V - 1)
-            picked = logits.gather(1, columns[rows]) * weights[rows]  # (c, J)
-            loss = -keep_target * picked.sum(dim=1)  # (c,)
-            if label_smoothing:
-                loss -= label_smoothing * weight * logits.mean(dim=1)
-            if seen is not None:  # drop the rows' seen items from their softmax
-                lo, hi = torch.searchsorted(seen[0], torch.tensor([start, start + chunk_rows]))
-                cells = (seen[0][lo:hi] - start) * classes + seen[1][lo:hi] - 1
-                logits.view(-1).index_fill_(0, cells, float("-inf"))
-            peak = logits.amax(dim=1, keepdim=True)  # (c, 1)
-            # in place: each logit exponentiated once, none on exp's slow underflow path
-            exps = logits.sub_(peak).clamp_(min=EXP_FLOOR).exp_()
-            sums = exps.sum(dim=1)  # (c,)
-            total += (loss + weight * (peak[:, 0] + sums.log())).sum()  # lse - target part
-            if needs_grad:  # softmax = exps / sums: divide the (c, D) products, not exps
-                exps = exps.to(chunk.dtype)
-                scale = (weight / sums)[:, None]  # (c, 1)
-                grad_hidden[rows] = (exps @ candidates) * scale
-                grad_items[1:].addmm_(exps.T, chunk * scale.to(chunk.dtype))
-        if needs_grad:  # the target part of d loss / d logits: -(1 - eps) w_j at target j ...
-            picked_weights = keep_target * weights  # (N, J)
-            grad_hidden -= (picked_weights[:, :, None] * candidates[columns].float()).sum(dim=1)
-            sources = hidden.float()[:, None, :] * picked_weights[:, :, None]  # (N, J, D)
-            grad_items[1:].index_add_(0, columns.flatten(), -sources.flatten(0, 1))
-            if label_smoothing:  # ... and -eps / (V - 1) everywhere
-                grad_hidden -= (
-                    (label_smoothing / classes)
-                    * row_weight[:, None]
-                    * (candidates.float().sum(dim=0))
-                )
-                grad_items[1:] -= (label_smoothing / classes) * (
-                    row_weight[:, None] * hidden.float()
-                ).sum(dim=0)
-            norm = row_weight.sum()
-            ctx.save_for_backward(grad_hidden / norm, grad_items / norm)
-            ctx.dtypes = (hidden.dtype, items.dtype)
-        return total / row_weight.sum()
-
-    @staticmethod
-    def backward(ctx, grad_loss):
-        grad_hidden, grad_items = ctx.saved_tensors
-        hidden_dtype, items_dtype = ctx.dtypes
-        return (
-            (grad_hidden * grad_loss).to(hidden_dtype),
-            (grad_items * grad_loss).to(items_dtype),
-            None,
-            None,
-            None,
-            None,
-            None,
-        )
-
-
-def full_cross_entropy(
-    hidden: torch.Tensor,
-    targets: torch.Tensor,
-    items: torch.Tensor,
-    label_smoothing: float = 0.0,
-    chunk_rows: int = 0,
-    seen: tuple[torch.Tensor, torch.Tensor] | None = None,
-    weights: torch.Tensor | None = None,
-) -> torch.Tensor:
-    """Softmax cross-entropy over *all* items. hidden (N, D), targets (N,) in 1..V-1.
-
-    Same value and gradients as ``F.cross_entropy(hidden @ items[1:].T, targets - 1,
-    label_smoothing=...)``, but computed ``chunk_rows`` rows at a time (``0``: a chunk of
-    about ``AUTO_CHUNK_LOGITS`` logits) with the gradient formed in the forward pass, so
-    peak memory is O(chunk_rows * V) instead of O(N * V) and each logit is exponentiated
-    once. ``targets`` (N, J) with ``weights`` (N, J) gives each row several weighted
-    targets (0 = none; weight 0), all scored by the row's one softmax. The result is only
-    for ``.backward()`` (no double backward).
-    """
-    if chunk_rows <= 0:
-        budget = AUTO_CHUNK_LOGITS["cpu" if hidden.device.type == "cpu" else "other"]
-        chunk_rows = max(1, budget // items.shape[0])
-    if targets.ndim == 1:
-        targets = targets[:, None]
-    if weights is None:
-        weights = torch.ones(targets.shape, dtype=torch.float32, device=targets.device)
-    return _FusedCrossEntropy.apply(
-        hidden, items, targets, weights.float(), label_smoothing, chunk_rows, seen
-    )
-
-
-def future_targets(
-    targets: torch.Tensor, horizon: int, decay: float
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The next ``horizon`` items of each position, (B, L, H), with weights ``decay ** j``.
-
-    ``targets`` (B, L) holds each position's next item; the item ``j`` further on is the
-    target of position ``t + j`` when that lies in the window (else 0, weight 0). The
-    window ends at the last training item, so nothing beyond it is ever used.
-    """
-    shifted = [targets]
-    for step in range(1, horizon):
-        later = torch.zeros_like(targets)
-        later[:, :-step] = targets[:, step:]
-        shifted.append(later)
-    future = torch.stack(shifted, dim=-1)  # (B, L, H)
-    powers = decay ** torch.arange(horizon, dtype=torch.float32, device=targets.device)
-    return future, (future > 0).float() * powers
-
-
-def seen_pairs(inputs: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """The items each real position has already seen in its window, as (rows, items).
-
-    inputs/targets (B, L) as ``batches.training_batches`` gives them. Row ``r`` is the
-    ``r``-th non-padding target in row-major order (the order of ``hidden[targets > 0]``);
-    its seen items are ``inputs[b, :t + 1]``, the target itself excepted (a repeat stays a
-    candidate). Rows come out ascending, as ``full_cross_entropy(seen=...)`` needs.
-    """
-    length = inputs.shape[1]
-    real = targets > 0  # (B, L)
-    earlier = torch.ones(length, length, dtype=torch.bool, device=inputs.device).tril()
-    pairs = real[:, :, None] & earlier & (inputs > 0)[:, None, :]  # (B, L query, L key)
-    pairs &= inputs[:, None, :] != targets[:, :, None]
-    query, key = pairs.view(-1, length).nonzero(as_tuple=True)  # query: b * L + t
-    row = real.flatten().cumsum(0) - 1  # (B L,) each position's index among real targets
-    return row[query], inputs.flatten()[query - query % length + key]
+from ..data.sequences import item_popularity
+from ..data.splits import Split
+from .cross_entropy import full_cross_entropy, future_targets, seen_pairs
 
 
 def sampled_softmax(
@@ -300,40 +153,136 @@ def log_popularity_proposal(counts: torch.Tensor, power: float = 0.5) -> torch.T
     return (weights / weights.sum()).log().float()
 
 
-def batch_loss(
-    cfg: SASRecConfig,
-    model: SASRec,
-    inputs: torch.Tensor,
-    targets: torch.Tensor,
-    log_q: torch.Tensor | None = None,
-    log_frequency: torch.Tensor | None = None,
-) -> torch.Tensor:
-    """Loss of one batch: inputs/targets (B, L); only non-padding positions count.
+# ---------------------------------------------------------------- one object per loss
 
-    ``log_q`` (V,): the sampled softmax's proposal; ``log_frequency`` (V,): the training
-    targets' log shares, for in-batch negatives (``cfg.in_batch_negatives``).
-    """
+
+class Loss(Protocol):
+    """A training loss: ``(model, inputs (B, L), targets (B, L)) -> ()`` mean over the
+    non-padding targets; ``model`` maps (B, L) ids to (B, L, D) and has ``item_matrix``."""
+
+    def __call__(
+        self, model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor
+    ) -> torch.Tensor: ...
+
+
+def _real_rows(
+    model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The (N, D) hidden states at the non-padding targets, those (N,) targets, (V, D) items."""
     hidden = model(inputs)  # (B, L, D)
     real = targets > 0
-    items = model.item_matrix()
-    if cfg.loss == "ce":
-        seen = seen_pairs(inputs, targets) if cfg.mask_seen_in_loss else None
-        future, weights = future_targets(targets, cfg.loss_horizon, cfg.horizon_decay)
+    return hidden[real], targets[real], model.item_matrix()
+
+
+@dataclass(frozen=True)
+class FullCrossEntropy:
+    """``ce``: softmax over all items. Each position learns its next ``horizon`` items
+    (weights ``horizon_decay ** j``); with ``mask_seen`` the items its window has already
+    seen leave its softmax (``cross_entropy.full_cross_entropy``)."""
+
+    label_smoothing: float = 0.0
+    chunk_rows: int = 0  # 0: chosen from the catalogue's size
+    horizon: int = 1
+    horizon_decay: float = 1.0
+    mask_seen: bool = True
+
+    @classmethod
+    def from_config(cls, cfg: SASRecConfig, split: Split, device: torch.device) -> FullCrossEntropy:
+        return cls(
+            cfg.label_smoothing,
+            cfg.loss_chunk_rows,
+            cfg.loss_horizon,
+            cfg.horizon_decay,
+            cfg.mask_seen_in_loss,
+        )
+
+    def __call__(
+        self, model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor
+    ) -> torch.Tensor:
+        hidden = model(inputs)  # (B, L, D)
+        real = targets > 0
+        seen = seen_pairs(inputs, targets) if self.mask_seen else None
+        future, weights = future_targets(targets, self.horizon, self.horizon_decay)  # (B, L, H)
         return full_cross_entropy(
             hidden[real],
             future[real],
-            items,
-            cfg.label_smoothing,
-            cfg.loss_chunk_rows,
+            model.item_matrix(),
+            self.label_smoothing,
+            self.chunk_rows,
             seen,
             weights[real],
         )
-    hidden, targets = hidden[real], targets[real]  # (N, D), (N,)
-    if cfg.loss == "bce":
-        return bce_one_negative(hidden, targets, items)
-    if cfg.loss == "gbce":
-        return gbce(hidden, targets, items, cfg.n_negatives, cfg.gbce_t)
-    assert log_q is not None, "sampled_softmax needs a proposal"
-    return sampled_softmax(
-        hidden, targets, items, cfg.n_negatives, log_q, log_frequency=log_frequency
-    )
+
+
+@dataclass(frozen=True)
+class OneNegativeBCE:
+    """``bce``: the paper's binary CE of the target against one uniform negative per row."""
+
+    @classmethod
+    def from_config(cls, cfg: SASRecConfig, split: Split, device: torch.device) -> OneNegativeBCE:
+        return cls()
+
+    def __call__(
+        self, model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor
+    ) -> torch.Tensor:
+        return bce_one_negative(*_real_rows(model, inputs, targets))
+
+
+@dataclass(frozen=True)
+class GeneralisedBCE:
+    """``gbce``: BCE against ``n_negatives`` shared uniform negatives, calibrated by ``t``."""
+
+    n_negatives: int
+    t: float
+
+    @classmethod
+    def from_config(cls, cfg: SASRecConfig, split: Split, device: torch.device) -> GeneralisedBCE:
+        return cls(cfg.n_negatives, cfg.gbce_t)
+
+    def __call__(
+        self, model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor
+    ) -> torch.Tensor:
+        return gbce(*_real_rows(model, inputs, targets), self.n_negatives, self.t)
+
+
+@dataclass(frozen=True, eq=False)
+class SampledSoftmax:
+    """``sampled_softmax``: softmax over the target and ``n_negatives`` shared negatives
+    drawn from ``exp(log_q)`` (V,), logQ-corrected; with ``log_frequency`` (V,), the
+    training targets' log shares, the batch's targets join them (in-batch negatives)."""
+
+    n_negatives: int
+    log_q: torch.Tensor
+    log_frequency: torch.Tensor | None = None
+
+    @classmethod
+    def from_config(cls, cfg: SASRecConfig, split: Split, device: torch.device) -> SampledSoftmax:
+        """The proposal: popularity ** 0.5 over ``split.train``'s items (and, with
+        ``cfg.in_batch_negatives``, each item's share of the training targets)."""
+        counts = torch.as_tensor(item_popularity(split.train, split.n_items))
+        log_q = log_popularity_proposal(counts).to(device)
+        log_frequency = None
+        if cfg.in_batch_negatives:
+            log_frequency = log_popularity_proposal(counts, power=1.0).to(device)
+        return cls(cfg.n_negatives, log_q, log_frequency)
+
+    def __call__(
+        self, model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor
+    ) -> torch.Tensor:
+        hidden, targets, items = _real_rows(model, inputs, targets)
+        return sampled_softmax(
+            hidden, targets, items, self.n_negatives, self.log_q, log_frequency=self.log_frequency
+        )
+
+
+LOSS_CLASSES = {
+    "ce": FullCrossEntropy,
+    "bce": OneNegativeBCE,
+    "sampled_softmax": SampledSoftmax,
+    "gbce": GeneralisedBCE,
+}
+
+
+def build_loss(cfg: SASRecConfig, split: Split, device: torch.device) -> Loss:
+    """The loss ``cfg.loss`` names, its state built from ``split.train`` on ``device``."""
+    return LOSS_CLASSES[cfg.loss].from_config(cfg, split, device)

@@ -140,7 +140,7 @@ def read_data_summary(artifacts: str | os.PathLike) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def prepared_data(artifacts: str | os.PathLike, cfg: SASRecConfig) -> PreparedData:
+def load_or_prepare(artifacts: str | os.PathLike, cfg: SASRecConfig) -> PreparedData:
     """The data notebook 01 saved in ``artifacts`` if it matches ``cfg``, else prepared now.
 
     Preparing on the spot (and saving) lets any notebook run first or alone. Pretrained

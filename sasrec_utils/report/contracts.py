@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..atomic import atomic_write_json
 from ..config import SASRecConfig
+from ..training.early_stopping import BEST_VALID_KEY
 
 if TYPE_CHECKING:
     from ..training.final_model import FinalModel
@@ -70,7 +71,7 @@ RUN_KEYS = (
     "seed",
     "best_epoch",
     "epochs_run",
-    "best_valid_ndcg@10",
+    BEST_VALID_KEY,
     "seconds_to_best",
     "train_seconds",
     "seconds_per_epoch",
@@ -95,7 +96,7 @@ def training_summary(
                 "seed": seed,
                 "best_epoch": selected.best_epoch,
                 "epochs_run": len(selected.history),
-                "best_valid_ndcg@10": selected.best_valid,
+                BEST_VALID_KEY: selected.best_valid,
                 "seconds_to_best": selected.seconds_to_best,
                 "train_seconds": final.train_seconds,
                 "seconds_per_epoch": float(selected.history["seconds"].median()),

@@ -11,6 +11,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
+from ..training.early_stopping import VALID_COLUMN, VALID_LABEL
 from .plots import SYSTEM_COLORS, new_figure, short_label
 
 # ---------------------------------------------------------------- training
@@ -20,7 +21,7 @@ def training_curves_figure(
     histories: pd.DataFrame | Mapping[int, pd.DataFrame],
     best_epochs: int | Mapping[int, int] | None = None,
 ) -> Figure:
-    """Training loss and validation NDCG@10 per epoch, one line per seed.
+    """Training loss and the validation metric (``VALID_LABEL``) per epoch, one line per seed.
 
     ``histories``: ``fit``'s history, or ``{seed: history}``; ``best_epochs`` the kept
     epoch (or ``{seed: epoch}``), marked with a dot on each validation curve.
@@ -32,10 +33,10 @@ def training_curves_figure(
     for seed, history in histories.items():
         label = f"seed {seed}" if len(histories) > 1 else None
         (line,) = left.plot(history["epoch"], history["train_loss"], linewidth=1.2, label=label)
-        if "valid_ndcg@10" not in history:
+        if VALID_COLUMN not in history:
             continue
-        rows = history["valid_ndcg@10"].notna()
-        epochs, values = history.loc[rows, "epoch"], history.loc[rows, "valid_ndcg@10"]
+        rows = history[VALID_COLUMN].notna()
+        epochs, values = history.loc[rows, "epoch"], history.loc[rows, VALID_COLUMN]
         right.plot(epochs, values, color=line.get_color(), linewidth=1.2, label=label)
         best = best_epochs.get(seed)
         if best in set(epochs):
@@ -54,8 +55,8 @@ def training_curves_figure(
         ax.set_xlabel("epoch")
     left.set_ylabel("training loss (nats per position)")
     left.set_title("Training loss")
-    right.set_ylabel("validation NDCG@10 (0–1)")
-    right.set_title("Validation NDCG@10, full ranking (dot: epoch kept)")
+    right.set_ylabel(f"validation {VALID_LABEL} (0–1)")
+    right.set_title(f"Validation {VALID_LABEL}, full ranking (dot: epoch kept)")
     if len(histories) > 1:
         left.legend(loc="upper right", fontsize=8)
     fig.tight_layout()

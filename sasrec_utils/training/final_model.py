@@ -1,10 +1,10 @@
 """The final model: early stopping chooses the epochs, a refit adds the validation items.
 
-``fit`` trains on ``split.train`` and keeps the epoch with the best validation NDCG@10.
-With ``cfg.refit_on_valid`` a fresh model (same seed) is then trained on training +
-validation items for exactly that many epochs, so the model that is tested and served
-has also learnt from each user's second-to-last item. Every choice is still made on
-validation: the test items are used by neither run.
+``fit`` trains on ``split.train`` and keeps the epoch with the best validation metric
+(``early_stopping.VALID_METRIC``). With ``cfg.refit_on_valid`` a fresh model (same seed)
+is then trained on training + validation items for exactly that many epochs, so the model
+that is tested and served has also learnt from each user's second-to-last item. Every
+choice is still made on validation: the test items are used by neither run.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Training loop: losses, AdamW, early stopping on validation NDCG@10, checkpoints, resume.
+"""Training loop: the loss, AdamW, early stopping on validation, checkpoints, resume.
 
 ``fit`` writes two checkpoints into ``out_dir``: ``best.pt`` (the best validation epoch:
 weights + config + item ids + history) and ``last.pt`` (everything needed to resume:
@@ -6,9 +6,9 @@ optimizer, scheduler, RNG states, the training state). Both are written atomical
 interrupted run leaves the previous good files intact.
 
 The loop is ``fit`` -> ``train_epoch`` (one pass over the training windows) ->
-``validate`` (full-ranking NDCG@10 and the early-stopping update). Under torchrun every
-process trains on its share of every batch and rank 0 validates and writes the
-checkpoints (``sasrec_utils.training.distributed``).
+``validate`` (full-ranking metrics and the ``early_stopping`` update on their
+``VALID_METRIC``). Under torchrun every process trains on its share of every batch and
+rank 0 validates and writes the checkpoints (``sasrec_utils.training.distributed``).
 
 A diverged run stops with ``TrainingDiverged`` at the first non-finite loss (naming the
 epoch and step), non-finite weights at the end of an epoch, or validation scores with
@@ -35,17 +35,17 @@ from ..data.batches import epoch_batches
 from ..data.prepared import PreparedData
 from ..data.splits import EvalSet, Split
 from ..evaluation.ranking import evaluate_model
-from ..model.losses import batch_loss
+from ..model.losses import Loss, build_loss
 from ..model.sasrec import SASRec
 from ..runtime import resolve_device, set_seed, start_line, training_threads
 from . import distributed
 from .checkpoint import load_checkpoint, nonfinite_tensors, save_checkpoint
+from .early_stopping import VALID_METRIC, early_stopping, patience_spent
 from .failures import TrainingDiverged, clear_errors, diverged
-from .optimizers import TrainingParts, build
-from .state import PROGRESS, TrainingState, epoch_line, stop_line
+from .optimizers import TrainingParts, build_training
+from .state import PROGRESS, TrainingState, epoch_bar, epoch_line, stop_line
 
 log = logging.getLogger(__name__)
-VALID_METRIC = "ndcg@10"
 
 
 @dataclass
@@ -65,6 +65,7 @@ class TrainResult:
 def train_epoch(
     cfg: SASRecConfig,
     parts: TrainingParts,
+    loss_fn: Loss,
     split: Split,
     rng: np.random.Generator,
     device: torch.device,
@@ -73,7 +74,8 @@ def train_epoch(
 ) -> dict[str, float]:
     """One pass over the training windows; returns ``train_loss``, ``lr``, ``train_seconds``.
 
-    The loss is the mean over batches (and over processes under torchrun).
+    ``loss_fn`` (``model.losses.build_loss``) scores each (B, L) batch. The epoch's loss is
+    the mean over batches (and over processes under torchrun).
     ``TrainingDiverged`` at the first step whose loss is NaN or inf, or at the end when
     a weight is: on every process at once (each step's loss is averaged over them, one
     number; alone it costs nothing beyond the ``loss.item()`` the mean needs anyway).
@@ -85,9 +87,7 @@ def train_epoch(
         inputs = torch.from_numpy(inputs).to(device, non_blocking=True)
         targets = torch.from_numpy(targets).to(device, non_blocking=True)
         with torch.autocast(device.type, dtype=parts.amp_dtype, enabled=parts.use_amp):
-            loss = batch_loss(
-                cfg, parts.train_model, inputs, targets, parts.log_q, parts.log_frequency
-            )
+            loss = loss_fn(parts.train_model, inputs, targets)
         parts.zero_grad()
         parts.scaler.scale(loss * weight).backward()
         parts.step(cfg.grad_clip)
@@ -138,12 +138,11 @@ def validate(
             f"{metrics['n_queries']:.0f} users after epoch {epoch} (its last step)",
         )
     state.elapsed += time.perf_counter() - started
-    improved = metrics[VALID_METRIC] > state.best_valid
+    state.best_valid, state.stale, improved = early_stopping(
+        metrics[VALID_METRIC], state.best_valid, state.stale
+    )
     if improved:
-        state.best_valid, state.best_epoch = metrics[VALID_METRIC], epoch
-        state.seconds_to_best, state.stale = state.elapsed, 0
-    else:
-        state.stale += 1
+        state.best_epoch, state.seconds_to_best = epoch, state.elapsed
     return metrics, improved
 
 
@@ -169,7 +168,8 @@ class Trainer:
         set_seed(cfg.seed)
         self.rng = np.random.default_rng(cfg.seed)
         self.ctx = distributed.context()
-        self.parts = build(cfg, prepared.split, self.device, self.ctx, prepared.pretrained)
+        self.parts = build_training(cfg, prepared.split, self.device, self.ctx, prepared.pretrained)
+        self.loss = build_loss(cfg, prepared.split, self.device)
         self.out = Path(out_dir) if out_dir is not None else None
         self.state = TrainingState()
         self.best_weights: dict[str, torch.Tensor] | None = None
@@ -198,7 +198,9 @@ class Trainer:
         started = time.perf_counter()
         row = {
             "epoch": epoch,
-            **train_epoch(cfg, self.parts, split, self.rng, self.device, self.ctx, epoch),
+            **train_epoch(
+                cfg, self.parts, self.loss, split, self.rng, self.device, self.ctx, epoch
+            ),
         }
         failure = None
         due = epoch % cfg.eval_every == 0 or epoch == cfg.epochs
@@ -271,7 +273,7 @@ class Trainer:
         shown = mode != "none" and self.ctx.is_main
         if shown:
             print(start_line(self.device, self.threads, self.threads_why, self.out), flush=True)
-        epochs = _epoch_bar(
+        epochs = epoch_bar(
             range(state.epoch + 1, cfg.epochs + 1),
             live=mode == "bar" and shown,
             initial=state.epoch,
@@ -280,7 +282,7 @@ class Trainer:
         with clear_errors(cfg, self.device, self.out, state):
             try:
                 for epoch in epochs:
-                    if state.stale >= cfg.patience:
+                    if patience_spent(state.stale, cfg.patience):
                         break
                     line = epoch_line(self.epoch(epoch), state, cfg.epochs)
                     epochs.set_postfix_str(line.split(": ", 1)[1], refresh=False)
@@ -325,7 +327,7 @@ def fit(
     resume: bool = False,
     progress: bool | str = True,
 ) -> TrainResult:
-    """Train SASRec on ``prepared.split.train``, early-stopping on its validation NDCG@10.
+    """Train SASRec on ``prepared.split.train``, early-stopping on its validation metric.
 
     ``prepared.sequences.item_ids`` (the original-id mapping) is saved with the
     checkpoints; ``prepared.pretrained`` (V, d), when set, initialises the item vectors.
@@ -339,16 +341,3 @@ def fit(
     if resume:
         trainer.resume()
     return trainer.run(progress)
-
-
-def _epoch_bar(epochs: range, live: bool, initial: int, total: int):
-    """A tqdm over ``epochs``: the notebook-aware bar when ``live``, else a disabled one.
-
-    ``tqdm.auto`` is imported only for a live bar: in a kernel without ipywidgets it warns
-    at import, which would land in every rendered report (they print lines, not a bar).
-    """
-    if live:
-        from tqdm.auto import tqdm
-    else:
-        from tqdm.std import tqdm
-    return tqdm(epochs, desc="epochs", disable=not live, initial=initial, total=total)

@@ -1,6 +1,7 @@
-"""What trains a model: the optimisers, learning-rate schedules, gradient scaler, proposal.
+"""What trains a model: the optimisers, learning-rate schedules, gradient scaler.
 
-``build`` makes a fresh model and everything ``train.train_epoch`` steps with. AdamW runs
+``build_training`` makes a fresh model and everything ``loop.train_epoch`` steps it with
+(the loss is ``model.losses``'s own object). AdamW runs
 fused (one kernel over all parameters), which matters when the item table holds millions
 of weights (``benchmarks/README.md``, "Scale"). With ``cfg.sparse_item_grad`` the item
 table gets sparse gradients (only the rows a batch touched: its inputs, targets and
@@ -17,9 +18,7 @@ import numpy as np
 import torch
 
 from ..config import SASRecConfig
-from ..data.sequences import item_popularity
 from ..data.splits import Split
-from ..model import losses
 from ..model.sasrec import SASRec
 from . import distributed
 
@@ -35,10 +34,8 @@ class TrainingParts:
     scaler: torch.amp.GradScaler
     use_amp: bool
     amp_dtype: torch.dtype
-    log_q: torch.Tensor | None  # (V,) sampling proposal of ``sampled_softmax``, else None
     item_optimizer: torch.optim.SparseAdam | None = None  # the item table's, when sparse
     item_scheduler: torch.optim.lr_scheduler.LRScheduler | None = None
-    log_frequency: torch.Tensor | None = None  # (V,) target shares, for in-batch negatives
 
     def optimizers(self) -> list[torch.optim.Optimizer]:
         return [self.optimizer, *([self.item_optimizer] if self.item_optimizer else [])]
@@ -110,7 +107,7 @@ def _schedule(cfg: SASRecConfig, optimizer: torch.optim.Optimizer):
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda epoch: 1.0)
 
 
-def build(
+def build_training(
     cfg: SASRecConfig,
     split: Split,
     device: torch.device,
@@ -118,7 +115,7 @@ def build(
     pretrained: np.ndarray | None = None,
 ) -> TrainingParts:
     """A fresh model (on ``device``, from ``pretrained`` item vectors if given) and its
-    optimiser, learning-rate schedule, gradient scaler and sampling proposal."""
+    optimiser, learning-rate schedule and gradient scaler."""
     model = SASRec(split.n_items, cfg)
     if pretrained is not None:
         model.init_item_embeddings(pretrained)
@@ -141,12 +138,6 @@ def build(
     use_amp = cfg.amp_on(device.type)
     amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
-    log_q = log_frequency = None
-    if cfg.loss == "sampled_softmax":
-        counts = torch.as_tensor(item_popularity(split.train, split.n_items))
-        log_q = losses.log_popularity_proposal(counts).to(device)
-        if cfg.in_batch_negatives:  # each item's share of the training targets
-            log_frequency = losses.log_popularity_proposal(counts, power=1.0).to(device)
     train_model = distributed.wrap(model, ctx, device)  # DDP under torchrun, else model
     return TrainingParts(
         model,
@@ -156,8 +147,6 @@ def build(
         scaler,
         use_amp,
         amp_dtype,
-        log_q,
         item_optimizer,
         item_scheduler,
-        log_frequency,
     )

@@ -6,9 +6,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..config import SASRecConfig
+from .early_stopping import VALID_COLUMN, VALID_LABEL, patience_spent
 
 PROGRESS = ("bar", "lines", "none")
-VALID_KEY = "valid_ndcg@10"
 
 
 @dataclass
@@ -34,10 +34,10 @@ class TrainingState:
 
 
 def epoch_line(row: dict[str, Any], state: TrainingState, epochs: int) -> str:
-    """One epoch in words: its loss, its validation NDCG@10 and the best so far."""
+    """One epoch in words: its loss, its validation metric and the best so far."""
     line = f"epoch {row['epoch']}/{epochs}: loss {row['train_loss']:.4f}"
-    if VALID_KEY in row:
-        line += f", valid NDCG@10 {row[VALID_KEY]:.4f} "
+    if VALID_COLUMN in row:
+        line += f", valid {VALID_LABEL} {row[VALID_COLUMN]:.4f} "
         if row.get("valid_sample"):
             line += f"on a sample of {row['valid_users']:,} users "
         line += f"(best {state.best_valid:.4f} at epoch {state.best_epoch})"
@@ -48,10 +48,23 @@ def stop_line(state: TrainingState, cfg: SASRecConfig, validation: bool = True) 
     """Why training ended and which epoch is kept."""
     if not validation:
         return f"trained {state.epoch} epochs; the last one is kept"
-    best = f"epoch {state.best_epoch} (valid NDCG@10 {state.best_valid:.4f}) is kept"
-    if state.stale >= cfg.patience:
+    best = f"epoch {state.best_epoch} (valid {VALID_LABEL} {state.best_valid:.4f}) is kept"
+    if patience_spent(state.stale, cfg.patience):
         return (
             f"stopped at epoch {state.epoch}: no improvement for {cfg.patience} validations "
             f"since epoch {state.best_epoch}; {best}"
         )
     return f"ran all {state.epoch} epochs; {best}"
+
+
+def epoch_bar(epochs: range, live: bool, initial: int, total: int):
+    """A tqdm over ``epochs``: the notebook-aware bar when ``live``, else a disabled one.
+
+    ``tqdm.auto`` is imported only for a live bar: in a kernel without ipywidgets it warns
+    at import, which would land in every rendered report (they print lines, not a bar).
+    """
+    if live:
+        from tqdm.auto import tqdm
+    else:
+        from tqdm.std import tqdm
+    return tqdm(epochs, desc="epochs", disable=not live, initial=initial, total=total)
