@@ -8,7 +8,7 @@ sparse Adam), ``final_model`` (early-stopped run, optional refit on validation),
 
 from .checkpoint import CheckpointError, load_checkpoint, model_from_checkpoint
 from .failures import TrainingDiverged
-from .final_model import FinalModel, refit, train_final
+from .final_model import FinalModel, final_train, refit, train_final
 from .loop import TrainResult, fit
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "FinalModel",
     "TrainResult",
     "TrainingDiverged",
+    "final_train",
     "fit",
     "load_checkpoint",
     "model_from_checkpoint",
