@@ -94,7 +94,10 @@ def test_bootstrap_pair_is_data_measured_and_found_by_its_systems():
     theirs = rng.random(300)
     pair = BootstrapPair.measure("SASRec", "markov", theirs + 0.05, theirs, 500, seed=3)
     assert (pair.system, pair.baseline, pair.n_queries, pair.n_resamples) == (
-        "SASRec", "markov", 300, 500
+        "SASRec",
+        "markov",
+        300,
+        500,
     )
     assert pair.difference == pytest.approx(0.05) and pair.verdict == "better"
     assert BootstrapPair.from_dict(json.loads(json.dumps(pair.to_dict()))) == pair
