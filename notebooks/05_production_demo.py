@@ -570,11 +570,12 @@ print(f"{batch_ms / len(requests):.2f} ms per request in batches of 64 "
 if measured_here is not None:
     pairs = bootstrap_pairs(measured_here)
     best = measured_here["bootstrap"]["best_baseline"]
-    gap = find_pair(pairs, "SASRec", best)
-    print(bootstrap_verdict(gap, "SASRec (mean of seeds)", best))
-    if measured_here["ensemble"]["size"] > 1:
-        print(bootstrap_verdict(find_pair(pairs, "SASRec", "ensemble"), "SASRec (mean of seeds)",
-                                f"an ensemble of {measured_here['ensemble']['size']} seeds"))
+    gap, n_measured = find_pair(pairs, "SASRec", best), measured_here["ensemble"]["size"]
+    sasrec_name = "SASRec (mean of seeds)" if n_measured > 1 else "SASRec (one seed)"
+    print(bootstrap_verdict(gap, sasrec_name, best))
+    if n_measured > 1:
+        print(bootstrap_verdict(find_pair(pairs, "SASRec", "ensemble"), sasrec_name,
+                                f"an ensemble of {n_measured} seeds"))
     advice = {
         "better": "Use SASRec when the order of recent items matters and its lead over the "
                   f"simple baselines pays for training and serving a neural model; keep the "

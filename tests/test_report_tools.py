@@ -116,7 +116,7 @@ def test_headline_text_takes_every_figure_from_the_metrics():
 def test_headline_of_a_quick_run_says_what_it_is_and_shows_no_spread():
     text = headline_text(_quick_run())
     assert "SASRec with EPOCHS=2, 1 seed (not the default): **NDCG@10 0.1100** (seed 42)" in text
-    assert "±" not in text and "41–41" not in text
+    assert "±" not in text and "41–41" not in text and "ensemble" not in text
     assert "Training took 41 s to the kept epoch" in text
     assert "One seed only: how much another seed would move these figures is not measured" in text
 

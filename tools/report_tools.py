@@ -182,6 +182,8 @@ def headline_text(metrics: dict[str, Any], benchmark: dict[str, Any] | None = No
         if took
         else ""
     )
+    ensemble_ndcg = _mean(metrics, "ensemble", "ndcg@10")
+    ensemble = f"ensemble of the seeds {ensemble_ndcg:.4f}; " if n_seeds > 1 else ""
     label = non_default_label(metrics)
     settings = f"{label} (not the default)" if label else "the default settings"
     ndcg = _spread(sasrec["mean"]["ndcg@10"], sasrec["sd"]["ndcg@10"], n_seeds)
@@ -201,7 +203,7 @@ def headline_text(metrics: dict[str, Any], benchmark: dict[str, Any] | None = No
         f"over {metrics['n_items']:,} items (history masked, pessimistic ties). SASRec with "
         f"{settings}{seeds_said}, HR@10 {sasrec['mean']['hr@10']:.4f}. Best simple "
         f"baseline, chosen on validation: **{best} {_mean(metrics, best, 'ndcg@10'):.4f}**; "
-        f"ensemble of the seeds {_mean(metrics, 'ensemble', 'ndcg@10'):.4f}; most-popular "
+        f"{ensemble}most-popular "
         f"{_mean(metrics, 'most-popular', 'ndcg@10'):.4f}. SASRec − {best}: "
         f"{pair.difference:+.4f} NDCG@10 ({pair.lift:+.1%}), paired bootstrap "
         f"95% interval [{pair.difference_low:+.4f}, {pair.difference_high:+.4f}]."
