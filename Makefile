@@ -58,7 +58,11 @@ data:
 # notebook's default, i.e. SASRecConfig's), or a YAML file: `make report PARAMS_FILE=p.yml`.
 # Which notebook takes which parameter, and the variable that sets it, is one table:
 # sasrec_utils/report/contracts.py, NOTEBOOK_PARAMETERS (tools/report_tools.py reads it; the
-# variables reach it through the environment). Values must not contain spaces.
+# variables reach it through the environment). Values must not contain spaces. Every
+# parameter is checked before any notebook runs; each notebook has its own stamp of the
+# parameters it reads, so `EPOCHS=2` reruns 03 (and 04, 05, which read its models) only.
+# README.md's headline is rewritten only by a run with the default parameters into
+# reports/; `make headline` rewrites it from REPORTS whatever the run was.
 REPORTS ?= reports
 ARTIFACTS ?= artifacts
 # rendered reports show one line per epoch rather than a live progress bar
@@ -66,13 +70,13 @@ PROGRESS ?= lines
 NOTEBOOK_NAMES := 01_theory_and_data 02_model 03_training 04_evaluation 05_production_demo
 REPORT_HTML := $(NOTEBOOK_NAMES:%=$(REPORTS)/%.html)
 PACKAGE_SOURCES := $(wildcard sasrec_utils/*.py sasrec_utils/*/*.py)
-PARAM_STAMP := $(ARTIFACTS)/.report-parameters
+PARAM_STAMPS := $(NOTEBOOK_NAMES:%=$(ARTIFACTS)/.parameters/%)
 # the notebooks and tools import this checkout's sasrec_utils, installed or not
 NB_ENV = PYTHONPATH="$(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))"
 TOOLS = $(NB_ENV) $(PYTHON) tools/report_tools.py
 .EXPORT_ALL_VARIABLES:
 
-.PHONY: badges sync-notebooks FORCE
+.PHONY: badges sync-notebooks headline check-parameters
 .PRECIOUS: $(REPORTS)/%.ipynb
 
 report: $(REPORTS)/index.html
@@ -89,7 +93,7 @@ $(REPORTS)/02_model.ipynb $(REPORTS)/03_training.ipynb: $(ARTIFACTS)/data.json
 $(REPORTS)/04_evaluation.ipynb $(REPORTS)/05_production_demo.ipynb: $(REPORTS)/03_training.ipynb
 
 # executed into NN.tmp.ipynb, renamed only on success: a failure keeps the previous report
-$(REPORTS)/%.ipynb: notebooks/%.py $(PACKAGE_SOURCES) $(PARAM_STAMP) $(PARAMS_FILE)
+$(REPORTS)/%.ipynb: notebooks/%.py $(PACKAGE_SOURCES) $(ARTIFACTS)/.parameters/% $(PARAMS_FILE)
 	@mkdir -p $(REPORTS)
 	@rm -f $(REPORTS)/$*.tmp.ipynb
 	@echo "== notebooks/$*.py -> $@"
@@ -106,16 +110,19 @@ $(REPORTS)/%.html: $(REPORTS)/%.ipynb
 		--TagRemovePreprocessor.remove_input_tags=remove-input \
 		--output $*.tmp $< && mv $(REPORTS)/$*.tmp.html $@
 
-# rewritten only when the parameters change, so unchanged runs stay up to date
-$(PARAM_STAMP): FORCE
-	@mkdir -p $(@D)
-	@$(TOOLS) parameters > $@.new && { cmp -s $@.new $@ && rm $@.new || mv $@.new $@; }
+# all parameters checked at once, before the first notebook; a notebook's stamp is
+# rewritten only when its own parameters change, so unchanged runs stay up to date
+$(PARAM_STAMPS): check-parameters ;
+check-parameters:
+	@$(TOOLS) parameters $(ARTIFACTS)/.parameters
 
-FORCE:
+# README.md's headline from $(REPORTS)/metrics.json, whatever parameters made it
+headline:
+	@$(TOOLS) headline $(REPORTS) README.md
 
 clean-reports:
 	rm -f $(REPORTS)/*.ipynb $(REPORTS)/*.html $(REPORTS)/*.png $(REPORTS)/metrics.json \
-		$(PARAM_STAMP)
+		$(PARAM_STAMPS)
 
 # Colab badges in notebooks/ and README.md, and the notebooks' install cell from
 # tools/colab_cell.py, with the repository of pyproject.toml

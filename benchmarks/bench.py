@@ -49,6 +49,7 @@ from sasrec_utils.evaluation.ranking import evaluate, session_metrics
 from sasrec_utils.evaluation.scorers import EnsembleScorer, ModelScorer, PopularityScorer
 from sasrec_utils.model.sasrec import SASRec
 from sasrec_utils.presets import CONFIGS
+from sasrec_utils.training.final_model import final_train
 
 ROOT = Path(__file__).resolve().parent.parent
 JOBS = Path(__file__).resolve().parent / "ml100k_jobs.py"
@@ -194,7 +195,7 @@ def sessions(cfg: SASRecConfig, seeds: tuple[int, ...], markov: dict) -> pd.Data
     seeds), the tuned Markov chain and most-popular."""
     prepared = prepare_data(cfg)
     split = prepared.split
-    train = split.with_validation_in_train().train if cfg.refit_on_valid else split.train
+    train = final_train(split, cfg)
     models = load_models(cfg, seeds, "held-out", split.n_items)
     tables = [
         session_metrics({"SASRec": ModelScorer(model, cfg.max_len)}, split.test, split.n_items)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 
 import numpy as np
 import torch
@@ -22,6 +21,7 @@ import torch
 from sasrec_utils.config import SASRecConfig
 from sasrec_utils.data.prepared import prepare_data
 from sasrec_utils.data.sequences import item_popularity
+from sasrec_utils.runtime import timed_ms
 from sasrec_utils.serving.recommend import Recommender
 from sasrec_utils.training.loop import fit
 
@@ -47,16 +47,6 @@ def from_checkpoint(path: str, n_histories: int, seed: int) -> tuple[Recommender
     item_ids = rec.catalogue.item_ids
     histories = [rng.choice(item_ids, size=n, replace=False).tolist() for n in lengths]
     return rec, histories, f"random ids, length uniform in [1, {rec.cfg.max_len}]"
-
-
-def timed_ms(call, arguments: list) -> np.ndarray:
-    """Milliseconds of ``call(argument)`` for each argument, one after the other."""
-    times = []
-    for argument in arguments:
-        started = time.perf_counter()
-        call(argument)
-        times.append((time.perf_counter() - started) * 1000)
-    return np.array(times)
 
 
 def main() -> None:

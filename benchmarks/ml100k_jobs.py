@@ -38,7 +38,7 @@ from sasrec_utils.evaluation.scorers import ModelScorer, PopularityScorer, Rando
 from sasrec_utils.model import cross_entropy
 from sasrec_utils.model.sasrec import SASRec
 from sasrec_utils.runtime import peak_rss_mib, resolve_device, set_seed
-from sasrec_utils.training.final_model import train_final
+from sasrec_utils.training.final_model import final_train, train_final
 
 SEED_BATCH_SIZE = 128  # samples per batch of the seed notebook's per-prefix training
 METRICS = ("hr@5", "hr@10", "hr@20", "ndcg@10", "mrr", "coverage@10")
@@ -70,7 +70,7 @@ def run_sasrec(cfg: SASRecConfig, role: str, models: Path | None) -> dict:
     final = train_final(cfg, prepared, progress=False)
     seconds = time.perf_counter() - started
     split = prepared.split
-    train = split.with_validation_in_train().train if cfg.refit_on_valid else split.train
+    train = final_train(split, cfg)
     device = final.selected.device
     scorer = ModelScorer(final.model, cfg.max_len, device)
     test, ranks = _scored(scorer, split, train, split.test, device)  # one ranking, in user order
@@ -105,15 +105,15 @@ def run_baselines(cfg: SASRecConfig, only: list[str]) -> list[dict]:
     """Most-popular, random and the tuned baselines ``only`` names: tuned on validation,
     final fit as SASRec's, tested once."""
     split = prepare_data(cfg).split
-    final_train = split.with_validation_in_train().train if cfg.refit_on_valid else split.train
+    train = final_train(split, cfg)
     rows = []
     fixed = {
-        "most-popular": PopularityScorer(item_popularity(final_train, split.n_items)),
+        "most-popular": PopularityScorer(item_popularity(train, split.n_items)),
         "random": RandomScorer(cfg.seed),
     }
     for name, scorer in fixed.items():
         started = time.perf_counter()
-        test, ranks = _scored(scorer, split, final_train, split.test)
+        test, ranks = _scored(scorer, split, train, split.test)
         rows.append(
             {
                 "system": name,
@@ -127,8 +127,8 @@ def run_baselines(cfg: SASRecConfig, only: list[str]) -> list[dict]:
     for name in only:
         started = time.perf_counter()
         tuned = tune(name, split)
-        scorer = BASELINES[name](final_train, split.n_items, **tuned.params)
-        test, ranks = _scored(scorer, split, final_train, split.test)
+        scorer = BASELINES[name](train, split.n_items, **tuned.params)
+        test, ranks = _scored(scorer, split, train, split.test)
         rows.append(
             {
                 "system": name,

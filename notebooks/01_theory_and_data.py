@@ -307,7 +307,9 @@ pd.Series(dtype=object, data={
 
 # %%
 evaluable = np.flatnonzero(lengths >= 3)  # users who get validation and test items (below)
-example_user = int(evaluable[np.argsort(lengths[evaluable])[len(evaluable) // 2]])  # median length
+# the median length; among users tied at it, the lowest user number (a stable sort): the
+# same person on every machine
+example_user = int(evaluable[np.argsort(lengths[evaluable], kind="stable")[len(evaluable) // 2]])
 example = data.to_original(data.sequences[example_user][:12])
 (items.set_index("item_id").loc[example, ["title", "genres"]].reset_index()
  if items is not None else pd.DataFrame({"item_id": example}))
@@ -372,7 +374,9 @@ plots.events_over_time_figure(events["timestamp"].to_numpy())
 #
 # Its known limit: the split is per user, not at one global date, so one user's test item
 # can be older than another user's training items. That is the standard protocol for this
-# benchmark, and it is what the published numbers use.
+# benchmark, and the SASRec paper's split too; notebook 04 sets the paper's figures beside
+# ours, each with its ranking protocol (the paper ranks against 100 sampled items, this
+# project against all of them).
 
 # %%
 split = split_for(cfg, data)

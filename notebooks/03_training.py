@@ -98,16 +98,19 @@ batch_tokens = None  # ... and at most this many positions (users x window lengt
 device = None  # "auto" picks cuda, then mps, then cpu
 seed = None  # the first seed; the others follow it (seed, seed + 1, ...)
 n_seeds = 3  # models trained, one per seed
-progress = "bar"  # "bar" (live), "lines" (one line per epoch, as in the rendered report)
+progress = "bar"  # "bar" (live), "lines" (one line per epoch: to the terminal and artifacts/training-log.txt)
 resume = False  # True: continue interrupted runs from artifacts/seed-*/last.pt (same settings)
 
 # %%
+import html
 import json
 import os
 import time
+from pathlib import Path
 
 import pandas as pd
 import torch
+from IPython.display import HTML, display
 
 from sasrec_utils.atomic import atomic_write_text
 from sasrec_utils.config import SASRecConfig
@@ -115,6 +118,8 @@ from sasrec_utils.data import data_fingerprint
 from sasrec_utils.report import (
     TRAINING_FILE,
     checkpoint_names,
+    epoch_digest,
+    epoch_lines,
     load_or_prepare,
     notebook_config,
     plots_results,
@@ -125,7 +130,7 @@ from sasrec_utils.report import (
     write_training_summary,
 )
 from sasrec_utils.runtime import peak_memory, resolve_device
-from sasrec_utils.training import BEST_VALID_KEY, VALID_COLUMN, VALID_LABEL
+from sasrec_utils.training import BEST_VALID_KEY, VALID_LABEL
 
 started = time.time()
 os.chdir(project_root())
@@ -147,8 +152,10 @@ print(f"training on {run_device}; {len(prepared.split.train):,} training sequenc
 
 # %%
 defaults = SASRecConfig().to_dict()
+notes = {"amp": f"not used on {run_device.type}" if not cfg.amp_on(run_device.type) else ""}
 pd.DataFrame(
-    [(name, json.dumps(value), "changed" if value != defaults[name] else "")
+    [(name, json.dumps(value),
+      "; ".join(n for n in ("changed" if value != defaults[name] else "", notes.get(name, "")) if n))
      for name, value in cfg.to_dict().items()],
     columns=["setting", "value", "note"],
 ).set_index("setting")
@@ -183,12 +190,24 @@ pd.DataFrame(
 #   both, and running again with the parameter `resume = True` continues after the last
 #   completed epoch.
 #
-# Below, one line per epoch (or a live bar when you run the notebook yourself): the
-# training loss, this epoch's validation NDCG@10 and the best so far; then why each run
-# stopped.
+# Below, a live bar per seed when you run the notebook yourself. With `progress="lines"`
+# (what `make report` uses) each epoch's line (training loss, this epoch's validation
+# NDCG@10, the best so far) goes to the terminal as it happens and to
+# `artifacts/training-log.txt`; the report shows a few epochs per seed and the full log
+# folded away below them.
 
 # %%
-runs = train_seeds(artifacts, cfg, prepared, seeds, progress=progress, resume=resume)
+log_path = os.path.join(artifacts, "training-log.txt")
+with epoch_lines(log_path if progress == "lines" else None, cell=progress != "lines"):
+    runs = train_seeds(artifacts, cfg, prepared, seeds, progress=progress, resume=resume)
+for seed, run in runs.items():
+    print(f"seed {seed}: kept epoch {run.selected.best_epoch} of "
+          f"{len(run.selected.history)} run (validation NDCG@10 {run.selected.best_valid:.4f})")
+    display(epoch_digest(run.selected.history, run.selected.best_epoch).round(4))
+if progress == "lines":
+    log_text = Path(log_path).read_text()
+    display(HTML(f"<details><summary>the full epoch log ({log_text.count(chr(10))} lines, also in "
+                 f"{html.escape(log_path)})</summary><pre>{html.escape(log_text)}</pre></details>"))
 
 # %% [markdown]
 # ## The runs in numbers
@@ -198,7 +217,8 @@ runs = train_seeds(artifacts, cfg, prepared, seeds, progress=progress, resume=re
 
 # %%
 memory = peak_memory(run_device)
-summary = training_summary(cfg, runs, checkpoint_names(artifacts, cfg, seeds), memory["MiB"])
+summary = training_summary(cfg, runs, checkpoint_names(artifacts, cfg, seeds),
+                           data_fingerprint(prepared.sequences), memory["MiB"])
 per_seed = pd.DataFrame(summary["runs"]).set_index("seed").drop(columns="checkpoint")
 per_seed.round({BEST_VALID_KEY: 4, "seconds_to_best": 1, "train_seconds": 1,
                 "seconds_per_epoch": 2})
@@ -206,8 +226,10 @@ per_seed.round({BEST_VALID_KEY: 4, "seconds_to_best": 1, "train_seconds": 1,
 # %%
 spread = per_seed[BEST_VALID_KEY]
 print(f"best validation {VALID_LABEL} over {len(seeds)} seeds: {spread.mean():.4f} ± "
-      f"{spread.std(ddof=1) if len(seeds) > 1 else 0:.4f} (min {spread.min():.4f}, "
-      f"max {spread.max():.4f}); {summary['n_parameters']:,} parameters per model")
+      f"{spread.std(ddof=1):.4f} (min {spread.min():.4f}, max {spread.max():.4f})"
+      if len(seeds) > 1 else f"best validation {VALID_LABEL} of the one seed: {spread.iloc[0]:.4f} "
+      "(no spread over seeds to show)")
+print(f"{summary['n_parameters']:,} parameters per model")
 
 # %% [markdown]
 # ## Loss and validation curves
@@ -222,15 +244,12 @@ plots_results.training_curves_figure({s: run.selected.history for s, run in runs
                              {s: run.selected.best_epoch for s, run in runs.items()})
 
 # %% [markdown]
-# The same histories as a table (also saved as `artifacts/history.csv`), first epochs of
-# each seed:
+# Every epoch of every seed is saved as a table in `artifacts/history.csv`.
 
 # %%
 history = pd.concat([run.selected.history.assign(seed=s) for s, run in runs.items()])
 atomic_write_text(os.path.join(artifacts, "history.csv"), history.to_csv(index=False))
-columns = ["seed", "epoch", "train_loss", "valid_hr@10", VALID_COLUMN, "seconds"]
-history[[c for c in columns if c in history]].groupby("seed").head(5).set_index(
-    ["seed", "epoch"]).round(4)
+print(f"{len(history)} epochs in all written to {os.path.join(artifacts, 'history.csv')}")
 
 # %% [markdown]
 # ## Device and memory

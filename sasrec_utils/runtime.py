@@ -1,5 +1,5 @@
 """Facts about a run: which device, how many CPU threads, seeding, peak memory, request
-latency; warnings attributed to the caller outside the package."""
+latency (``timed_ms``); warnings attributed to the caller outside the package."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import os
 import random
 import re
 import sys
+import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -126,9 +127,19 @@ def peak_memory(device: str | torch.device) -> dict[str, Any]:
     }
 
 
-def latency_summary(seconds: Sequence[float]) -> pd.DataFrame:
-    """Per-request latency percentiles in milliseconds, and requests per second."""
-    ms = np.asarray(seconds, dtype=float) * 1000
+def timed_ms(call: Callable[[Any], object], arguments: Sequence[Any]) -> np.ndarray:
+    """(n,) milliseconds of ``call(argument)`` for each argument, one after the other."""
+    times = []
+    for argument in arguments:
+        started = time.perf_counter()
+        call(argument)
+        times.append((time.perf_counter() - started) * 1000)
+    return np.array(times)
+
+
+def latency_summary(milliseconds: Sequence[float]) -> pd.DataFrame:
+    """Per-request latency percentiles of ``timed_ms``'s figures, and requests per second."""
+    ms = np.asarray(milliseconds, dtype=float)
     return pd.DataFrame(
         {
             "requests": [len(ms)],

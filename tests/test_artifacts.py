@@ -25,7 +25,7 @@ from sasrec_utils.report.artifacts import (
     seed_folder,
     trained_checkpoints,
 )
-from sasrec_utils.report.contracts import read_training_summary
+from sasrec_utils.report.contracts import read_training_summary, write_training_summary
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -130,5 +130,9 @@ def test_trained_checkpoints_train_when_missing_and_refuse_other_data(retail, tm
     other = cfg.replace(events_paths=[str(retail.events_paths[0])])
     with pytest.raises(ValueError, match="run notebook 03 with the same data parameters"):
         trained_checkpoints(tmp_path, other, prepared)
+    summary = read_training_summary(tmp_path)
+    write_training_summary(tmp_path, {**summary, "data_sha256": "0" * 64})  # other data
+    with pytest.raises(ValueError, match=r"lists models trained on other data .* run notebook 03"):
+        trained_checkpoints(tmp_path, cfg, prepared)
     refit = cfg.replace(refit_on_valid=True)
     assert final_checkpoint(tmp_path, refit, 5) == tmp_path / "seed-5" / "final.pt"

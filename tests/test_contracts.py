@@ -2,13 +2,19 @@
 
 import json
 
+import pandas as pd
 import pytest
 
 from sasrec_utils.config import SASRecConfig
+from sasrec_utils.evaluation.metrics import BootstrapPair
 from sasrec_utils.report import contracts
 from sasrec_utils.report.contracts import (
     MAKE_VARIABLES,
     NOTEBOOK_PARAMETERS,
+    Evaluation,
+    benchmark_pair,
+    bootstrap_pairs,
+    non_default_label,
     read_metrics,
     read_training_summary,
     write_metrics,
@@ -41,11 +47,58 @@ def test_training_summary_round_trip_and_missing_keys(tmp_path):
         write_training_summary(tmp_path, {**summary, "runs": [{"best_epoch": 3}]})
 
 
+def _evaluation(cfg: SASRecConfig, seeds=(42, 43, 44)) -> Evaluation:
+    summary = {"n_seeds": 1, "mean": {"ndcg@10": 0.1}, "sd": {"ndcg@10": 0.0}, "per_seed": {}}
+    pair = BootstrapPair("SASRec", "markov", 0.01, -0.002, 0.02, 0.1, -0.02, 0.2, 100, 943)
+    return Evaluation(
+        cfg=cfg,
+        n_queries=943,
+        n_items=1682,
+        seeds=list(seeds),
+        systems={"SASRec": summary, "ensemble": summary},
+        tuned={},
+        best_baseline="markov",
+        pairs=[pair],
+        sessions=pd.DataFrame({"items_seen": [1], "system": ["SASRec"], "ndcg@10": [0.05]}),
+        sampled={"SASRec": {"sampled_hr@10": 0.7}},
+        n_negatives=100,
+        by_history_length=pd.DataFrame({"bucket": ["3–10"], "ndcg@10": [0.1]}),
+        training={"runs": []},
+        describes={"data_sha256": "d" * 64, "config_sha256": "c", "checkpoints_sha256": []},
+    )
+
+
 def test_metrics_round_trip_to_every_folder_and_refuses_foreign_files(tmp_path):
-    metrics = {key: key for key in contracts.METRICS_KEYS}
-    paths = write_metrics([tmp_path / "a", tmp_path / "b"], metrics)
+    evaluation = _evaluation(SASRecConfig())
+    paths = write_metrics([tmp_path / "a", tmp_path / "b"], evaluation)
     assert [p.parent.name for p in paths] == ["a", "b"]
-    assert read_metrics(tmp_path / "a") == metrics == read_metrics(paths[1])
+    metrics = read_metrics(tmp_path / "a")
+    assert metrics == read_metrics(paths[1]) and set(metrics) == set(contracts.METRICS_KEYS)
+    assert bootstrap_pairs(metrics) == evaluation.pairs  # data, not a string to parse
+    assert metrics["bootstrap"]["best_baseline"] == "markov"
+    assert metrics["data_sha256"] == "d" * 64 and metrics["ensemble"]["size"] == 3
+    assert metrics["sessions"] == [{"items_seen": 1, "system": "SASRec", "ndcg@10": 0.05}]
     (tmp_path / "old.json").write_text(json.dumps({"systems": {}}))
     with pytest.raises(ValueError, match="not a metrics file of this version"):
         read_metrics(tmp_path / "old.json")
+
+
+def test_non_default_label_names_the_make_variables_of_a_run(tmp_path):
+    def label(cfg, seeds=(42, 43, 44)):
+        write_metrics([tmp_path], _evaluation(cfg, seeds))
+        return non_default_label(read_metrics(tmp_path))  # as read back from JSON
+
+    assert label(SASRecConfig()) == ""
+    assert label(SASRecConfig(device="cpu")) == ""  # where it ran, not what it ran
+    assert label(SASRecConfig(epochs=2), seeds=(42,)) == "EPOCHS=2, 1 seed"
+    assert label(SASRecConfig(dropout=0.3, seed=7), seeds=(7, 8)) == "DROPOUT=0.3, SEED=7, 2 seeds"
+    assert label(SASRecConfig(refit_on_valid=True)) == "refit_on_valid=True"
+
+
+def test_benchmark_pair_is_found_by_its_systems():
+    entry = {"difference": 0.01, "difference_low": 0.0, "difference_high": 0.02, "lift": 0.1}
+    entry |= {"lift_low": 0.0, "lift_high": 0.2, "n_resamples": 10.0, "n_queries": 943.0}
+    pair = benchmark_pair({"bootstrap": {"sasrec - ease": entry}}, "sasrec", "ease")
+    assert (pair.system, pair.baseline, pair.n_queries, pair.lift) == ("sasrec", "ease", 943, 0.1)
+    with pytest.raises(KeyError, match="no bootstrap 'sasrec - markov'"):
+        benchmark_pair({"bootstrap": {"sasrec - ease": entry}}, "sasrec", "markov")

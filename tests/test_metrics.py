@@ -1,12 +1,16 @@
 """Metrics from ranks: hand-computed HR, NDCG, MRR, coverage, novelty, buckets."""
 
+import json
+
 import numpy as np
 import pytest
 
 from sasrec_utils.evaluation.metrics import (
+    BootstrapPair,
     Ranking,
     bootstrap_verdict,
     comparison_table,
+    find_pair,
     hit_metrics,
     metrics_by_history_length,
     paired_bootstrap,
@@ -68,25 +72,40 @@ def test_paired_bootstrap_difference_interval_and_pairing():
         paired_bootstrap(ours, theirs[:-1])
 
 
+def _pair(low: float, high: float, difference: float = 0.01) -> BootstrapPair:
+    return BootstrapPair("SASRec", "markov", difference, low, high, 0.1, 0.02, 0.18, 2000, 943)
+
+
 def test_bootstrap_verdict_follows_the_interval():
-    entry = {
-        "difference": 0.01,
-        "difference_low": 0.002,
-        "difference_high": 0.018,
-        "lift": 0.1,
-        "lift_low": 0.02,
-        "lift_high": 0.18,
-    }
-    said = bootstrap_verdict(entry, "SASRec", "markov")
+    said = bootstrap_verdict(_pair(0.002, 0.018))
     assert said == (
         "SASRec against markov: NDCG@10 +0.0100 [+0.0020, +0.0180], +10.0% "
         "[+2.0%, +18.0%]; SASRec is better"
     )
-    assert bootstrap_verdict({**entry, "difference_low": -0.001}, "a", "b").endswith(
+    assert _pair(-0.001, 0.018).verdict == "tie"
+    assert bootstrap_verdict(_pair(-0.001, 0.018), "a", "b").endswith(
         "the interval includes zero: no difference this test set can show"
     )
-    worse = {**entry, "difference": -0.01, "difference_low": -0.02, "difference_high": -0.001}
-    assert bootstrap_verdict(worse, "a", "b").endswith("a is worse")
+    assert bootstrap_verdict(_pair(-0.02, -0.001, -0.01), "a", "b").endswith("a is worse")
+
+
+def test_bootstrap_pair_is_data_measured_and_found_by_its_systems():
+    rng = np.random.default_rng(1)
+    theirs = rng.random(300)
+    pair = BootstrapPair.measure("SASRec", "markov", theirs + 0.05, theirs, 500, seed=3)
+    assert (pair.system, pair.baseline, pair.n_queries, pair.n_resamples) == (
+        "SASRec",
+        "markov",
+        300,
+        500,
+    )
+    assert pair.difference == pytest.approx(0.05) and pair.verdict == "better"
+    assert BootstrapPair.from_dict(json.loads(json.dumps(pair.to_dict()))) == pair
+    other = BootstrapPair("ensemble", "markov", 0.0, -0.01, 0.02, 0.0, -0.1, 0.2, 2000, 943)
+    assert find_pair([other, pair], "SASRec", "markov") is pair
+    assert find_pair([other, pair], "ensemble", "markov") is other
+    with pytest.raises(KeyError, match="'ensemble' against 'ease'"):
+        find_pair([pair, other], "ensemble", "ease")
 
 
 def test_seed_summary_and_comparison_table_by_hand():

@@ -117,3 +117,9 @@ def test_all_notebooks_run_on_a_small_retail_dataset(tmp_path, monkeypatch):
     assert (reports / "model_vs_baselines.png").exists()
     runs = json.loads((artifacts / "training.json").read_text())["runs"]
     assert [run["epochs_run"] for run in runs] == [1, 1]
+    pair = metrics["bootstrap"]["pairs"][0]  # data: which systems, not a name to parse
+    assert (pair["system"], pair["baseline"]) == ("SASRec", metrics["bootstrap"]["best_baseline"])
+    assert len(metrics["describes"]["checkpoints_sha256"]) == 2
+    assert (artifacts / "training-log.txt").read_text().count("epoch 1/1") == 2
+    served = (tmp_path / "05_production_demo.out.ipynb").read_text()
+    assert "metrics.json measured this model" in served and "np.int64(" not in served

@@ -180,7 +180,23 @@ def test_attention_grid_shares_one_scale_and_blanks_the_future():
     assert [t.get_text() for t in maps[0].get_xticklabels()] == ["older items", "a", "b"]
     scales = {ax.collections[0].norm.vmax for ax in maps}
     assert scales == {0.5}  # one colour scale for both maps
-    _labelled(fig)
+    left, right = maps
+    assert left.get_xlabel() and left.get_ylabel() and right.get_xlabel()
+    # the right panel shows the same items: no second y label or names running into the left
+    assert right.get_ylabel() == "" and not any(t.get_text() for t in right.get_yticklabels())
+
+
+def test_attention_grid_labels_only_the_outer_panels():
+    weights = np.array([[0.5, 0.5, 0.0], [0.2, 0.3, 0.5]])
+    panels = [(weights, ["a", "b"], f"panel {i}") for i in range(3)] + [
+        (weights, ["c", "d"], "panel 3")
+    ]
+    fig = plots_attention.attention_grid_figure(panels)
+    maps = {ax.get_title(): ax for ax in fig.axes if ax.get_title().startswith("panel")}
+    assert [bool(maps[f"panel {i}"].get_xlabel()) for i in range(4)] == [False, False, True, True]
+    assert [bool(maps[f"panel {i}"].get_ylabel()) for i in range(4)] == [True, False, True, False]
+    names = [t.get_text() for t in maps["panel 3"].get_yticklabels()]
+    assert names == ["c", "d"]  # other items than its left neighbour: named
 
 
 def test_distance_and_diagram_figures_are_labelled():

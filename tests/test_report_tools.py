@@ -6,6 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from sasrec_utils.config import SASRecConfig
+from sasrec_utils.evaluation.metrics import BootstrapPair
 from sasrec_utils.report.contracts import METRICS_KEYS, NOTEBOOK_PARAMETERS, read_metrics
 from tools import report_tools
 from tools.report_tools import (
@@ -14,6 +16,7 @@ from tools.report_tools import (
     README_END,
     README_START,
     build_index,
+    check_parameters,
     colab_cell,
     colab_link_problems,
     colab_url,
@@ -25,6 +28,7 @@ from tools.report_tools import (
     repository_url,
     sync_colab_links,
     sync_readme_headline,
+    write_parameter_stamps,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,8 +71,9 @@ def _metrics():
     seeds = {
         "42": {"ndcg@10": 0.11, "hr@10": 0.2, "mrr": 0.099, "coverage@10": 0.5},
         "43": {"ndcg@10": 0.13, "hr@10": 0.22, "mrr": 0.117, "coverage@10": 0.5},
+        "44": {"ndcg@10": 0.12, "hr@10": 0.21, "mrr": 0.108, "coverage@10": 0.5},
     }
-    bootstrap = {"difference": 0.02, "difference_low": 0.01, "difference_high": 0.03}
+    pair = BootstrapPair("SASRec", "markov", 0.02, 0.01, 0.03, 0.2, 0.1, 0.3, 1000, 943)
     metrics = {
         "dataset": "ml-100k",
         "n_queries": 943,
@@ -79,19 +84,43 @@ def _metrics():
             "markov": _system(0.1, 0.18),
             "most-popular": _system(0.0432, 0.08),
         },
-        "bootstrap": {"best_baseline": "markov", "SASRec - markov": {**bootstrap, "lift": 0.2}},
+        "bootstrap": {"best_baseline": "markov", "pairs": [pair.to_dict()]},
         "training": {"device": "cpu", "runs": [{"seconds_to_best": 40.2}, {"seconds_to_best": 55}]},
+        "seeds": [42, 43, 44],
+        "config": json.loads(json.dumps(SASRecConfig().to_dict())),
     }
     return {**{key: None for key in METRICS_KEYS}, **metrics}
 
 
+def _quick_run() -> dict:
+    """What `make report EPOCHS=2 N_SEEDS=1` leaves: one seed, two epochs."""
+    metrics = _metrics()
+    seed = {"42": metrics["systems"]["SASRec"]["per_seed"]["42"]}
+    metrics["systems"]["SASRec"] = _system(0.11, 0.2, seed)
+    metrics["config"] = {**metrics["config"], "epochs": 2}
+    return {
+        **metrics,
+        "seeds": [42],
+        "training": {"device": "cpu", "runs": [{"seconds_to_best": 41}]},
+    }
+
+
 def test_headline_text_takes_every_figure_from_the_metrics():
     text = headline_text(_metrics())
-    assert "**NDCG@10 0.1200 ± 0.0141** (per seed 42: 0.1100, 43: 0.1300)" in text
+    assert "SASRec with the default settings, 3 seeds" in text
+    assert "**NDCG@10 0.1200 ± 0.0100** (per seed 42: 0.1100, 43: 0.1300, 44: 0.1200)" in text
     assert "**markov 0.1000**" in text and "ensemble of the seeds 0.1250" in text
     assert "SASRec − markov: +0.0200 NDCG@10 (+20.0%)" in text
     assert "95% interval [+0.0100, +0.0300]" in text
-    assert "40–55 s to the kept epoch" in text and "about ±0.014 on these 943" in text
+    assert "40–55 s to the kept epoch" in text and "about ±0.010 on these 943" in text
+
+
+def test_headline_of_a_quick_run_says_what_it_is_and_shows_no_spread():
+    text = headline_text(_quick_run())
+    assert "SASRec with EPOCHS=2, 1 seed (not the default): **NDCG@10 0.1100** (seed 42)" in text
+    assert "±" not in text and "41–41" not in text and "ensemble" not in text
+    assert "Training took 41 s to the kept epoch" in text
+    assert "One seed only: how much another seed would move these figures is not measured" in text
 
 
 def _benchmark():
@@ -112,7 +141,13 @@ def _benchmark():
             {"system": "markov", "ndcg@10": 0.2},
             {"system": "cooccurrence", "ndcg@10": 0.1026},
         ],
-        "bootstrap": {"sasrec - cooccurrence": {"lift": 0.15, "lift_low": 0.05, "lift_high": 0.26}},
+        "bootstrap": {
+            "sasrec - cooccurrence": {
+                **{"difference": 0.015, "difference_low": 0.005, "difference_high": 0.026},
+                **{"lift": 0.15, "lift_low": 0.05, "lift_high": 0.26},
+                **{"n_resamples": 10000.0, "n_queries": 943.0},
+            }
+        },
     }
 
 
@@ -133,9 +168,52 @@ def test_build_index_links_reports_with_headline_metrics(tmp_path):
     page = build_index(tmp_path).read_text()
     assert "<a href='04_evaluation.html'>4. Evaluation</a>" in page
     assert "01_theory_and_data: not run yet" in page
-    assert "<td>0.1200 ± 0.0141</td>" in page and "<td>0.0432</td>" in page
+    assert "<td>0.1200 ± 0.0100</td>" in page and "<td>0.0432</td>" in page
     assert page.index(">ensemble<") < page.index(">SASRec<") < page.index(">markov<")
     assert "943 users" in page
+
+
+def test_index_leaves_the_readme_headline_to_default_runs(tmp_path, capsys):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"{HEADLINE_START}\nthe default run's figures\n{HEADLINE_END}\n")
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "metrics.json").write_text(json.dumps(_quick_run()))
+    assert report_tools.main(["index", str(reports), "--readme", str(readme)]) == 0
+    assert "the default run's figures" in readme.read_text()
+    assert "(EPOCHS=2, 1 seed: not the default; `make headline`" in capsys.readouterr().out
+    assert "EPOCHS=2, 1 seed (not the default)" in (reports / "index.html").read_text()
+    assert report_tools.main(["headline", str(reports), str(readme)]) == 0  # asked for
+    assert headline_text(_quick_run()) in readme.read_text()
+    (reports / "metrics.json").write_text(json.dumps(_metrics()))
+    assert report_tools.main(["index", str(reports), "--readme", str(readme)]) == 0
+    assert headline_text(_metrics()) in readme.read_text()
+
+
+def test_parameters_are_checked_before_any_stamp_is_written(tmp_path):
+    stamps = tmp_path / ".parameters"
+    with pytest.raises(ValueError, match="EPOCHS=ten: epochs must be an integer"):
+        write_parameter_stamps(stamps, {"EPOCHS": "ten", "SEED": "7"})
+    assert not stamps.exists()
+    for bad, said in (("N_SEEDS", "N_SEEDS=0: the number"), ("PROGRESS", "PROGRESS=0: must be")):
+        with pytest.raises(ValueError, match=said):
+            check_parameters("03_training", {bad: "0"})
+    assert report_tools.main(["parameters", str(stamps)]) == 0  # defaults: nothing to refuse
+
+
+def test_a_parameter_changes_only_the_stamps_of_notebooks_that_read_it(tmp_path):
+    stamps = tmp_path / ".parameters"
+    assert write_parameter_stamps(stamps, {}) == list(NOTEBOOK_PARAMETERS)
+    before = {name: (stamps / name).stat().st_mtime_ns for name in NOTEBOOK_PARAMETERS}
+    assert write_parameter_stamps(stamps, {}) == []  # unchanged: nothing reruns
+    assert write_parameter_stamps(stamps, {"EPOCHS": "2"}) == ["03_training"]
+    assert (stamps / "03_training").read_text() == "-p epochs 2\n"
+    assert write_parameter_stamps(stamps, {"EPOCHS": "2", "N_SEEDS": "1"}) == [
+        "03_training",
+        "04_evaluation",
+    ]
+    assert write_parameter_stamps(stamps, {"SEED": "7"}) == list(NOTEBOOK_PARAMETERS)
+    assert (stamps / "02_model").stat().st_mtime_ns > before["02_model"]
 
 
 def test_readme_headline_block_is_rewritten_in_place(tmp_path):

@@ -3,8 +3,9 @@ and the "Open in Colab" badges and install cell generated from ``pyproject.toml`
 ``tools/colab_cell.py``.
 
     python3 tools/report_tools.py papermill-args 03_training   # -p NAME VALUE ... from $VARS
-    python3 tools/report_tools.py parameters                   # every notebook's, one line
+    python3 tools/report_tools.py parameters artifacts/.parameters  # check all, stamp each
     python3 tools/report_tools.py index reports                # reports/index.html
+    python3 tools/report_tools.py headline reports README.md   # `make headline`
     python3 tools/report_tools.py failure reports/NN.tmp.ipynb notebooks/NN.py
     python3 tools/report_tools.py badges                       # `make badges`: + the cell
 
@@ -25,11 +26,16 @@ from pathlib import Path
 from typing import Any
 
 from sasrec_utils.atomic import atomic_write_text
+from sasrec_utils.evaluation.metrics import find_pair
+from sasrec_utils.report.artifacts import notebook_config
 from sasrec_utils.report.contracts import (
     MAKE_VARIABLES,
     METRICS_FILE,
     NOTEBOOK_PARAMETERS,
     NOTEBOOKS,
+    benchmark_pair,
+    bootstrap_pairs,
+    non_default_label,
     read_metrics,
 )
 
@@ -58,18 +64,78 @@ ANSI_CODES = re.compile(r"\x1b\[[0-9;]*m")
 # ---------------------------------------------------------------- papermill parameters
 
 
-def papermill_args(notebook: str, variables: Mapping[str, str]) -> list[str]:
-    """``-p NAME VALUE`` for each of the notebook's parameters whose variable is set.
+def set_parameters(notebook: str, variables: Mapping[str, str]) -> dict[str, str]:
+    """The notebook's parameters whose Makefile variable is set (non-empty) in
+    ``variables``, which maps variables (``EPOCHS``) to values."""
+    values = {
+        name: variables.get(MAKE_VARIABLES[name], "").strip()
+        for name in NOTEBOOK_PARAMETERS[notebook]
+    }
+    return {name: value for name, value in values.items() if value}
 
-    ``variables`` maps Makefile variables (``EPOCHS``) to values; empty ones are left out,
-    so the notebook keeps its default.
-    """
-    args = []
-    for name in NOTEBOOK_PARAMETERS[notebook]:
-        value = variables.get(MAKE_VARIABLES[name], "").strip()
-        if value:
-            args += ["-p", name, value]
-    return args
+
+def papermill_args(notebook: str, variables: Mapping[str, str]) -> list[str]:
+    """``-p NAME VALUE`` for each of the notebook's parameters whose variable is set;
+    the others keep the notebook's default."""
+    return [
+        part
+        for name, value in set_parameters(notebook, variables).items()
+        for part in ("-p", name, value)
+    ]
+
+
+PROGRESS_MODES = ("bar", "lines", "none")
+
+
+def papermill_value(text: str) -> Any:
+    """A ``-p`` value as papermill passes it: ``True``/``False``/``None``, int, float, or
+    the text itself."""
+    named = {"True": True, "False": False, "None": None}
+    if text in named:
+        return named[text]
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def check_parameters(notebook: str, variables: Mapping[str, str]) -> None:
+    """Raise ``ValueError`` naming the Makefile variable and its value when a parameter
+    ``make report`` would give ``notebook`` is refused (by the config's own checks, or for
+    ``N_SEEDS`` and ``PROGRESS`` here)."""
+    for name, text in set_parameters(notebook, variables).items():
+        value, said = papermill_value(text), f"{MAKE_VARIABLES[name]}={text}"
+        try:
+            notebook_config({name: value}, notebook)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{said}: {error}") from None
+        if name == "n_seeds" and (
+            not isinstance(value, int) or isinstance(value, bool) or value < 1
+        ):
+            raise ValueError(f"{said}: the number of seeds must be a whole number >= 1")
+        if name == "progress" and value not in PROGRESS_MODES:
+            raise ValueError(f"{said}: must be one of {list(PROGRESS_MODES)}")
+
+
+def write_parameter_stamps(folder: str | os.PathLike, variables: Mapping[str, str]) -> list[str]:
+    """Check every notebook's parameters, then write ``folder/<notebook>`` with its papermill
+    arguments, only where they changed (so ``make`` reruns only the notebooks that read a
+    changed parameter). Nothing is written when any parameter is refused. Returns the
+    notebooks whose stamp changed."""
+    for notebook in NOTEBOOKS:
+        check_parameters(notebook, variables)
+    root = Path(folder)
+    root.mkdir(parents=True, exist_ok=True)
+    changed = []
+    for notebook in NOTEBOOKS:
+        text = " ".join(papermill_args(notebook, variables)) + "\n"
+        stamp = root / notebook
+        if not stamp.exists() or stamp.read_text() != text:
+            atomic_write_text(stamp, text)
+            changed.append(notebook)
+    return changed
 
 
 # ---------------------------------------------------------------- reports
@@ -96,42 +162,61 @@ def _mean(metrics: dict[str, Any], system: str, key: str) -> float:
     return metrics["systems"][system]["mean"][key]
 
 
+def _spread(value: float, sd: float, n_seeds: int, digits: int = 4) -> str:
+    """``value ± sd`` over several seeds; the value alone for one seed (no spread to show)."""
+    return f"{value:.{digits}f} ± {sd:.{digits}f}" if n_seeds > 1 else f"{value:.{digits}f}"
+
+
 def headline_text(metrics: dict[str, Any], benchmark: dict[str, Any] | None = None) -> str:
     """The headline as Markdown, every figure from ``metrics.json`` (and, when given,
     ``benchmark.json``: the held-out seeds of ``make bench``).
 
-    SASRec's test NDCG@10 as mean ± sd over its seeds with the per-seed values, the best
-    baseline (chosen on validation), the bootstrap interval of the difference, training
-    time, and the seed-noise statement.
+    SASRec's test NDCG@10 as mean ± sd over its seeds with the per-seed values (one seed:
+    its value, no ±), the best baseline (chosen on validation), the bootstrap interval of
+    the difference, training time, and the seed-noise statement. A run with other than
+    the default parameters says so first (``non_default_label``).
     """
     sasrec = metrics["systems"]["SASRec"]
+    n_seeds = sasrec["n_seeds"]
     per_seed = ", ".join(
         f"{seed}: {values['ndcg@10']:.4f}" for seed, values in sasrec["per_seed"].items()
     )
-    bootstrap = metrics["bootstrap"]
-    best = bootstrap["best_baseline"]
-    interval = bootstrap[f"SASRec - {best}"]
-    runs = metrics["training"].get("runs", [])
-    seconds = [run["seconds_to_best"] for run in runs]
+    best = metrics["bootstrap"]["best_baseline"]
+    pair = find_pair(bootstrap_pairs(metrics), "SASRec", best)
+    seconds = [run["seconds_to_best"] for run in metrics["training"].get("runs", [])]
+    took = f"{min(seconds):.0f}–{max(seconds):.0f} s" if len(seconds) > 1 else ""
+    took = took or (f"{seconds[0]:.0f} s" if seconds else "")
     timing = (
-        f" Training took {min(seconds):.0f}–{max(seconds):.0f} s to the kept epoch per seed "
-        f"on {metrics['training']['device']}."
-        if seconds
+        f" Training took {took} to the kept epoch per seed on {metrics['training']['device']}."
+        if took
         else ""
+    )
+    ensemble_ndcg = _mean(metrics, "ensemble", "ndcg@10")
+    ensemble = f"ensemble of the seeds {ensemble_ndcg:.4f}; " if n_seeds > 1 else ""
+    label = non_default_label(metrics)
+    settings = f"{label} (not the default)" if label else "the default settings"
+    ndcg = _spread(sasrec["mean"]["ndcg@10"], sasrec["sd"]["ndcg@10"], n_seeds)
+    seeds_said = (
+        f", {n_seeds} seeds: **NDCG@10 {ndcg}** (per seed {per_seed})"
+        if n_seeds > 1
+        else f": **NDCG@10 {ndcg}** (seed {per_seed.split(':')[0]})"
+    )
+    noise = (
+        f" One seed moves NDCG@10 by about ±{sasrec['sd']['ndcg@10']:.3f} on these "
+        f"{metrics['n_queries']:,} users: compare means over seeds."
+        if n_seeds > 1
+        else " One seed only: how much another seed would move these figures is not measured."
     )
     return (
         f"Test split of {metrics['dataset']}, {metrics['n_queries']:,} users, full ranking "
         f"over {metrics['n_items']:,} items (history masked, pessimistic ties). SASRec with "
-        f"the default settings, {sasrec['n_seeds']} seeds: **NDCG@10 "
-        f"{sasrec['mean']['ndcg@10']:.4f} ± {sasrec['sd']['ndcg@10']:.4f}** (per seed "
-        f"{per_seed}), HR@10 {sasrec['mean']['hr@10']:.4f}. Best simple baseline, chosen on "
-        f"validation: **{best} {_mean(metrics, best, 'ndcg@10'):.4f}**; ensemble of the "
-        f"seeds {_mean(metrics, 'ensemble', 'ndcg@10'):.4f}; most-popular "
+        f"{settings}{seeds_said}, HR@10 {sasrec['mean']['hr@10']:.4f}. Best simple "
+        f"baseline, chosen on validation: **{best} {_mean(metrics, best, 'ndcg@10'):.4f}**; "
+        f"{ensemble}most-popular "
         f"{_mean(metrics, 'most-popular', 'ndcg@10'):.4f}. SASRec − {best}: "
-        f"{interval['difference']:+.4f} NDCG@10 ({interval['lift']:+.1%}), paired bootstrap "
-        f"95% interval [{interval['difference_low']:+.4f}, {interval['difference_high']:+.4f}]."
-        f"{timing} One seed moves NDCG@10 by about ±{sasrec['sd']['ndcg@10']:.3f} on these "
-        f"{metrics['n_queries']:,} users: compare means over seeds."
+        f"{pair.difference:+.4f} NDCG@10 ({pair.lift:+.1%}), paired bootstrap "
+        f"95% interval [{pair.difference_low:+.4f}, {pair.difference_high:+.4f}]."
+        f"{timing}{noise}"
     ) + (benchmark_text(benchmark) if benchmark else "")
 
 
@@ -144,15 +229,15 @@ def benchmark_text(benchmark: dict[str, Any]) -> str:
     )
     best = benchmark["best_baseline"]
     baseline = next(row for row in benchmark["baselines"] if row["system"] == best)
-    interval = benchmark["bootstrap"][f"sasrec - {best}"]
+    interval = benchmark_pair(benchmark, "sasrec", best)
     seeds = sasrec["seeds"]
     return (
         f" `make bench`, {len(seeds)} held-out seeds ({seeds[0]}–{seeds[-1]}) that no choice "
         f"used: SASRec **{sasrec['ndcg@10']:.4f} ± {sasrec['ndcg@10_sd']:.4f}** "
         f"({sasrec['ndcg@10_min']:.4f}–{sasrec['ndcg@10_max']:.4f}), HR@10 "
         f"{sasrec['hr@10']:.4f}, against {best} {baseline['ndcg@10']:.4f}: "
-        f"{interval['lift']:+.1%}, 95% interval [{interval['lift_low']:+.1%}, "
-        f"{interval['lift_high']:+.1%}]."
+        f"{interval.lift:+.1%}, 95% interval [{interval.lift_low:+.1%}, "
+        f"{interval.lift_high:+.1%}]."
     )
 
 
@@ -165,8 +250,7 @@ def _headline_rows(metrics: dict[str, Any]) -> str:
         cells = ""
         for key in names:
             value, spread = summary["mean"][key], summary["sd"][key]
-            shown = f"{value:.4f} ± {spread:.4f}" if summary["n_seeds"] > 1 else f"{value:.4f}"
-            cells += f"<td>{shown}</td>"
+            cells += f"<td>{_spread(value, spread, summary['n_seeds'])}</td>"
         body += f"<tr><td>{html.escape(system)}</td>{cells}<td>{summary['n_seeds']}</td></tr>"
     return f"<table><tr>{header}</tr>{body}</table>"
 
@@ -410,12 +494,16 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     args_of = commands.add_parser("papermill-args", help="-p NAME VALUE from the environment")
     args_of.add_argument("notebook", choices=NOTEBOOKS)
-    commands.add_parser("parameters", help="all notebooks' papermill arguments, one line")
+    stamps = commands.add_parser("parameters", help="check all parameters, stamp each notebook")
+    stamps.add_argument("folder")
     badges = commands.add_parser("badges", help="regenerate Colab badges and install cells")
     badges.add_argument("--root", default=".")
     index = commands.add_parser("index", help="write REPORTS/index.html, README's headline")
     index.add_argument("reports", nargs="?", default="reports")
-    index.add_argument("--readme", help="also rewrite this README's headline block")
+    index.add_argument("--readme", help="also rewrite this README's headline, default runs only")
+    headline = commands.add_parser("headline", help="rewrite README's headline from REPORTS")
+    headline.add_argument("reports")
+    headline.add_argument("readme")
     failure = commands.add_parser("failure", help="explain a failed papermill run")
     failure.add_argument("executed")
     failure.add_argument("source")
@@ -424,7 +512,13 @@ def main(argv: list[str] | None = None) -> int:
         print(" ".join(papermill_args(args.notebook, os.environ)))
         return 0
     if args.command == "parameters":
-        print("; ".join(f"{n}: {' '.join(papermill_args(n, os.environ))}" for n in NOTEBOOKS))
+        try:
+            changed = write_parameter_stamps(args.folder, os.environ)
+        except ValueError as error:
+            print(f"make report: {error}; nothing was run", file=sys.stderr)
+            return 2
+        if changed:
+            print(f"parameters changed for {', '.join(changed)}")
         return 0
     if args.command == "badges":
         changed = sync_colab_links(args.root)
@@ -435,11 +529,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "index":
         print(f"wrote {build_index(args.reports)}")
         if args.readme:
-            reports = Path(args.reports)
-            changed = sync_readme_headline(
-                args.readme, read_metrics(reports), read_benchmark(reports)
-            )
+            metrics = read_metrics(args.reports)
+            label = non_default_label(metrics)
+            if label:
+                print(
+                    f"unchanged: {args.readme} headline ({label}: not the default; "
+                    "`make headline` writes it anyway)"
+                )
+                return 0
+            changed = sync_readme_headline(args.readme, metrics, read_benchmark(args.reports))
             print(f"{'updated' if changed else 'unchanged'}: {args.readme} headline")
+        return 0
+    if args.command == "headline":
+        metrics = read_metrics(args.reports)
+        changed = sync_readme_headline(args.readme, metrics, read_benchmark(args.reports))
+        print(f"{'updated' if changed else 'unchanged'}: {args.readme} headline")
         return 0
     print(describe_failure(args.executed, args.source), file=sys.stderr)
     return 0

@@ -7,8 +7,10 @@ query ranks all items), ``metrics`` (HR, NDCG, MRR, coverage, novelty, the boots
 
 from .baselines import BASELINES, tune
 from .metrics import (
+    BootstrapPair,
     bootstrap_verdict,
     comparison_table,
+    find_pair,
     metrics_by_history_length,
     paired_bootstrap,
     per_query_ndcg,
@@ -20,6 +22,7 @@ from .scorers import EnsembleScorer, ModelScorer, PopularityScorer, RandomScorer
 
 __all__ = [
     "BASELINES",
+    "BootstrapPair",
     "EnsembleScorer",
     "ModelScorer",
     "PopularityScorer",
@@ -30,6 +33,7 @@ __all__ = [
     "evaluate",
     "evaluate_model",
     "evaluate_sampled",
+    "find_pair",
     "metrics_by_history_length",
     "paired_bootstrap",
     "per_query_ndcg",

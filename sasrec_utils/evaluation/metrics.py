@@ -191,17 +191,80 @@ def paired_bootstrap(
     }
 
 
-def bootstrap_verdict(entry: dict[str, float], ours: str, theirs: str) -> str:
-    """One sentence on a ``paired_bootstrap`` result: the lift with its 95% interval, and
-    whether the interval says ``ours`` is better, worse, or not distinguishable."""
-    if entry["difference_low"] > 0:
-        said = f"{ours} is better"
-    elif entry["difference_high"] < 0:
-        said = f"{ours} is worse"
-    else:
-        said = "the interval includes zero: no difference this test set can show"
+VERDICTS = {
+    "better": "{system} is better",
+    "worse": "{system} is worse",
+    "tie": "the interval includes zero: no difference this test set can show",
+}
+
+
+@dataclass(frozen=True)
+class BootstrapPair:
+    """A ``paired_bootstrap`` of ``system`` against ``baseline``: NDCG@10 difference
+    (``system - baseline``) and relative lift, each with its 95% interval."""
+
+    system: str
+    baseline: str
+    difference: float
+    difference_low: float
+    difference_high: float
+    lift: float
+    lift_low: float
+    lift_high: float
+    n_resamples: int
+    n_queries: int
+
+    @classmethod
+    def measure(
+        cls,
+        system: str,
+        baseline: str,
+        ours: np.ndarray,
+        theirs: np.ndarray,
+        n_resamples: int = 10_000,
+        seed: int = 0,
+    ) -> BootstrapPair:
+        """Bootstrap the (n,) per-query values ``ours`` (of ``system``) against ``theirs``."""
+        entry = paired_bootstrap(ours, theirs, n_resamples, seed)
+        return cls.from_dict({"system": system, "baseline": baseline, **entry})
+
+    @classmethod
+    def from_dict(cls, entry: Mapping[str, Any]) -> BootstrapPair:
+        """From ``to_dict``'s form (``n_resamples`` and ``n_queries`` may be floats)."""
+        fields = {name: entry[name] for name in cls.__dataclass_fields__}
+        counts = {name: int(fields[name]) for name in ("n_resamples", "n_queries")}
+        return cls(**{**fields, **counts})
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as plain JSON values."""
+        return dict(self.__dict__)
+
+    @property
+    def verdict(self) -> str:
+        """``"better"`` (interval above zero), ``"worse"`` (below) or ``"tie"`` (spans it)."""
+        if self.difference_low > 0:
+            return "better"
+        if self.difference_high < 0:
+            return "worse"
+        return "tie"
+
+
+def find_pair(pairs: list[BootstrapPair], system: str, baseline: str) -> BootstrapPair:
+    """The pair of ``system`` against ``baseline`` among ``pairs``."""
+    for pair in pairs:
+        if (pair.system, pair.baseline) == (system, baseline):
+            return pair
+    found = [(pair.system, pair.baseline) for pair in pairs]
+    raise KeyError(f"no bootstrap of {system!r} against {baseline!r}; found {found}")
+
+
+def bootstrap_verdict(pair: BootstrapPair, system: str = "", baseline: str = "") -> str:
+    """One sentence on ``pair``: the difference and lift with their 95% intervals, and
+    what the interval says (``VERDICTS``); ``system``/``baseline`` rename the two sides."""
+    system, baseline = system or pair.system, baseline or pair.baseline
+    said = VERDICTS[pair.verdict].format(system=system)
     return (
-        f"{ours} against {theirs}: NDCG@10 {entry['difference']:+.4f} "
-        f"[{entry['difference_low']:+.4f}, {entry['difference_high']:+.4f}], "
-        f"{entry['lift']:+.1%} [{entry['lift_low']:+.1%}, {entry['lift_high']:+.1%}]; {said}"
+        f"{system} against {baseline}: NDCG@10 {pair.difference:+.4f} "
+        f"[{pair.difference_low:+.4f}, {pair.difference_high:+.4f}], "
+        f"{pair.lift:+.1%} [{pair.lift_low:+.1%}, {pair.lift_high:+.1%}]; {said}"
     )

@@ -1,11 +1,14 @@
 """The report: what notebooks hand on, the contracts of those files, reproducibility, figures.
 
 ``artifacts`` (prepared data and trained models between notebooks), ``contracts``
-(``training.json``, ``metrics.json``, the notebook parameters table), ``reproducibility``
-(the block every notebook ends with), ``plots``, ``plots_results``, ``plots_attention``.
+(``training.json``, ``metrics.json``, the notebook parameters table), ``fingerprints``
+(which data, config and checkpoints a file describes), ``progress`` (epoch lines to the
+cell, the terminal, a log), ``published`` (published figures with their protocol),
+``reproducibility`` (the block every notebook ends with), ``plots``, ``plots_results``,
+``plots_attention``.
 """
 
-from . import plots, plots_attention, plots_results
+from . import fingerprints, plots, plots_attention, plots_results
 from .artifacts import (
     DATA_FILE,
     ITEMS_FILE,
@@ -21,12 +24,18 @@ from .artifacts import (
 from .contracts import (
     METRICS_FILE,
     TRAINING_FILE,
+    Evaluation,
+    benchmark_pair,
+    bootstrap_pairs,
+    non_default_label,
     read_metrics,
     read_training_summary,
     training_summary,
     write_metrics,
     write_training_summary,
 )
+from .progress import epoch_digest, epoch_lines
+from .published import published_table
 from .reproducibility import reproducibility
 
 __all__ = [
@@ -35,13 +44,21 @@ __all__ = [
     "METRICS_FILE",
     "SEQUENCES_FILE",
     "TRAINING_FILE",
+    "Evaluation",
+    "benchmark_pair",
+    "bootstrap_pairs",
     "checkpoint_names",
+    "epoch_digest",
+    "epoch_lines",
+    "fingerprints",
     "load_or_prepare",
+    "non_default_label",
     "notebook_config",
     "plots",
     "plots_attention",
     "plots_results",
     "project_root",
+    "published_table",
     "read_metrics",
     "read_training_summary",
     "reproducibility",

@@ -40,6 +40,7 @@ from .contracts import (
     training_summary,
     write_training_summary,
 )
+from .progress import epoch_lines
 
 log = logging.getLogger(__name__)
 
@@ -207,17 +208,26 @@ def trained_checkpoints(
     """The final checkpoints of the seeds notebook 03 trained, checked against ``prepared``.
 
     When ``training.json`` lists none, ``n_seeds`` seeds from ``cfg.seed`` are trained here
-    first (what lets notebooks 04 and 05 run alone; notebook 03 explains this step).
+    first (what lets notebooks 04 and 05 run alone; notebook 03 explains this step), one
+    line per epoch in the cell and in the terminal that runs the notebook.
     """
     summary = read_training_summary(artifacts)
+    fingerprint = data_fingerprint(prepared.sequences)
     if not summary:
         log.warning("%s: no trained models: training %d seed(s) now", artifacts, n_seeds)
         seeds = [cfg.seed + offset for offset in range(n_seeds)]
-        runs = train_seeds(artifacts, cfg, prepared, seeds, progress="lines")
-        write_training_summary(
-            artifacts, training_summary(cfg, runs, checkpoint_names(artifacts, cfg, seeds))
-        )
+        with epoch_lines():
+            runs = train_seeds(artifacts, cfg, prepared, seeds, progress="lines")
+        names = checkpoint_names(artifacts, cfg, seeds)
+        write_training_summary(artifacts, training_summary(cfg, runs, names, fingerprint))
         summary = read_training_summary(artifacts)
+    if summary.get("data_sha256") != fingerprint:
+        raise ValueError(
+            f"{Path(artifacts) / TRAINING_FILE} lists models trained on other data (data "
+            f"sha256 {str(summary.get('data_sha256'))[:12]}, this notebook's "
+            f"{fingerprint[:12]}); run notebook 03 with the same data parameters, or point "
+            "`artifacts` at the matching folder"
+        )
     paths = [Path(artifacts) / run["checkpoint"] for run in summary["runs"]]
     for path in paths:
         state = load_checkpoint(path)

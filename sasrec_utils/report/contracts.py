@@ -1,13 +1,16 @@
 """The files the notebooks pass on, each with one writer and one reader, and which
 parameters ``make report`` gives which notebook.
 
-- ``training.json`` (notebook 03): one entry per seed's run, plus the device and memory;
+- ``training.json`` (notebook 03): one entry per seed's run, plus the device and memory,
+  and the fingerprint of the data the runs learnt from;
 - ``metrics.json`` (notebook 04, also copied to ``reports/``): the test figures of every
   system as mean ± sd over seeds with the per-seed values, the ensemble, the bootstrap
-  intervals, the session table; ``tools/report_tools.py`` builds the index and README
-  headline from it;
+  pairs, the session table, and ``describes``: the data, config and checkpoints it
+  measured (``fingerprints``), which a reader checks before showing a figure;
+  ``tools/report_tools.py`` builds the index and README headline from it;
 - ``NOTEBOOK_PARAMETERS``: the parameters ``make report`` passes to each notebook, the
-  Makefile variable of each in ``MAKE_VARIABLES``; the Makefile and the tests read it.
+  Makefile variable of each in ``MAKE_VARIABLES``; the Makefile and the tests read it;
+  ``non_default_label`` says how a run's parameters differ from the defaults.
 """
 
 from __future__ import annotations
@@ -15,14 +18,19 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
+
 from ..atomic import atomic_write_json
 from ..config import SASRecConfig
+from ..evaluation.metrics import BootstrapPair
 from ..training.early_stopping import BEST_VALID_KEY
 
 if TYPE_CHECKING:
+    from ..evaluation.baselines import TunedBaseline
     from ..training.final_model import FinalModel
 
 TRAINING_FILE = "training.json"
@@ -42,8 +50,9 @@ NOTEBOOK_PARAMETERS: dict[str, tuple[str, ...]] = {
         *("n_seeds", "progress"),
     ),
     "04_evaluation": (*_DATA, "report_dir", "device", "seed", "n_seeds"),
-    "05_production_demo": (*_DATA, "seed", "n_seeds"),
+    "05_production_demo": (*_DATA, "seed"),
 }
+DEFAULT_N_SEEDS = 3  # notebook 03's (and 04's) default number of seeds
 NOTEBOOKS = tuple(NOTEBOOK_PARAMETERS)
 MAKE_VARIABLES = {
     "artifacts": "ARTIFACTS",
@@ -77,17 +86,26 @@ RUN_KEYS = (
     "seconds_per_epoch",
     "checkpoint",  # relative to the artifacts folder
 )
-TRAINING_KEYS = ("runs", "refit_on_valid", "n_parameters", "device", "peak_memory_mib")
+TRAINING_KEYS = (
+    "runs",
+    "refit_on_valid",
+    "n_parameters",
+    "device",
+    "peak_memory_mib",
+    "data_sha256",
+)
 
 
 def training_summary(
     cfg: SASRecConfig,
     runs: Mapping[int, FinalModel],
     checkpoints: Mapping[int, str],
+    data_sha256: str,
     peak_memory_mib: float = float("nan"),
 ) -> dict[str, Any]:
     """What ``training.json`` holds for runs of ``artifacts.train_seeds``; ``checkpoints``
-    names each seed's final checkpoint relative to the artifacts folder."""
+    names each seed's final checkpoint relative to the artifacts folder, ``data_sha256``
+    is ``data_fingerprint`` of the data they learnt from."""
     entries = []
     for seed, final in runs.items():
         selected = final.selected
@@ -110,6 +128,7 @@ def training_summary(
         "n_parameters": first.model.n_parameters(),
         "device": first.selected.device,
         "peak_memory_mib": peak_memory_mib,
+        "data_sha256": data_sha256,
     }
 
 
@@ -155,16 +174,70 @@ METRICS_KEYS = (
     "training",
     "data_sha256",
     "config",
+    "describes",
 )
+PROTOCOL = "leave-one-out, full ranking over all items, history masked, pessimistic ties"
 
 
-def write_metrics(folders: list[str | os.PathLike], metrics: Mapping[str, Any]) -> list[Path]:
-    """Write ``metrics.json`` (exactly the ``METRICS_KEYS``) into each of ``folders``."""
-    missing = [key for key in METRICS_KEYS if key not in metrics]
-    if missing:
-        raise ValueError(f"metrics lack {missing}")
-    chosen = {key: metrics[key] for key in METRICS_KEYS}
-    return [atomic_write_json(Path(folder) / METRICS_FILE, chosen) for folder in folders]
+@dataclass
+class Evaluation:
+    """What notebook 04 measured on the test split, as ``metrics.json`` stores it.
+
+    ``systems`` holds a ``seed_summary`` per system (SASRec over its seeds, the others one
+    run); ``pairs`` the paired bootstraps, ``best_baseline`` the baseline chosen on
+    validation; ``sessions`` and ``by_history_length`` the long tables of 04;
+    ``sampled`` the sampled metrics per system; ``describes`` ``fingerprints.describes``
+    of the data, config and checkpoints measured.
+    """
+
+    cfg: SASRecConfig
+    n_queries: int
+    n_items: int
+    seeds: list[int]
+    systems: dict[str, dict[str, Any]]
+    tuned: dict[str, TunedBaseline]
+    best_baseline: str
+    pairs: list[BootstrapPair]
+    sessions: pd.DataFrame
+    sampled: dict[str, dict[str, float]]
+    n_negatives: int
+    by_history_length: pd.DataFrame
+    training: dict[str, Any]
+    describes: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``METRICS_KEYS`` as plain JSON values."""
+        return {
+            "dataset": self.cfg.dataset,
+            "split": "test",
+            "protocol": PROTOCOL,
+            "n_queries": self.n_queries,
+            "n_items": self.n_items,
+            "seeds": list(self.seeds),
+            "systems": self.systems,
+            "baselines": {
+                name: {"params": tuned.params, "valid_ndcg@10": tuned.valid_ndcg}
+                for name, tuned in self.tuned.items()
+            },
+            "ensemble": {"size": len(self.seeds), **self.systems["ensemble"]["mean"]},
+            "bootstrap": {
+                "best_baseline": self.best_baseline,
+                "pairs": [pair.to_dict() for pair in self.pairs],
+            },
+            "sessions": self.sessions.to_dict(orient="records"),
+            "sampled": {"n_negatives": self.n_negatives, **self.sampled},
+            "by_history_length": self.by_history_length.to_dict(orient="records"),
+            "training": self.training,
+            "data_sha256": self.describes["data_sha256"],
+            "config": self.cfg.to_dict(),
+            "describes": self.describes,
+        }
+
+
+def write_metrics(folders: list[str | os.PathLike], evaluation: Evaluation) -> list[Path]:
+    """Write ``evaluation`` as ``metrics.json`` into each of ``folders``."""
+    record = evaluation.to_json()
+    return [atomic_write_json(Path(folder) / METRICS_FILE, record) for folder in folders]
 
 
 def read_metrics(path: str | os.PathLike) -> dict[str, Any]:
@@ -175,5 +248,48 @@ def read_metrics(path: str | os.PathLike) -> dict[str, Any]:
     metrics = json.loads(path.read_text())
     missing = [key for key in METRICS_KEYS if key not in metrics]
     if missing:
-        raise ValueError(f"{path}: not a metrics file of this version (lacks {missing})")
+        raise ValueError(
+            f"{path}: not a metrics file of this version (lacks {missing}); run notebook 04 "
+            "(make report) to write it again"
+        )
     return metrics
+
+
+def bootstrap_pairs(metrics: Mapping[str, Any]) -> list[BootstrapPair]:
+    """The bootstrap pairs of a ``metrics.json``."""
+    return [BootstrapPair.from_dict(entry) for entry in metrics["bootstrap"]["pairs"]]
+
+
+def benchmark_pair(benchmark: Mapping[str, Any], system: str, baseline: str) -> BootstrapPair:
+    """The bootstrap of ``system`` against ``baseline`` in a ``make bench`` file
+    (``benchmark.json``, whose entries are named ``"<system> - <baseline>"``)."""
+    name = f"{system} - {baseline}"
+    if name not in benchmark["bootstrap"]:
+        raise KeyError(
+            f"no bootstrap {name!r} in the benchmark; found {list(benchmark['bootstrap'])}"
+        )
+    return BootstrapPair.from_dict(
+        {"system": system, "baseline": baseline, **benchmark["bootstrap"][name]}
+    )
+
+
+# ---------------------------------------------------------------- default or not
+
+
+def non_default_label(metrics: Mapping[str, Any]) -> str:
+    """How the run behind ``metrics`` differs from ``make report``'s defaults, as the
+    Makefile variables that set it (``"EPOCHS=2, 1 seed"``); empty for a default run.
+
+    The device is where the run happened, not a parameter of the method: not counted.
+    """
+    defaults = json.loads(json.dumps(SASRecConfig().to_dict()))  # tuples as JSON lists
+    used = metrics["config"]
+    changed = [
+        f"{MAKE_VARIABLES.get(name, name)}={used[name]}"
+        for name in defaults
+        if name != "device" and used.get(name) != defaults[name]
+    ]
+    n_seeds = len(metrics["seeds"])
+    if n_seeds != DEFAULT_N_SEEDS:
+        changed.append(f"{n_seeds} seed{'s' if n_seeds != 1 else ''}")
+    return ", ".join(changed)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
@@ -76,26 +77,41 @@ def attention_grid_figure(
     """Several (W, W + 1) window maps (``attention.window_weights``) on one colour scale.
 
     Each panel is ``(weights, window_labels, title)``: the W labels of the window's items;
-    the first column is the weight on all older items, so every row sums to 1.
+    the first column is the weight on all older items, so every row sums to 1. Panels of
+    one row that show the same items share the left panel's item names; axis labels sit
+    on the outer panels only, and the layout keeps titles clear of the tick labels.
     """
     vmax = max(float(np.max(weights)) for weights, _, _ in panels)
     rows = int(np.ceil(len(panels) / columns))
-    width = max(len(labels) for _, labels, _ in panels) * 0.32 + 3.2
+    width = max(len(labels) for _, labels, _ in panels) * 0.3 + 3.0
     fig, axes = plt.subplots(
-        rows, columns, figsize=(width * columns, width * rows), dpi=DPI, squeeze=False
+        rows,
+        columns,
+        figsize=(width * columns + 1.0, (width + 1.2) * rows),
+        dpi=DPI,
+        squeeze=False,
+        layout="constrained",
     )
     plt.close(fig)
-    for ax, (weights, labels, title) in zip(axes.flat, panels, strict=False):
+    for index, (ax, (weights, labels, title)) in enumerate(zip(axes.flat, panels, strict=False)):
+        row, column = divmod(index, columns)
         _heatmap(ax, weights, [OLDER, *labels], labels, vmax, colorbar=False)
-        ax.set_title(title, fontsize=9)
+        ax.set_title(textwrap.fill(title, 48), fontsize=8.5)
+        if column > 0:
+            left = panels[row * columns][1]
+            ax.set_ylabel("")
+            if list(left) == list(labels):
+                ax.set_yticklabels([])
+        if row < rows - 1 and index + columns < len(panels):
+            ax.set_xlabel("")
     for ax in axes.flat[len(panels) :]:
         ax.axis("off")
     mappable = plt.cm.ScalarMappable(cmap="viridis", norm=PowerNorm(0.5, vmin=0.0, vmax=vmax))
-    fig.colorbar(mappable, ax=axes, fraction=0.02, label="attention weight (one square-root scale)")
+    fig.colorbar(mappable, ax=axes, fraction=0.03, label="attention weight (one square-root scale)")
     fig.suptitle(
-        "Last layer's attention (mean over heads). Each row sums to 1:\nthe first column is "
+        "Last layer's attention (mean over heads). Each row sums to 1: the first column is "
         "the weight on all older items; grey: the future, never seen",
-        fontsize=10,
+        fontsize=9.5,
     )
     return fig
 

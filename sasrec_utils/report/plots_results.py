@@ -24,13 +24,14 @@ def training_curves_figure(
     """Training loss and the validation metric (``VALID_LABEL``) per epoch, one line per seed.
 
     ``histories``: ``fit``'s history, or ``{seed: history}``; ``best_epochs`` the kept
-    epoch (or ``{seed: epoch}``), marked with a dot on each validation curve.
+    epoch (or ``{seed: epoch}``), marked with a dot on each validation curve and named in
+    the panel's lower right corner, one line per seed.
     """
     if isinstance(histories, pd.DataFrame):
         histories, best_epochs = {0: histories}, {0: best_epochs}
     best_epochs = best_epochs or {}
     fig, (left, right) = new_figure(2, width=9.5)
-    for seed, history in histories.items():
+    for index, (seed, history) in enumerate(histories.items()):
         label = f"seed {seed}" if len(histories) > 1 else None
         (line,) = left.plot(history["epoch"], history["train_loss"], linewidth=1.2, label=label)
         if VALID_COLUMN not in history:
@@ -42,11 +43,12 @@ def training_curves_figure(
         if best in set(epochs):
             kept = values[epochs == best].iloc[0]
             right.plot([best], [kept], "o", color=line.get_color(), markersize=6)
-            right.annotate(
-                f"kept: epoch {best}",
-                (best, kept),
-                xytext=(4, 6),
-                textcoords="offset points",
+            right.text(  # one line per seed in the lower right corner: labels never overlap
+                0.98,
+                0.04 + 0.07 * index,
+                f"kept: epoch {best}" + (f" (seed {seed})" if len(histories) > 1 else ""),
+                transform=right.transAxes,
+                ha="right",
                 fontsize=8,
                 color=line.get_color(),
             )

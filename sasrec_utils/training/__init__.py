@@ -10,7 +10,7 @@ sparse Adam), ``final_model`` (early-stopped run, optional refit on validation),
 from .checkpoint import CheckpointError, load_checkpoint, model_from_checkpoint
 from .early_stopping import BEST_VALID_KEY, VALID_COLUMN, VALID_LABEL, VALID_METRIC
 from .failures import TrainingDiverged
-from .final_model import FinalModel, refit, train_final
+from .final_model import FinalModel, final_train, refit, train_final
 from .loop import TrainResult, fit
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "FinalModel",
     "TrainResult",
     "TrainingDiverged",
+    "final_train",
     "fit",
     "load_checkpoint",
     "model_from_checkpoint",

@@ -14,8 +14,17 @@ from dataclasses import dataclass
 
 from ..config import SASRecConfig
 from ..data.prepared import PreparedData
+from ..data.sequences import Sequences
+from ..data.splits import Split
 from ..model.sasrec import SASRec
 from .loop import Trainer, TrainResult, fit
+
+
+def final_train(split: Split, cfg: SASRecConfig) -> Sequences:
+    """The sequences the final model learns from: ``split.train``, plus each user's
+    validation item when ``cfg.refit_on_valid``. Baselines scored beside the final model
+    (and their popularity counts) learn from the same sequences."""
+    return split.with_validation_in_train().train if cfg.refit_on_valid else split.train
 
 
 def refit(
