@@ -283,6 +283,13 @@ def print_results(report: dict) -> None:
             f"runs), matmul estimate {speed['matmul_estimate_s']:.2f} s: "
             f"measured / estimate {speed['ratio']:.2f}"
         )
+    if "loss_times" in report:
+        times = report["loss_times"]
+        shown = ", ".join(
+            f"{name} {times['step_ms'][name]:.0f} ms ({times['relative_to_ce'][name]:.2f}x CE)"
+            for name in times["step_ms"]
+        )
+        print(f"training step by loss, same batches, {times['threads']} thread(s): {shown}")
     print("\n== test NDCG@10 when only the last n items are known (anonymous sessions)")
     table = pd.DataFrame(report["sessions"])
     rows = [{"items seen": index, **row} for index, row in table.round(4).iterrows()]
@@ -359,6 +366,7 @@ def benchmark(
             run_child("prefix", timed.replace(seed=held_out_seeds[0]), seconds=60.0),
             run_child("flops", timed),
         ]
+        report["loss_times"] = run_child("loss_times", timed)
         measured = float(np.mean([run["s_per_epoch"] for run in held_out]))
         estimate = report["speed"][1]["estimate_s_per_epoch"]
         report["epoch_vs_estimate"] = {

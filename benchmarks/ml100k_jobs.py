@@ -36,9 +36,13 @@ from sasrec_utils.evaluation.metrics import ranking_metrics
 from sasrec_utils.evaluation.ranking import evaluate_model, rank_all_items
 from sasrec_utils.evaluation.scorers import ModelScorer, PopularityScorer, RandomScorer
 from sasrec_utils.model import cross_entropy
+from sasrec_utils.model.losses import build_loss
 from sasrec_utils.model.sasrec import SASRec
 from sasrec_utils.runtime import peak_rss_mib, resolve_device, set_seed
+from sasrec_utils.training import distributed
 from sasrec_utils.training.final_model import final_train, train_final
+from sasrec_utils.training.loop import train_epoch
+from sasrec_utils.training.optimizers import build_training
 
 SEED_BATCH_SIZE = 128  # samples per batch of the seed notebook's per-prefix training
 METRICS = ("hr@5", "hr@10", "hr@20", "ndcg@10", "mrr", "coverage@10")
@@ -296,6 +300,48 @@ def run_flop_estimate(cfg: SASRecConfig) -> dict:
     }
 
 
+# the losses compared for their cost (benchmarks/README.md, "Shopping data")
+LOSS_VARIANTS = {
+    "ce": {"loss": "ce"},
+    "sampled-256": {"loss": "sampled_softmax", "n_negatives": 256},
+    "sampled-256+in-batch": {
+        "loss": "sampled_softmax",
+        "n_negatives": 256,
+        "in_batch_negatives": True,
+    },
+}
+
+
+def run_loss_times(cfg: SASRecConfig, repeats: int = 2) -> dict:
+    """Seconds of one training epoch per loss of ``LOSS_VARIANTS``, same data, same batches.
+
+    The losses take turns (``repeats`` rounds) in this one process, so a busy machine
+    slows them alike; each keeps its fastest epoch. Also its number of batches, for the
+    seconds per step.
+    """
+    split = prepare_data(cfg).split
+    device, ctx = resolve_device(cfg.device), distributed.context()
+    best = dict.fromkeys(LOSS_VARIANTS, float("inf"))
+    for _ in range(repeats):
+        for name, changes in LOSS_VARIANTS.items():
+            variant = cfg.replace(**changes)
+            set_seed(variant.seed)
+            parts = build_training(variant, split, device, ctx)
+            loss_fn = build_loss(variant, split, device)
+            rng = np.random.default_rng(variant.seed)
+            epoch = train_epoch(variant, parts, loss_fn, split, rng, device, ctx, 1)
+            best[name] = min(best[name], epoch["train_seconds"])
+    batches = sum(1 for _ in epoch_batches(cfg, split.train, np.random.default_rng(0)))
+    return {
+        "system": "loss-times",
+        "epoch_s": {name: round(seconds, 2) for name, seconds in best.items()},
+        "step_ms": {name: round(1000 * s / batches, 1) for name, s in best.items()},
+        "batches_per_epoch": batches,
+        "relative_to_ce": {name: round(s / best["ce"], 2) for name, s in best.items()},
+        "threads": torch.get_num_threads(),
+    }
+
+
 JOBS = {
     "sasrec": lambda cfg, job: run_sasrec(
         cfg, job["role"], Path(job["models"]) if job.get("models") else None
@@ -303,6 +349,7 @@ JOBS = {
     "baselines": lambda cfg, job: run_baselines(cfg, job.get("only", list(BASELINES))),
     "prefix": lambda cfg, job: run_prefix_baseline(cfg, job["seconds"]),
     "flops": lambda cfg, job: run_flop_estimate(cfg),
+    "loss_times": lambda cfg, job: run_loss_times(cfg),
 }
 
 
