@@ -145,7 +145,8 @@ bench:
 bench-beauty:
 	$(PYTHON) benchmarks/bench.py --preset shopping --set dataset=amazon-beauty \
 		--out $(REPORTS)/benchmark_beauty.json --held-out-seeds 100,101,102 --jobs 2 \
-		--baselines markov,cooccurrence --speed $(BENCH_ARGS)
+		--baselines markov,cooccurrence --sweep-table benchmarks/sweep_beauty.jsonl --speed \
+		$(BENCH_ARGS)
 
 # Retail-scale benchmark on the synthetic full preset (9.2M events, 316k items; generated
 # once into artifacts/): memory, load time, epoch estimate, evaluation per 1k users, and

@@ -190,9 +190,9 @@ def ensembles(cfg: SASRecConfig, seeds: tuple[int, ...], role: str) -> dict:
     }
 
 
-def sessions(cfg: SASRecConfig, seeds: tuple[int, ...], markov: dict) -> pd.DataFrame:
-    """Test HR/NDCG@10 with only the last n items known: SASRec (mean over the held-out
-    seeds), the tuned Markov chain and most-popular."""
+def sessions(cfg: SASRecConfig, seeds: tuple[int, ...], markov: dict, best: dict) -> pd.DataFrame:
+    """Test NDCG@10 with only the last n items known: SASRec (mean over the held-out
+    seeds), the tuned Markov chain, the best baseline by validation and most-popular."""
     prepared = prepare_data(cfg)
     split = prepared.split
     train = final_train(split, cfg)
@@ -205,6 +205,7 @@ def sessions(cfg: SASRecConfig, seeds: tuple[int, ...], markov: dict) -> pd.Data
     others = session_metrics(
         {
             "markov": BASELINES["markov"](train, split.n_items, **markov["params"]),
+            best["system"]: BASELINES[best["system"]](train, split.n_items, **best["params"]),
             "most-popular": PopularityScorer(item_popularity(train, split.n_items)),
         },
         split.test,
@@ -307,11 +308,13 @@ def benchmark(
     held_out_seeds: tuple[int, ...] = HELD_OUT_SEEDS,
     parallel: int = 1,
     baselines_run: tuple[str, ...] = tuple(BASELINES),
+    sweep_rows: list[dict] | None = None,
 ) -> None:
     """Baselines, SASRec on selection and held-out seeds, ensembles, bootstrap, sessions.
 
     ``parallel`` child processes run at once (one torch thread each when more than one);
-    ``baselines_run`` names the tuned baselines fitted (most-popular and random always).
+    ``baselines_run`` names the tuned baselines fitted (most-popular and random always);
+    ``sweep_rows`` (the validation sweep that chose the settings) are kept in the file.
     """
     load_start, started = os.getloadavg(), time.perf_counter()
     jobs = [
@@ -357,9 +360,11 @@ def benchmark(
         "skipped_baselines": {
             name: skip_reason(name, cfg) for name in BASELINES if name not in baselines_run
         },
-        "sessions": sessions(cfg, held_out_seeds, markov).round(5).to_dict(),
+        "sessions": sessions(cfg, held_out_seeds, markov, best).round(5).to_dict(),
         "config": cfg.to_dict(),
     }
+    if sweep_rows is not None:
+        report["selection_sweep"] = sweep_rows
     if speed:
         timed = cfg.replace(num_threads=1) if parallel > 1 else cfg  # as the runs above
         report["speed"] = [
@@ -426,6 +431,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--selection-seeds", default=",".join(map(str, SELECTION_SEEDS)))
     parser.add_argument("--held-out-seeds", default=",".join(map(str, HELD_OUT_SEEDS)))
     parser.add_argument("--jobs", type=int, default=1, help="child processes at once")
+    parser.add_argument(
+        "--sweep-table", type=Path, help="a --sweep-log JSONL to keep in the benchmark JSON"
+    )
     parser.add_argument(
         "--baselines", default=",".join(BASELINES), help="tuned baselines to fit (names)"
     )
