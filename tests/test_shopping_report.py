@@ -1,0 +1,116 @@
+"""The shopping benchmark's tables: every figure read from the file, targets judged right."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from sasrec_utils.report import shopping
+
+
+def summary(system, seeds, values, hr, train_s):
+    return {
+        "system": system,
+        "role": "held-out",
+        "split": "test",
+        "seeds": seeds,
+        "ndcg@10": sum(values) / len(values),
+        "ndcg@10_sd": 0.002,
+        "ndcg@10_min": min(values),
+        "ndcg@10_per_seed": values,
+        "hr@10": hr,
+        "train_s": train_s,
+    }
+
+
+@pytest.fixture
+def benchmark():
+    return {
+        "protocol": "leave-one-out, full ranking, history masked, pessimistic ties",
+        "selection_seeds": [0, 1, 2],
+        "held_out_seeds": [100, 101],
+        "config": {"loss": "ce"},
+        "summaries": [
+            {**summary("sasrec", [0, 1, 2], [0.06], 0.1, 90.0), "role": "selection"},
+            summary("sasrec", [100, 101], [0.056, 0.060], 0.09, 120.0),
+            summary("sasrec-bce", [100, 101], [0.030, 0.032], 0.06, 200.0),
+        ],
+        "baselines": [
+            {"system": "most-popular", "params": {}, "ndcg@10": 0.005, "hr@10": 0.01},
+            {"system": "markov", "params": {"last_n": 10}, "ndcg@10": 0.046, "hr@10": 0.07},
+        ],
+        "best_baseline": "markov",
+        "bootstrap": {
+            "sasrec - markov": {
+                "difference": 0.012,
+                "difference_low": 0.010,
+                "difference_high": 0.014,
+                "lift": 0.26,
+                "lift_low": 0.2,
+                "lift_high": 0.3,
+                "n_resamples": 1000.0,
+                "n_queries": 22363.0,
+            }
+        },
+        "rows": [{"peak_rss_mb": 900}, {"peak_rss_mb": 1700}, {"peak_rss_mb": None}],
+        "machine": {"cpus": 2, "seconds": 3000, "load_avg_start": [1.0], "load_avg_end": [2.0]},
+        "loss_times": {
+            "step_ms": {"ce": 40.0, "sampled-256": 20.0, "sampled-256+in-batch": 30.0},
+            "relative_to_ce": {"ce": 1.0, "sampled-256": 0.5, "sampled-256+in-batch": 0.75},
+        },
+        "selection_sweep": [
+            {"changes": {"max_len": 50, "dropout": 0.5}, "ndcg@10": 0.052, "seeds": [0]},
+            {
+                "changes": {"max_len": 50, "dropout": 0.5, "loss": "sampled_softmax"},
+                "ndcg@10": 0.049,
+                "seeds": [0],
+            },
+        ],
+        "sessions": {"SASRec": {"1": 0.03, "all": 0.058}, "markov": {"1": 0.028, "all": 0.046}},
+    }
+
+
+def test_targets_are_judged_from_the_file(benchmark):
+    table = shopping.targets_table(benchmark).set_index("target")
+    measured, met = table["measured"], table["met"]
+    assert measured["mean test NDCG@10, held-out seeds"] == pytest.approx(0.058)
+    assert not met["mean test NDCG@10, held-out seeds"]  # 0.058 < 0.062
+    assert not met["worst held-out seed, test NDCG@10"]  # 0.056 < 0.058
+    assert measured["SASRec / best tuned baseline, test NDCG@10"] == pytest.approx(
+        0.058 / 0.046, abs=1e-4
+    )
+    assert met["SASRec / best tuned baseline, test NDCG@10"]  # 1.26 >= 1.25
+    assert met["bootstrap interval of SASRec - best baseline: low end"]  # 0.010 > 0
+    assert met["seconds to the kept epoch per seed (mean)"]  # 120 <= 600
+    assert met["make bench-beauty, minutes"]  # 50 <= 60
+    assert measured["peak resident memory per job, MB"] == 1700
+    assert not met["peak resident memory per job, MB"]
+
+
+def test_systems_table_lists_models_then_baselines(benchmark):
+    table = shopping.systems_table(benchmark)
+    assert list(table.index) == ["sasrec", "sasrec-bce", "most-popular", "markov"]
+    assert table.loc["sasrec", "worst seed"] == 0.056
+    assert table.loc["markov", "tuned on validation"] == "{'last_n': 10}"
+
+
+def test_published_figures_sit_beside_ours_with_their_protocol(benchmark):
+    table = shopping.published_beside_ours(benchmark)
+    assert table["ndcg@10"].tolist() == [0.0611, pytest.approx(0.058)]
+    assert table["protocol"].nunique() == 1  # the same protocol, or the row is not here
+
+
+def test_loss_table_joins_sweep_quality_and_step_cost(benchmark):
+    table = shopping.loss_table(benchmark)
+    assert table.loc["ce", "valid ndcg@10"] == 0.052
+    assert table.loc["sampled-256", "valid ndcg@10"] == 0.049
+    assert pd.isna(table.loc["sampled-256+in-batch", "valid ndcg@10"])  # not in this sweep
+    assert table.loc["sampled-256", "step vs ce"] == 0.5
+
+
+def test_sessions_long_format_and_provenance(benchmark):
+    frame = shopping.sessions_long(benchmark)
+    assert set(frame.columns) == {"items_seen", "system", "ndcg@10"}
+    assert frame.query("system == 'markov' and items_seen == '1'")["ndcg@10"].item() == 0.028
+    text = shopping.provenance(benchmark)
+    assert "50 min in all" in text and "[100, 101]" in text
