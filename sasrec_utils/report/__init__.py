@@ -8,7 +8,7 @@ cell, the terminal, a log), ``published`` (published figures with their protocol
 ``plots_attention``.
 """
 
-from . import fingerprints, plots, plots_attention, plots_results
+from . import fingerprints, plots, plots_attention, plots_results, shopping
 from .artifacts import (
     DATA_FILE,
     ITEMS_FILE,
@@ -62,6 +62,7 @@ __all__ = [
     "read_metrics",
     "read_training_summary",
     "reproducibility",
+    "shopping",
     "save_prepared",
     "train_seeds",
     "trained_checkpoints",
