@@ -92,6 +92,7 @@ def run_sasrec(cfg: SASRecConfig, role: str, models: Path | None) -> dict:
         "epochs_run": len(selected.history),
         "early_stopping_ndcg@10": round(selected.best_valid, 5),
         "train_s": round(selected.seconds_to_best, 1),
+        "refit_s": round(final.refitted.train_seconds if final.refitted else 0.0, 1),
         "total_train_s": round(seconds, 1),
         "s_per_epoch": round(float(selected.history["train_seconds"].mean()), 3),
         "peak_rss_mb": round(peak_rss_mib()),

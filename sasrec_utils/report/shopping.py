@@ -36,7 +36,7 @@ TARGETS = (
     ("worst held-out seed, test NDCG@10", 0.058, True),
     ("SASRec / best tuned baseline, test NDCG@10", 1.25, True),
     ("bootstrap interval of SASRec - best baseline: low end", 0.0, True),
-    ("seconds to the kept epoch per seed (mean)", 600.0, False),
+    ("seconds to the served model per seed (kept epoch + refit, mean)", 600.0, False),
     ("make bench-beauty, minutes", 60.0, False),
     ("peak resident memory per job, MB", 1536.0, False),
 )
@@ -112,12 +112,16 @@ def targets_table(benchmark: Mapping[str, Any]) -> pd.DataFrame:
     sasrec, pair = summary_row(benchmark), best_pair(benchmark)
     baseline = next(r for r in benchmark["baselines"] if r["system"] == benchmark["best_baseline"])
     jobs = [row for row in benchmark["rows"] if row.get("peak_rss_mb") is not None]
+    held_out = [
+        row for row in benchmark["rows"] if row["system"] == "sasrec" and row["role"] == "held-out"
+    ]
+    to_model = sum(row["train_s"] + row.get("refit_s", 0.0) for row in held_out) / len(held_out)
     measured = (
         sasrec["ndcg@10"],
         sasrec["ndcg@10_min"],
         sasrec["ndcg@10"] / baseline["ndcg@10"],
         pair.difference_low,
-        sasrec["train_s"],
+        to_model,
         benchmark["machine"]["seconds"] / 60,
         max(row["peak_rss_mb"] for row in jobs),
     )
