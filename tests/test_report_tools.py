@@ -313,3 +313,13 @@ def test_sync_colab_links_rewrites_notebooks_and_readme(tmp_path):
 def test_badges_and_install_lines_agree_with_pyproject():
     """`make badges` has been run: the repo's notebooks and README point at pyproject's URL."""
     assert colab_link_problems(ROOT) == []
+
+
+def test_headline_adds_the_shopping_benchmark_when_it_is_there():
+    from tests.test_shopping_report import shopping_benchmark
+
+    text = headline_text(_metrics(), None, shopping_benchmark())
+    assert "`make bench-beauty`" in text
+    assert "**0.0580 ± 0.0020** (worst seed 0.0560)" in text
+    assert "against markov 0.0460: +26.0%, 95% interval [+20.0%, +30.0%]" in text
+    assert "bench-beauty" not in headline_text(_metrics())

@@ -27,6 +27,7 @@ from typing import Any
 
 from sasrec_utils.atomic import atomic_write_text
 from sasrec_utils.evaluation.metrics import find_pair
+from sasrec_utils.report import shopping
 from sasrec_utils.report.artifacts import notebook_config
 from sasrec_utils.report.contracts import (
     MAKE_VARIABLES,
@@ -167,9 +168,14 @@ def _spread(value: float, sd: float, n_seeds: int, digits: int = 4) -> str:
     return f"{value:.{digits}f} ± {sd:.{digits}f}" if n_seeds > 1 else f"{value:.{digits}f}"
 
 
-def headline_text(metrics: dict[str, Any], benchmark: dict[str, Any] | None = None) -> str:
+def headline_text(
+    metrics: dict[str, Any],
+    benchmark: dict[str, Any] | None = None,
+    shopping_benchmark: dict[str, Any] | None = None,
+) -> str:
     """The headline as Markdown, every figure from ``metrics.json`` (and, when given,
-    ``benchmark.json``: the held-out seeds of ``make bench``).
+    ``benchmark.json``: the held-out seeds of ``make bench``; ``benchmark_beauty.json``:
+    ``make bench-beauty``'s shopping figures).
 
     SASRec's test NDCG@10 as mean ± sd over its seeds with the per-seed values (one seed:
     its value, no ±), the best baseline (chosen on validation), the bootstrap interval of
@@ -208,16 +214,20 @@ def headline_text(metrics: dict[str, Any], benchmark: dict[str, Any] | None = No
         else " One seed only: how much another seed would move these figures is not measured."
     )
     return (
-        f"Test split of {metrics['dataset']}, {metrics['n_queries']:,} users, full ranking "
-        f"over {metrics['n_items']:,} items (history masked, pessimistic ties). SASRec with "
-        f"{settings}{seeds_said}, HR@10 {sasrec['mean']['hr@10']:.4f}. Best simple "
-        f"baseline, chosen on validation: **{best} {_mean(metrics, best, 'ndcg@10'):.4f}**; "
-        f"{ensemble}most-popular "
-        f"{_mean(metrics, 'most-popular', 'ndcg@10'):.4f}. SASRec − {best}: "
-        f"{pair.difference:+.4f} NDCG@10 ({pair.lift:+.1%}), paired bootstrap "
-        f"95% interval [{pair.difference_low:+.4f}, {pair.difference_high:+.4f}]."
-        f"{timing}{noise}"
-    ) + (benchmark_text(benchmark) if benchmark else "")
+        (
+            f"Test split of {metrics['dataset']}, {metrics['n_queries']:,} users, full ranking "
+            f"over {metrics['n_items']:,} items (history masked, pessimistic ties). SASRec with "
+            f"{settings}{seeds_said}, HR@10 {sasrec['mean']['hr@10']:.4f}. Best simple "
+            f"baseline, chosen on validation: **{best} {_mean(metrics, best, 'ndcg@10'):.4f}**; "
+            f"{ensemble}most-popular "
+            f"{_mean(metrics, 'most-popular', 'ndcg@10'):.4f}. SASRec − {best}: "
+            f"{pair.difference:+.4f} NDCG@10 ({pair.lift:+.1%}), paired bootstrap "
+            f"95% interval [{pair.difference_low:+.4f}, {pair.difference_high:+.4f}]."
+            f"{timing}{noise}"
+        )
+        + (benchmark_text(benchmark) if benchmark else "")
+        + (shopping_text(shopping_benchmark) if shopping_benchmark else "")
+    )
 
 
 def benchmark_text(benchmark: dict[str, Any]) -> str:
@@ -241,6 +251,22 @@ def benchmark_text(benchmark: dict[str, Any]) -> str:
     )
 
 
+def shopping_text(benchmark: dict[str, Any]) -> str:
+    """``make bench-beauty``'s held-out result as one Markdown sentence (leading space)."""
+    sasrec, pair = shopping.summary_row(benchmark), shopping.best_pair(benchmark)
+    baseline = next(r for r in benchmark["baselines"] if r["system"] == pair.baseline)
+    seeds = ", ".join(map(str, sasrec["seeds"]))
+    return (
+        f" Shopping data, `make bench-beauty` (Amazon Beauty, 22,363 users, full ranking over "
+        f"12,101 items, held-out seeds {seeds}): the `shopping` preset **"
+        f"{sasrec['ndcg@10']:.4f} ± {sasrec['ndcg@10_sd']:.4f}** (worst seed "
+        f"{sasrec['ndcg@10_min']:.4f}), HR@10 {sasrec['hr@10']:.4f}, against {pair.baseline} "
+        f"{baseline['ndcg@10']:.4f}: {pair.lift:+.1%}, 95% interval [{pair.lift_low:+.1%}, "
+        f"{pair.lift_high:+.1%}]; the best published figure on that file, BSARec's, is "
+        f"{shopping.PUBLISHED_BEAUTY[0]['ndcg@10']:.4f}."
+    )
+
+
 def _headline_rows(metrics: dict[str, Any]) -> str:
     names = {"ndcg@10": "NDCG@10", "hr@10": "HR@10", "mrr": "MRR", "coverage@10": "coverage@10"}
     header = "".join(f"<th>{c}</th>" for c in ("system", *names.values(), "seeds"))
@@ -256,25 +282,32 @@ def _headline_rows(metrics: dict[str, Any]) -> str:
 
 
 def sync_readme_headline(
-    readme: str | os.PathLike, metrics: dict[str, Any], benchmark: dict[str, Any] | None = None
+    readme: str | os.PathLike,
+    metrics: dict[str, Any],
+    benchmark: dict[str, Any] | None = None,
+    shopping_benchmark: dict[str, Any] | None = None,
 ) -> bool:
-    """Rewrite the README's headline block from ``metrics`` (and ``benchmark``); True when
-    it changed."""
+    """Rewrite the README's headline block from ``metrics`` (and the benchmarks); True
+    when it changed."""
     path = Path(readme)
     text = path.read_text()
     pattern = re.compile(re.escape(HEADLINE_START) + ".*?" + re.escape(HEADLINE_END), re.DOTALL)
     if not pattern.search(text):
         raise ValueError(f"{path}: no {HEADLINE_START} ... {HEADLINE_END} block to fill")
-    block = f"{HEADLINE_START}\n{headline_text(metrics, benchmark)}\n{HEADLINE_END}"
+    headline = headline_text(metrics, benchmark, shopping_benchmark)
+    block = f"{HEADLINE_START}\n{headline}\n{HEADLINE_END}"
     updated = pattern.sub(lambda _: block, text)
     if updated != text:
         _rewrite(path, updated)
     return updated != text
 
 
-def read_benchmark(reports_dir: str | os.PathLike) -> dict[str, Any] | None:
-    """``reports_dir/benchmark.json`` (``make bench``), or None when it is not there."""
-    path = Path(reports_dir) / BENCHMARK_FILE
+def read_benchmark(
+    reports_dir: str | os.PathLike, name: str = BENCHMARK_FILE
+) -> dict[str, Any] | None:
+    """``reports_dir/benchmark.json`` (``make bench``; ``name`` another one, e.g.
+    ``benchmark_beauty.json``), or None when it is not there."""
+    path = Path(reports_dir) / name
     return json.loads(path.read_text()) if path.exists() else None
 
 
@@ -298,7 +331,9 @@ def build_index(reports_dir: str | os.PathLike) -> Path:
     metrics = read_metrics(metrics_path) if metrics_path.exists() else {}
     headline = "<p>No metrics yet: run the evaluation notebook.</p>"
     if metrics:
-        text = headline_text(metrics, read_benchmark(folder)).replace("**", "")
+        shopping_benchmark = read_benchmark(folder, shopping.BENCHMARK_FILE)
+        text = headline_text(metrics, read_benchmark(folder), shopping_benchmark)
+        text = text.replace("**", "")
         sentence = html.escape(text).replace("`", "")
         headline = f"<p>{sentence}</p>" + _headline_rows(metrics)
     figure = ""
@@ -537,12 +572,22 @@ def main(argv: list[str] | None = None) -> int:
                     "`make headline` writes it anyway)"
                 )
                 return 0
-            changed = sync_readme_headline(args.readme, metrics, read_benchmark(args.reports))
+            changed = sync_readme_headline(
+                args.readme,
+                metrics,
+                read_benchmark(args.reports),
+                read_benchmark(args.reports, shopping.BENCHMARK_FILE),
+            )
             print(f"{'updated' if changed else 'unchanged'}: {args.readme} headline")
         return 0
     if args.command == "headline":
         metrics = read_metrics(args.reports)
-        changed = sync_readme_headline(args.readme, metrics, read_benchmark(args.reports))
+        changed = sync_readme_headline(
+            args.readme,
+            metrics,
+            read_benchmark(args.reports),
+            read_benchmark(args.reports, shopping.BENCHMARK_FILE),
+        )
         print(f"{'updated' if changed else 'unchanged'}: {args.readme} headline")
         return 0
     print(describe_failure(args.executed, args.source), file=sys.stderr)
