@@ -33,7 +33,7 @@ from sasrec_utils.training import train_final
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 BENCHMARK = Path(__file__).resolve().parent.parent / "reports" / "benchmark_beauty.json"
 EPOCHS = 8
-RECORDED = {"ndcg@10": 0.0, "hr@10": 0.0}
+RECORDED = {"ndcg@10": 0.0603, "hr@10": 0.0974}
 TOLERANCE = 0.004
 # Tuned on the validation items by ``make bench-beauty`` (benchmark_beauty.json "baselines").
 TUNED_MARKOV = {"last_n": 10, "decay": 0.5}
