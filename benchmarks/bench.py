@@ -308,13 +308,14 @@ def benchmark(
     held_out_seeds: tuple[int, ...] = HELD_OUT_SEEDS,
     parallel: int = 1,
     baselines_run: tuple[str, ...] = tuple(BASELINES),
-    sweep_rows: list[dict] | None = None,
+    sweep_table: Path | None = None,
 ) -> None:
     """Baselines, SASRec on selection and held-out seeds, ensembles, bootstrap, sessions.
 
     ``parallel`` child processes run at once (one torch thread each when more than one);
     ``baselines_run`` names the tuned baselines fitted (most-popular and random always);
-    ``sweep_rows`` (the validation sweep that chose the settings) are kept in the file.
+    ``sweep_table`` (a ``--sweep-log`` file: the validation sweep that chose the settings)
+    is read when the report is written and kept in it.
     """
     load_start, started = os.getloadavg(), time.perf_counter()
     jobs = [
@@ -362,9 +363,12 @@ def benchmark(
         },
         "sessions": sessions(cfg, held_out_seeds, markov, best).round(5).to_dict(),
         "config": cfg.to_dict(),
+        "n_users": len(prepare_data(cfg).split.test),
+        "n_items": prepare_data(cfg).split.n_items,
     }
-    if sweep_rows is not None:
-        report["selection_sweep"] = sweep_rows
+    if sweep_table is not None:
+        lines = sweep_table.read_text().splitlines()
+        report["selection_sweep"] = [json.loads(line) for line in lines if line]
     if speed:
         timed = cfg.replace(num_threads=1) if parallel > 1 else cfg  # as the runs above
         report["speed"] = [
@@ -449,7 +453,16 @@ def main(argv: list[str] | None = None) -> None:
         unknown = sorted(set(baselines) - set(BASELINES))
         if unknown:
             raise SystemExit(f"unknown baseline(s) {unknown}; known: {sorted(BASELINES)}")
-        benchmark(cfg, args.out, args.speed, selection_seeds, held_out_seeds, args.jobs, baselines)
+        benchmark(
+            cfg,
+            args.out,
+            args.speed,
+            selection_seeds,
+            held_out_seeds,
+            args.jobs,
+            baselines,
+            args.sweep_table,
+        )
 
 
 if __name__ == "__main__":

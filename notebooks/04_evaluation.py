@@ -451,7 +451,7 @@ if beauty is not None:
 # %%
 if beauty is not None:
     plots_results.session_figure(shopping.sessions_long(beauty))
-    display(pd.DataFrame(beauty["sessions"]).round(4))
+    display(shopping.sessions_table(beauty).round(4))
 
 # %% [markdown]
 # **The loss: quality against cost.** Full cross-entropy scores every product at every

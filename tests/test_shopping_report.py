@@ -82,7 +82,12 @@ def shopping_benchmark() -> dict:
                 "seeds": [0],
             },
         ],
-        "sessions": {"SASRec": {"1": 0.03, "all": 0.058}, "markov": {"1": 0.028, "all": 0.046}},
+        "sessions": {
+            "SASRec": {"1": 0.03, "10": 0.05, "2": 0.04, "all": 0.058},
+            "markov": {"1": 0.028, "10": 0.04, "2": 0.035, "all": 0.046},
+        },
+        "n_users": 22363,
+        "n_items": 12101,
     }
 
 
@@ -135,5 +140,8 @@ def test_sessions_long_format_and_provenance(benchmark):
     frame = shopping.sessions_long(benchmark)
     assert set(frame.columns) == {"items_seen", "system", "ndcg@10"}
     assert frame.query("system == 'markov' and items_seen == '1'")["ndcg@10"].item() == 0.028
+    table = shopping.sessions_table(benchmark)
+    assert list(table.index) == ["1", "2", "10", "all"]  # clicks in order, not as strings
+    assert list(table.columns) == ["SASRec", "markov"]
     text = shopping.provenance(benchmark)
     assert "50 min in all" in text and "[100, 101]" in text

@@ -257,8 +257,9 @@ def shopping_text(benchmark: dict[str, Any]) -> str:
     baseline = next(r for r in benchmark["baselines"] if r["system"] == pair.baseline)
     seeds = ", ".join(map(str, sasrec["seeds"]))
     return (
-        f" Shopping data, `make bench-beauty` (Amazon Beauty, 22,363 users, full ranking over "
-        f"12,101 items, held-out seeds {seeds}): the `shopping` preset **"
+        f" Shopping data, `make bench-beauty` (Amazon Beauty, {benchmark['n_users']:,} users, "
+        f"full ranking over {benchmark['n_items']:,} items, held-out seeds {seeds}): the "
+        f"`shopping` preset **"
         f"{sasrec['ndcg@10']:.4f} ± {sasrec['ndcg@10_sd']:.4f}** (worst seed "
         f"{sasrec['ndcg@10_min']:.4f}), HR@10 {sasrec['hr@10']:.4f}, against {pair.baseline} "
         f"{baseline['ndcg@10']:.4f}: {pair.lift:+.1%}, 95% interval [{pair.lift_low:+.1%}, "

@@ -167,9 +167,21 @@ def sessions_long(benchmark: Mapping[str, Any]) -> pd.DataFrame:
     rows = [
         {"items_seen": seen, "system": system, "ndcg@10": value}
         for system, by_length in benchmark["sessions"].items()
-        for seen, value in by_length.items()
+        for seen, value in sorted(by_length.items(), key=lambda kv: _session_order(kv[0]))
     ]
     return pd.DataFrame(rows)
+
+
+def sessions_table(benchmark: Mapping[str, Any]) -> pd.DataFrame:
+    """NDCG@10 by clicks seen (rows: 1, 2, 3, 5, 10, all) and system (columns)."""
+    frame = sessions_long(benchmark)
+    table = frame.pivot(index="items_seen", columns="system", values="ndcg@10")
+    return table.loc[list(dict.fromkeys(frame["items_seen"])), list(benchmark["sessions"])]
+
+
+def _session_order(seen: str) -> tuple[bool, int]:
+    """``"1" < "2" < "10" < "all"`` (JSON keeps them as sorted strings)."""
+    return (seen == "all", int(seen) if seen != "all" else 0)
 
 
 def provenance(benchmark: Mapping[str, Any]) -> str:
