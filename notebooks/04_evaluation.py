@@ -427,8 +427,8 @@ else:
 # **Against the published figures on the same file.** Only figures measured on this very
 # file under full ranking belong in this table; figures under sampled ranking (the SASRec
 # paper's Beauty row above) or on other preprocessings are not comparable and are left
-# out. The published model is a different architecture trained and tuned by its authors,
-# on one run; ours is the mean of the held-out seeds.
+# out. The published model is a different architecture, trained and tuned by its authors;
+# ours is the mean of the held-out seeds, every setting chosen on validation.
 
 # %%
 if beauty is not None:
@@ -450,7 +450,7 @@ if beauty is not None:
 
 # %%
 if beauty is not None:
-    plots_results.session_figure(shopping.sessions_long(beauty))
+    display(plots_results.session_figure(shopping.sessions_long(beauty)))
     display(shopping.sessions_table(beauty).round(4))
 
 # %% [markdown]
