@@ -265,6 +265,18 @@ def test_out_of_memory_suggests_smaller_batch(small_split, monkeypatch):
         fit(small_cfg(epochs=1), PreparedData(data, split), progress=False)
 
 
+def test_prepared_data_keeps_mixed_int_and_str_ids(tmp_path):
+    events = cycle_events(n_users=4, n_items=3, length=3)
+    events["item_id"] = events["item_id"].map({1: 7003, 2: "sku-2", 3: 18}).astype(object)
+    events["user_id"] = events["user_id"].map(lambda u: f"u{u}" if u % 2 else u).astype(object)
+    data = build_sequences(events)
+    loaded = load_sequences(save_sequences(tmp_path / "seq.npz", data))
+    assert loaded.item_ids.tolist() == data.item_ids.tolist()
+    assert [type(v) for v in loaded.item_ids] == [type(v) for v in data.item_ids]
+    assert sorted(map(str, loaded.user_ids)) == ["0", "2", "u1", "u3"]
+    assert {type(v) for v in loaded.user_ids} == {int, str}
+
+
 def test_prepared_data_round_trip_and_missing_file(tmp_path):
     data = build_sequences(cycle_events(n_users=5, n_items=4, length=3))
     loaded = load_sequences(save_sequences(tmp_path / "seq.npz", data))
@@ -278,7 +290,7 @@ def test_prepared_data_round_trip_and_missing_file(tmp_path):
 
 
 def test_no_unsafe_deserialisation_in_the_package():
-    for path in PACKAGE.glob("*.py"):
+    for path in PACKAGE.rglob("*.py"):  # the subpackages too
         source = path.read_text()
         for call in re.findall(r"torch\.load\([^)]*\)", source):
             assert "weights_only=True" in call, f"{path.name}: {call}"

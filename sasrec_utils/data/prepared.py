@@ -10,6 +10,7 @@ import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -49,9 +50,25 @@ def prepare_data(cfg: SASRecConfig) -> PreparedData:
     return PreparedData(sequences, split_for(cfg, sequences), load_item_metadata(cfg), pretrained)
 
 
-def _plain(values: np.ndarray) -> np.ndarray:
+def _id_arrays(name: str, values: np.ndarray) -> dict[str, np.ndarray]:
+    """Ids as arrays ``np.load`` reads without pickle: mixed ``int``/``str`` ids (object
+    dtype) as their strings plus a mask of which were ints, so both come back as they were."""
     values = np.asarray(values)
-    return values.astype(str) if values.dtype == object else values
+    if values.dtype != object:
+        return {name: values}
+    ints = np.array([isinstance(v, (int, np.integer)) for v in values], dtype=bool)
+    return {name: values.astype(str), f"{name}_int_mask": ints}
+
+
+def _ids(arrays: Any, name: str) -> np.ndarray:
+    """The ids ``_id_arrays`` stored under ``name``, each with its type back."""
+    values = arrays[name]
+    if f"{name}_int_mask" not in arrays:
+        return values
+    mask = arrays[f"{name}_int_mask"]
+    restored = values.astype(object)
+    restored[mask] = [int(value) for value in values[mask]]
+    return restored
 
 
 def save_sequences(path: str | os.PathLike, data: SequenceData) -> Path:
@@ -59,8 +76,8 @@ def save_sequences(path: str | os.PathLike, data: SequenceData) -> Path:
     arrays = {
         "items": data.sequences.items,
         "offsets": data.sequences.offsets,
-        "user_ids": _plain(data.user_ids),
-        "item_ids": _plain(data.item_ids),
+        **_id_arrays("user_ids", data.user_ids),
+        **_id_arrays("item_ids", data.item_ids),
         "dropped_users": np.array(data.dropped_users),
     }
     return atomic_write(path, lambda stream: np.savez_compressed(stream, **arrays))
@@ -77,8 +94,8 @@ def load_sequences(path: str | os.PathLike) -> SequenceData:
     with np.load(path, allow_pickle=False) as arrays:
         return SequenceData(
             Sequences(arrays["items"], arrays["offsets"]),
-            arrays["user_ids"],
-            arrays["item_ids"],
+            _ids(arrays, "user_ids"),
+            _ids(arrays, "item_ids"),
             int(arrays["dropped_users"]),
         )
 
