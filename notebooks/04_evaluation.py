@@ -420,7 +420,9 @@ if beauty is None:
           "section then shows SASRec against the tuned baselines on shopping data.")
 else:
     print(shopping.provenance(beauty))
-    display(shopping.systems_table(beauty).style.format(precision=4, na_rep=""))
+    display(shopping.systems_table(beauty).style.format(
+        {"ndcg@10": "{:.4f}", "ndcg@10 sd": "{:.4f}", "worst seed": "{:.4f}",
+         "hr@10": "{:.4f}", "s to kept epoch": "{:.0f}"}, na_rep=""))
     print(bootstrap_verdict(shopping.best_pair(beauty)))
 
 # %% [markdown]
@@ -441,7 +443,9 @@ if beauty is not None:
 
 # %%
 if beauty is not None:
-    display(shopping.targets_table(beauty).style.hide(axis="index"))
+    display(shopping.targets_table(beauty).style.format(
+        {"measured": lambda value: f"{value:.4f}" if abs(value) < 10 else f"{value:.0f}",
+         "met": lambda met: "yes" if met else "NO"}).hide(axis="index"))
 
 # %% [markdown]
 # **Anonymous sessions in a shop.** NDCG@10 when a system may see only the last n clicks of
@@ -464,7 +468,8 @@ if beauty is not None:
 
 # %%
 if beauty is not None and "loss_times" in beauty:
-    display(shopping.loss_table(beauty).style.format(precision=4, na_rep="—"))
+    display(shopping.loss_table(beauty).style.format(
+        {"valid ndcg@10": "{:.4f}", "step ms": "{:.0f}", "step vs ce": "{:.2f}"}, na_rep="—"))
 
 # %% [markdown]
 # ## What the trained model attends to
