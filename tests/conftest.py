@@ -115,3 +115,19 @@ def set_item_table(rec: Recommender, rows: dict[int, list[float]]) -> None:
         table.zero_()
         for item, vector in rows.items():
             table[item - 100, : len(vector)] = torch.tensor(vector)
+
+
+def final_test_metrics(cfg: SASRecConfig, prepared, threads: int = 2) -> tuple[dict, object]:
+    """Test metrics of ``train_final`` on ``threads`` torch threads (the real-data regression
+    tests record their figures this way), and the ``FinalModel``."""
+    from sasrec_utils.evaluation import evaluate_model
+    from sasrec_utils.training import train_final
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        final = train_final(cfg, prepared, progress=False)
+    finally:
+        torch.set_num_threads(before)
+    split = prepared.split
+    return evaluate_model(final.model, split.test, split.train, cfg), final

@@ -24,12 +24,13 @@ import os
 from pathlib import Path
 
 import pytest
-import torch
 
 from sasrec_utils.data import prepare_data
-from sasrec_utils.evaluation import BASELINES, evaluate, evaluate_model
+from sasrec_utils.evaluation import BASELINES, evaluate
 from sasrec_utils.presets import preset_config
-from sasrec_utils.training import final_train, train_final
+from sasrec_utils.training import final_train
+
+from .conftest import final_test_metrics
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 BENCHMARK = Path(__file__).resolve().parent.parent / "reports" / "benchmark_beauty.json"
@@ -63,13 +64,7 @@ def beauty():
 @pytest.fixture(scope="module")
 def sasrec_test_metrics(beauty):
     cfg, prepared = beauty
-    threads = torch.get_num_threads()
-    torch.set_num_threads(2)
-    try:
-        final = train_final(cfg, prepared, progress=False)
-    finally:
-        torch.set_num_threads(threads)
-    metrics = evaluate_model(final.model, prepared.split.test, prepared.split.train, cfg)
+    metrics, final = final_test_metrics(cfg, prepared)
     print(f"shopping preset, seed 42: test {metrics}, best epoch {final.selected.best_epoch}")
     return metrics
 

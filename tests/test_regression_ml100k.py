@@ -26,13 +26,13 @@ import os
 from pathlib import Path
 
 import pytest
-import torch
 
 from sasrec_utils.config import SASRecConfig
 from sasrec_utils.data.prepared import prepare_data
 from sasrec_utils.evaluation.baselines import BASELINES
-from sasrec_utils.evaluation.ranking import evaluate, evaluate_model
-from sasrec_utils.training.final_model import train_final
+from sasrec_utils.evaluation.ranking import evaluate
+
+from .conftest import final_test_metrics
 
 RECORDED = {"ndcg@10": 0.1046, "hr@10": 0.1962}
 TOLERANCE = 0.012
@@ -62,13 +62,7 @@ def ml100k():
 @pytest.fixture(scope="module")
 def sasrec_test_metrics(ml100k):
     cfg, prepared = ml100k
-    threads = torch.get_num_threads()
-    torch.set_num_threads(2)
-    try:
-        final = train_final(cfg, prepared, progress=False)
-    finally:
-        torch.set_num_threads(threads)
-    metrics = evaluate_model(final.model, prepared.split.test, prepared.split.train, cfg)
+    metrics, final = final_test_metrics(cfg, prepared)
     print(f"SASRec default, seed 42: test {metrics}, best epoch {final.selected.best_epoch}")
     return metrics
 

@@ -303,6 +303,19 @@ def sync_readme_headline(
     return updated != text
 
 
+def write_headline(
+    readme: str | os.PathLike, reports_dir: str | os.PathLike, metrics: dict
+) -> None:
+    """Rewrite ``readme``'s headline from ``metrics`` and the benchmarks in ``reports_dir``."""
+    changed = sync_readme_headline(
+        readme,
+        metrics,
+        read_benchmark(reports_dir),
+        read_benchmark(reports_dir, shopping.BENCHMARK_FILE),
+    )
+    print(f"{'updated' if changed else 'unchanged'}: {readme} headline")
+
+
 def read_benchmark(
     reports_dir: str | os.PathLike, name: str = BENCHMARK_FILE
 ) -> dict[str, Any] | None:
@@ -573,23 +586,10 @@ def main(argv: list[str] | None = None) -> int:
                     "`make headline` writes it anyway)"
                 )
                 return 0
-            changed = sync_readme_headline(
-                args.readme,
-                metrics,
-                read_benchmark(args.reports),
-                read_benchmark(args.reports, shopping.BENCHMARK_FILE),
-            )
-            print(f"{'updated' if changed else 'unchanged'}: {args.readme} headline")
+            write_headline(args.readme, args.reports, metrics)
         return 0
     if args.command == "headline":
-        metrics = read_metrics(args.reports)
-        changed = sync_readme_headline(
-            args.readme,
-            metrics,
-            read_benchmark(args.reports),
-            read_benchmark(args.reports, shopping.BENCHMARK_FILE),
-        )
-        print(f"{'updated' if changed else 'unchanged'}: {args.readme} headline")
+        write_headline(args.readme, args.reports, read_metrics(args.reports))
         return 0
     print(describe_failure(args.executed, args.source), file=sys.stderr)
     return 0
