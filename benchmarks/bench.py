@@ -42,7 +42,7 @@ from sasrec_utils.atomic import atomic_write_json
 from sasrec_utils.config import SASRecConfig, parse_overrides
 from sasrec_utils.data.prepared import prepare_data
 from sasrec_utils.data.sequences import item_popularity
-from sasrec_utils.data.splits import selection_split
+from sasrec_utils.data.splits import Split, selection_split
 from sasrec_utils.evaluation.baselines import BASELINE_GRIDS, BASELINES
 from sasrec_utils.evaluation.metrics import paired_bootstrap, per_query_ndcg
 from sasrec_utils.evaluation.ranking import evaluate, session_metrics
@@ -202,10 +202,10 @@ def sessions(cfg: SASRecConfig, seeds: tuple[int, ...], markov: dict, best: dict
         for model in models
     ]
     sasrec = pd.concat(tables).groupby(["items_seen", "system"], sort=False).mean()
+    tuned = {row["system"]: row["params"] for row in (markov, best)}  # one entry if the same
     others = session_metrics(
         {
-            "markov": BASELINES["markov"](train, split.n_items, **markov["params"]),
-            best["system"]: BASELINES[best["system"]](train, split.n_items, **best["params"]),
+            **{name: BASELINES[name](train, split.n_items, **p) for name, p in tuned.items()},
             "most-popular": PopularityScorer(item_popularity(train, split.n_items)),
         },
         split.test,
@@ -216,11 +216,10 @@ def sessions(cfg: SASRecConfig, seeds: tuple[int, ...], markov: dict, best: dict
     return both.pivot(index="items_seen", columns="system", values="ndcg@10").loc[order]
 
 
-def skip_reason(name: str, cfg: SASRecConfig) -> str:
+def skip_reason(name: str, split: Split) -> str:
     """Why a baseline left out by ``--baselines`` costs too much here (EASE: its FLOPs)."""
     if name != "ease":
         return "left out by --baselines"
-    split = prepare_data(cfg).split
     vocab, users = split.n_items + 1, len(split.valid)
     tflop = (2 * vocab**3 + 2 * users * vocab**2) / 1e12
     grid = len(BASELINE_GRIDS["ease"]["l2"])
@@ -331,6 +330,7 @@ def benchmark(
     held_out = [next(runs) for _ in held_out_seeds]
     bce = [next(runs) for _ in held_out_seeds]
     markov = next(row for row in baselines if row["system"] == "markov")
+    split = prepare_data(cfg).split
     tuned = [row for row in baselines if row["valid_ndcg@10"] is not None]
     best = max(tuned, key=lambda row: row["valid_ndcg@10"])  # chosen on validation
     sasrec = mean_query_ndcg(held_out)
@@ -359,12 +359,12 @@ def benchmark(
         },
         "best_baseline": best["system"],
         "skipped_baselines": {
-            name: skip_reason(name, cfg) for name in BASELINES if name not in baselines_run
+            name: skip_reason(name, split) for name in BASELINES if name not in baselines_run
         },
         "sessions": sessions(cfg, held_out_seeds, markov, best).round(5).to_dict(),
         "config": cfg.to_dict(),
-        "n_users": len(prepare_data(cfg).split.test),
-        "n_items": prepare_data(cfg).split.n_items,
+        "n_users": len(split.test),
+        "n_items": split.n_items,
     }
     if sweep_table is not None:
         lines = sweep_table.read_text().splitlines()

@@ -38,6 +38,7 @@ from sasrec_utils.evaluation.scorers import ModelScorer, PopularityScorer, Rando
 from sasrec_utils.model import cross_entropy
 from sasrec_utils.model.losses import build_loss
 from sasrec_utils.model.sasrec import SASRec
+from sasrec_utils.report.shopping import LOSS_VARIANTS
 from sasrec_utils.runtime import peak_rss_mib, resolve_device, set_seed
 from sasrec_utils.training import distributed
 from sasrec_utils.training.final_model import final_train, train_final
@@ -299,18 +300,6 @@ def run_flop_estimate(cfg: SASRecConfig) -> dict:
         "estimate_at_square_speed_s": round(total * square, 3),
         "threads": torch.get_num_threads(),
     }
-
-
-# the losses compared for their cost (benchmarks/README.md, "Shopping data")
-LOSS_VARIANTS = {
-    "ce": {"loss": "ce"},
-    "sampled-256": {"loss": "sampled_softmax", "n_negatives": 256},
-    "sampled-256+in-batch": {
-        "loss": "sampled_softmax",
-        "n_negatives": 256,
-        "in_batch_negatives": True,
-    },
-}
 
 
 def run_loss_times(cfg: SASRecConfig, repeats: int = 2) -> dict:

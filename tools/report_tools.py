@@ -34,8 +34,10 @@ from sasrec_utils.report.contracts import (
     METRICS_FILE,
     NOTEBOOK_PARAMETERS,
     NOTEBOOKS,
-    benchmark_pair,
+    baseline_row,
+    best_baseline_pair,
     bootstrap_pairs,
+    held_out_summary,
     non_default_label,
     read_metrics,
 )
@@ -232,14 +234,9 @@ def headline_text(
 
 def benchmark_text(benchmark: dict[str, Any]) -> str:
     """``make bench``'s held-out result as one Markdown sentence (leading space)."""
-    sasrec = next(
-        row
-        for row in benchmark["summaries"]
-        if row["system"] == "sasrec" and row["role"] == "held-out"
-    )
-    best = benchmark["best_baseline"]
-    baseline = next(row for row in benchmark["baselines"] if row["system"] == best)
-    interval = benchmark_pair(benchmark, "sasrec", best)
+    sasrec, interval = held_out_summary(benchmark), best_baseline_pair(benchmark)
+    best = interval.baseline
+    baseline = baseline_row(benchmark, best)
     seeds = sasrec["seeds"]
     return (
         f" `make bench`, {len(seeds)} held-out seeds ({seeds[0]}–{seeds[-1]}) that no choice "
@@ -253,8 +250,8 @@ def benchmark_text(benchmark: dict[str, Any]) -> str:
 
 def shopping_text(benchmark: dict[str, Any]) -> str:
     """``make bench-beauty``'s held-out result as one Markdown sentence (leading space)."""
-    sasrec, pair = shopping.summary_row(benchmark), shopping.best_pair(benchmark)
-    baseline = next(r for r in benchmark["baselines"] if r["system"] == pair.baseline)
+    sasrec, pair = held_out_summary(benchmark), best_baseline_pair(benchmark)
+    baseline = baseline_row(benchmark, pair.baseline)
     seeds = ", ".join(map(str, sasrec["seeds"]))
     return (
         f" Shopping data, `make bench-beauty` (Amazon Beauty, {benchmark['n_users']:,} users, "

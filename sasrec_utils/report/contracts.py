@@ -273,6 +273,28 @@ def benchmark_pair(benchmark: Mapping[str, Any], system: str, baseline: str) -> 
     )
 
 
+def held_out_summary(benchmark: Mapping[str, Any], system: str = "sasrec") -> dict[str, Any]:
+    """The held-out (test) summary of ``system`` in a ``make bench`` file: mean, sd and
+    per-seed figures."""
+    for row in benchmark["summaries"]:
+        if row["system"] == system and row["role"] == "held-out":
+            return row
+    raise KeyError(f"no held-out summary of {system!r} in the benchmark")
+
+
+def baseline_row(benchmark: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """The row of baseline ``name`` (tuned on validation, tested once) in a ``make bench`` file."""
+    for row in benchmark["baselines"]:
+        if row["system"] == name:
+            return row
+    raise KeyError(f"no baseline {name!r} in the benchmark")
+
+
+def best_baseline_pair(benchmark: Mapping[str, Any]) -> BootstrapPair:
+    """SASRec against the baseline chosen on validation in a ``make bench`` file."""
+    return benchmark_pair(benchmark, "sasrec", benchmark["best_baseline"])
+
+
 # ---------------------------------------------------------------- default or not
 
 

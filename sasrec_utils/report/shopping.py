@@ -9,13 +9,14 @@ Nothing here computes a metric: every number is read from the file.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 
-from ..evaluation.metrics import BootstrapPair
-from .contracts import benchmark_pair
+from ..config import SASRecConfig
+from .contracts import baseline_row, best_baseline_pair, held_out_summary
 
 BENCHMARK_FILE = "benchmark_beauty.json"
 FULL_RANKING = "full ranking over all items, history masked, leave-one-out (last item = test)"
@@ -40,26 +41,18 @@ TARGETS = (
     ("make bench-beauty, minutes", 60.0, False),
     ("peak resident memory per job, MB", 1536.0, False),
 )
-# the loss comparison of the sweep: these settings plus each loss (benchmarks/bench.py)
-LOSS_SWEEP_BASE = {"max_len": 50, "dropout": 0.5}
-LOSS_SWEEP = {
-    "ce": {},
-    "sampled-256": {"loss": "sampled_softmax"},
-    "sampled-256+in-batch": {"loss": "sampled_softmax", "in_batch_negatives": True},
+# the losses compared, for their cost (benchmarks/ml100k_jobs.run_loss_times) and, on
+# these settings of the selection sweep, for their quality (benchmarks/bench.py)
+LOSS_VARIANTS = {
+    "ce": {"loss": "ce"},
+    "sampled-256": {"loss": "sampled_softmax", "n_negatives": 256},
+    "sampled-256+in-batch": {
+        "loss": "sampled_softmax",
+        "n_negatives": 256,
+        "in_batch_negatives": True,
+    },
 }
-
-
-def summary_row(benchmark: Mapping[str, Any], system: str = "sasrec") -> dict[str, Any]:
-    """The held-out (test) summary of ``system``: mean, sd and per-seed figures."""
-    for row in benchmark["summaries"]:
-        if row["system"] == system and row["role"] == "held-out":
-            return row
-    raise KeyError(f"no held-out summary of {system!r} in the benchmark")
-
-
-def best_pair(benchmark: Mapping[str, Any]) -> BootstrapPair:
-    """SASRec against the baseline chosen on validation: the paired bootstrap."""
-    return benchmark_pair(benchmark, "sasrec", benchmark["best_baseline"])
+LOSS_SWEEP_BASE = {"max_len": 50, "dropout": 0.5}
 
 
 def systems_table(benchmark: Mapping[str, Any]) -> pd.DataFrame:
@@ -96,7 +89,7 @@ def systems_table(benchmark: Mapping[str, Any]) -> pd.DataFrame:
 def published_beside_ours(benchmark: Mapping[str, Any]) -> pd.DataFrame:
     """The published figures on this file, then SASRec as measured here, each with its
     protocol and source."""
-    sasrec = summary_row(benchmark)
+    sasrec = held_out_summary(benchmark)
     ours = {
         "source": f"this project, make bench-beauty (seeds {sasrec['seeds']})",
         "model": f"SASRec, shopping preset ({benchmark['config']['loss']})",
@@ -109,8 +102,8 @@ def published_beside_ours(benchmark: Mapping[str, Any]) -> pd.DataFrame:
 
 def targets_table(benchmark: Mapping[str, Any]) -> pd.DataFrame:
     """Each target of the shopping benchmark, what was measured, and whether it was met."""
-    sasrec, pair = summary_row(benchmark), best_pair(benchmark)
-    baseline = next(r for r in benchmark["baselines"] if r["system"] == benchmark["best_baseline"])
+    sasrec, pair = held_out_summary(benchmark), best_baseline_pair(benchmark)
+    baseline = baseline_row(benchmark, pair.baseline)
     jobs = [row for row in benchmark["rows"] if row.get("peak_rss_mb") is not None]
     held_out = [
         row for row in benchmark["rows"] if row["system"] == "sasrec" and row["role"] == "held-out"
@@ -142,10 +135,10 @@ def loss_table(benchmark: Mapping[str, Any]) -> pd.DataFrame:
     """CE against drawn and in-batch negatives: validation NDCG@10 of the selection sweep
     (same settings but the loss) and the seconds of a training step on the same batches."""
     times = benchmark["loss_times"]
-    sweep = {_key(row["changes"]): row for row in benchmark.get("selection_sweep", [])}
+    sweep = {_settings(row["changes"]): row for row in benchmark.get("selection_sweep", [])}
     rows = []
-    for name, changes in LOSS_SWEEP.items():
-        row = sweep.get(_key({**LOSS_SWEEP_BASE, **changes}), {})
+    for name, changes in LOSS_VARIANTS.items():
+        row = sweep.get(_settings({**LOSS_SWEEP_BASE, **changes}), {})
         rows.append(
             {
                 "loss": name,
@@ -158,8 +151,10 @@ def loss_table(benchmark: Mapping[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("loss")
 
 
-def _key(changes: Mapping[str, Any]) -> tuple:
-    return tuple(sorted(changes.items()))
+def _settings(changes: Mapping[str, Any]) -> str:
+    """The whole configuration ``changes`` make of the defaults: two sweep rows hold the
+    same settings when these are equal, whether or not they spell out a default."""
+    return json.dumps(SASRecConfig().replace(**changes).to_dict(), sort_keys=True)
 
 
 def sessions_long(benchmark: Mapping[str, Any]) -> pd.DataFrame:
