@@ -22,6 +22,8 @@ WINDOWS = ("recent", "random")
 SPLITS = ("leave_one_out", "user")
 SCHEDULES = ("constant", "cosine")
 ACTIVATIONS = ("gelu", "relu", "swiglu")
+TRAIN_EXAMPLES = ("windows", "prefixes")
+PROPOSALS = ("popularity", "uniform")
 
 
 @dataclass
@@ -40,6 +42,12 @@ class SASRecConfig:
         hidden_dim: embedding width (D); must be divisible by ``n_heads``.
         ffn_mult: width of the feed-forward layer as a multiple of D.
         ffn_activation: ``gelu``, ``relu`` (the paper's) or ``swiglu`` (gated).
+        frequency_mix: an extension of SASRec (BSARec, Shin et al. AAAI 2024; after
+        FMLP-Rec, Zhou et al. WWW 2022): each block mixes ``frequency_mix`` of a
+        frequency-domain filter of its input with ``1 - frequency_mix`` of attention (0:
+        plain SASRec). The filter keeps the ``frequency_cutoff`` lowest frequencies of the
+        window and rescales the rest by a learned per-dimension factor; it sees the whole
+        window, so it needs ``train_examples="prefixes"`` (``model.frequency``).
     Training
         loss: ``ce`` (full softmax over all items), ``bce`` (one sampled negative, as in the
         paper), ``sampled_softmax`` (``n_negatives`` shared negatives, logQ-corrected) or
@@ -47,6 +55,14 @@ class SASRecConfig:
         batch_tokens: cap on the cells (users x window length) of one training batch (0: no
         cap): batches of long histories hold fewer than ``batch_size`` users, so the
         activations of a step, and the process's peak memory, stay bounded.
+        train_examples: ``windows`` (one window per user, every position predicts its next
+        item: the paper's) or ``prefixes`` (every prefix of a history is one example whose
+        last position predicts the next item, as BSARec and FMLP-Rec train;
+        ``data.prefixes``).
+        negative_proposal / logq_correction: with ``sampled_softmax`` (and ``gbce``'s
+        shared negatives: uniform always), negatives are drawn from popularity ** 0.5
+        (``popularity``) or uniformly (``uniform``); with ``logq_correction`` each
+        negative's logit is lowered by the log of its expected draw count.
         loss_chunk_rows: rows of logits computed at once by the full CE (0: all at once);
         bounds memory for large catalogues.
         in_batch_negatives: with ``loss="sampled_softmax"``, the batch's distinct targets
@@ -86,9 +102,13 @@ class SASRecConfig:
     ffn_mult: int = 1
     ffn_activation: str = "gelu"
     dropout: float = 0.2
+    frequency_mix: float = 0.0
+    frequency_cutoff: int = 3
     # training
     loss: str = "ce"
     n_negatives: int = 256
+    negative_proposal: str = "popularity"
+    logq_correction: bool = True
     gbce_t: float = 0.75
     label_smoothing: float = 0.0
     lr: float = 1e-3
@@ -100,6 +120,7 @@ class SASRecConfig:
     patience: int = 10
     grad_clip: float = 1.0
     window: str = "recent"
+    train_examples: str = "windows"
     loss_chunk_rows: int = 0
     loss_horizon: int = 1
     horizon_decay: float = 1.0
@@ -131,6 +152,8 @@ class SASRecConfig:
         _choice("split", self.split, SPLITS)
         _choice("lr_schedule", self.lr_schedule, SCHEDULES)
         _choice("ffn_activation", self.ffn_activation, ACTIVATIONS)
+        _choice("train_examples", self.train_examples, TRAIN_EXAMPLES)
+        _choice("negative_proposal", self.negative_proposal, PROPOSALS)
         _int_at_least("max_len", self.max_len, 2)
         _int_at_least("hidden_dim", self.hidden_dim, 1)
         _int_at_least("n_layers", self.n_layers, 1)
@@ -143,6 +166,7 @@ class SASRecConfig:
         _int_at_least("patience", self.patience, 1)
         _int_at_least("loss_chunk_rows", self.loss_chunk_rows, 0)
         _int_at_least("loss_horizon", self.loss_horizon, 1)
+        _int_at_least("frequency_cutoff", self.frequency_cutoff, 1)
         _int_at_least("seed", self.seed, 0)
         _int_at_least("num_threads", self.num_threads, 0)
         _int_at_least("eval_batch_size", self.eval_batch_size, 1)
@@ -160,12 +184,19 @@ class SASRecConfig:
         _number_in("dropout", self.dropout, 0.0, 1.0, upper_open=True)
         _number_in("label_smoothing", self.label_smoothing, 0.0, 1.0, upper_open=True)
         _number_in("gbce_t", self.gbce_t, 0.0, 1.0)
+        _number_in("frequency_mix", self.frequency_mix, 0.0, 1.0)
         _number_in("horizon_decay", self.horizon_decay, 0.0, 1.0)
         _number_in("weight_decay", self.weight_decay, 0.0, float("inf"))
         _number_in("grad_clip", self.grad_clip, 0.0, float("inf"))
         if not _is_number(self.lr) or self.lr <= 0:
             raise ValueError(f"lr must be a number > 0, got {self.lr!r}")
-        flags = ("amp", "mask_seen_in_loss", "refit_on_valid", "sparse_item_grad")
+        flags = (
+            "amp",
+            "mask_seen_in_loss",
+            "refit_on_valid",
+            "sparse_item_grad",
+            "logq_correction",
+        )
         for name in (*flags, "in_batch_negatives"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
@@ -185,6 +216,12 @@ class SASRecConfig:
 
     def _check_loss_options(self) -> None:
         """Options that only one kind of loss uses are refused with the others, by name."""
+        if self.frequency_mix > 0 and self.train_examples != "prefixes":
+            raise ValueError(
+                f"frequency_mix={self.frequency_mix} needs train_examples='prefixes': the "
+                "frequency filter sees the whole window, so a window's early positions would "
+                "see their own targets; set train_examples or frequency_mix=0"
+            )
         if self.in_batch_negatives and self.loss != "sampled_softmax":
             raise ValueError(
                 f"in_batch_negatives=True needs loss='sampled_softmax' (the batch's targets "

@@ -49,6 +49,7 @@ def test_overrides_are_json_when_they_parse_else_strings():
 
 FLOAT_FIELDS = [
     "dropout",
+    "frequency_mix",
     "gbce_t",
     "label_smoothing",
     "lr",

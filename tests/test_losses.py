@@ -114,3 +114,29 @@ def test_the_sampled_softmax_owns_a_proposal_from_the_training_popularity():
 
 def test_every_configurable_loss_has_an_object():
     assert sorted(losses.LOSS_CLASSES) == sorted(LOSSES)
+
+
+def test_a_uniform_proposal_without_correction_is_a_plain_softmax_over_the_draws():
+    events = pd.DataFrame(
+        {"user_id": [1] * 5 + [2] * 3, "item_id": [10, 20, 10, 30, 40, 10, 20, 30]}
+    ).assign(timestamp=range(8))
+    split = leave_one_out_split(build_sequences(events))
+    cfg = SASRecConfig(loss="sampled_softmax", negative_proposal="uniform", logq_correction=False)
+    loss = losses.build_loss(cfg, split, torch.device("cpu"))
+    np.testing.assert_allclose(loss.log_q.exp().numpy(), [0, 0.25, 0.25, 0.25, 0.25], atol=1e-7)
+    hidden = torch.tensor([[1.0, 0.0], [0.0, 2.0]])  # (N, D)
+    items = torch.tensor([[0.0, 0.0], [1.0, 1.0], [2.0, 0.0], [0.0, 1.0], [1.0, -1.0]])
+    targets = torch.tensor([1, 3])
+    generator = torch.Generator().manual_seed(0)
+    value = losses.sampled_softmax(
+        hidden, targets, items, 3, loss.log_q, generator, logq_correction=False
+    )
+    drawn = torch.multinomial(
+        loss.log_q.exp(), 3, replacement=True, generator=torch.Generator().manual_seed(0)
+    )
+    expected = []
+    for row, target in zip(hidden, targets, strict=True):  # -log softmax by hand
+        logits = [float(row @ items[target])]
+        logits += [float(row @ items[d]) for d in drawn if d != target]
+        expected.append(-logits[0] + math.log(sum(math.exp(z) for z in logits)))
+    assert value.item() == pytest.approx(sum(expected) / 2, rel=1e-6)

@@ -12,13 +12,19 @@ from collections.abc import Iterator
 import numpy as np
 
 from ..config import SASRecConfig
+from .bounds import batch_bounds
+from .prefixes import prefix_batches
 from .sequences import Sequences
 
 
 def epoch_batches(
     cfg: SASRecConfig, train: Sequences, rng: np.random.Generator
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """One epoch of ``(inputs, targets)`` (B, L) batches shaped by ``cfg``'s batch settings."""
+    """One epoch of ``(inputs, targets)`` (B, L) batches shaped by ``cfg``'s batch settings:
+    one window per user (``train_examples="windows"``) or one example per prefix
+    (``"prefixes"``, ``prefixes.prefix_batches``)."""
+    if cfg.train_examples == "prefixes":
+        return prefix_batches(train, cfg.max_len, cfg.batch_size, rng, cfg.batch_tokens)
     return training_batches(
         train, cfg.max_len, cfg.batch_size, rng, cfg.window, max_tokens=cfg.batch_tokens
     )
@@ -48,7 +54,7 @@ def training_batches(
     windows = np.minimum(lengths[order] - 1, max_len)
     by_window = np.argsort(windows, kind="stable")
     order, windows = order[by_window], windows[by_window]
-    bounds = _batch_bounds(windows, batch_size, max_tokens)
+    bounds = batch_bounds(windows, batch_size, max_tokens)
     for b in rng.permutation(len(bounds)):
         rows = slice(*bounds[b])
         batch, sizes = order[rows], windows[rows]
@@ -63,20 +69,3 @@ def training_batches(
             inputs[r, width - size :] = seqs.items[end - size - 1 : end - 1]
             targets[r, width - size :] = seqs.items[end - size : end]
         yield inputs, targets
-
-
-def _batch_bounds(windows: np.ndarray, batch_size: int, max_tokens: int) -> list[tuple[int, int]]:
-    """(start, stop) of consecutive batches over ascending ``windows``.
-
-    Each batch has at most ``batch_size`` rows and, with ``max_tokens > 0``, rows times its
-    longest (last) window at most ``max_tokens``, but always at least one row.
-    """
-    bounds, start = [], 0
-    while start < len(windows):
-        stop = min(start + batch_size, len(windows))
-        if max_tokens:
-            cells = np.arange(1, stop - start + 1) * windows[start:stop]  # ascending
-            stop = start + max(1, int(np.searchsorted(cells, max_tokens, side="right")))
-        bounds.append((start, stop))
-        start = stop
-    return bounds

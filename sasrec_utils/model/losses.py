@@ -36,8 +36,9 @@ def sampled_softmax(
     log_q: torch.Tensor,
     generator: torch.Generator | None = None,
     log_frequency: torch.Tensor | None = None,
+    logq_correction: bool = True,
 ) -> torch.Tensor:
-    """Softmax over the target and shared negatives, logQ-corrected.
+    """Softmax over the target and shared negatives, logQ-corrected (unless told not to).
 
     ``n_negatives`` negatives are drawn with replacement from ``exp(log_q)`` (V,), a
     proposal over item ids (e.g. popularity). With ``log_frequency`` (V,), the log share of
@@ -46,7 +47,9 @@ def sampled_softmax(
     cost). Each negative's logit is lowered by the log of its expected count among the
     candidates, ``K q`` for the draws plus ``1 - (1 - p)^N`` for the batch's N targets, so
     the negatives' sum of ``exp`` estimates the full softmax's normaliser without bias and
-    the loss estimates full cross-entropy. A negative equal to the row's target is masked.
+    the loss estimates full cross-entropy (``logq_correction=False`` leaves the logits as
+    they are: a uniform proposal then only shifts every negative by one constant). A
+    negative equal to the row's target is masked.
     """
     negatives = torch.multinomial(
         log_q.exp(), n_negatives, replacement=True, generator=generator
@@ -58,7 +61,9 @@ def sampled_softmax(
         negatives = torch.cat([torch.unique(targets), negatives])  # (U + K,)
     target_rows, negative_rows = _gather(items, targets, negatives)  # (N, D), (K, D)
     positive = (hidden * target_rows).sum(-1)  # (N,)
-    negative = hidden @ negative_rows.T - log_expected[negatives]  # (N, K)
+    negative = hidden @ negative_rows.T  # (N, K)
+    if logq_correction:
+        negative = negative - log_expected[negatives]
     negative = negative.masked_fill(negatives[None, :] == targets[:, None], float("-inf"))
     logits = torch.cat([positive[:, None], negative], dim=1).float()
     return F.cross_entropy(logits, torch.zeros_like(targets))
@@ -147,13 +152,17 @@ def gbce(
 
 
 def log_popularity_proposal(counts: torch.Tensor, power: float = 0.5) -> torch.Tensor:
-    """(V,) log-probabilities proportional to ``(count + 1) ** power`` (padding: -inf)."""
+    """(V,) log-probabilities proportional to ``(count + 1) ** power`` (padding: -inf);
+    ``power=0`` is the uniform proposal."""
     weights = (counts.double() + 1) ** power
     weights[0] = 0
     return (weights / weights.sum()).log().float()
 
 
 # ---------------------------------------------------------------- one object per loss
+
+# the exponent of ``count + 1`` in each ``negative_proposal``
+PROPOSAL_POWERS = {"popularity": 0.5, "uniform": 0.0}
 
 
 class Loss(Protocol):
@@ -254,24 +263,33 @@ class SampledSoftmax:
     n_negatives: int
     log_q: torch.Tensor
     log_frequency: torch.Tensor | None = None
+    logq_correction: bool = True
 
     @classmethod
     def from_config(cls, cfg: SASRecConfig, split: Split, device: torch.device) -> SampledSoftmax:
-        """The proposal: popularity ** 0.5 over ``split.train``'s items (and, with
-        ``cfg.in_batch_negatives``, each item's share of the training targets)."""
+        """The proposal: popularity ** 0.5 over ``split.train``'s items, or uniform
+        (``cfg.negative_proposal``); with ``cfg.in_batch_negatives``, each item's share of
+        the training targets too."""
         counts = torch.as_tensor(item_popularity(split.train, split.n_items))
-        log_q = log_popularity_proposal(counts).to(device)
+        power = PROPOSAL_POWERS[cfg.negative_proposal]
+        log_q = log_popularity_proposal(counts, power).to(device)
         log_frequency = None
         if cfg.in_batch_negatives:
             log_frequency = log_popularity_proposal(counts, power=1.0).to(device)
-        return cls(cfg.n_negatives, log_q, log_frequency)
+        return cls(cfg.n_negatives, log_q, log_frequency, cfg.logq_correction)
 
     def __call__(
         self, model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor
     ) -> torch.Tensor:
         hidden, targets, items = _real_rows(model, inputs, targets)
         return sampled_softmax(
-            hidden, targets, items, self.n_negatives, self.log_q, log_frequency=self.log_frequency
+            hidden,
+            targets,
+            items,
+            self.n_negatives,
+            self.log_q,
+            log_frequency=self.log_frequency,
+            logq_correction=self.logq_correction,
         )
 
 

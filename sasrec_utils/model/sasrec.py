@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..config import SASRecConfig
+from .frequency import FrequencyFilter
 
 
 def attention_mask(seq: torch.Tensor) -> torch.Tensor:
@@ -128,15 +129,25 @@ class Block(nn.Module):
             nn.Linear(width, dim),
         )
         self.drop = LeanDropout(cfg.dropout)
+        self.frequency_mix = cfg.frequency_mix
+        self.frequency = (
+            FrequencyFilter(dim, cfg.max_len, cfg.frequency_cutoff) if cfg.frequency_mix else None
+        )
 
     def forward(
         self, x: torch.Tensor, bias: torch.Tensor, need_weights: bool = False, last: bool = False
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """x (B, L, D), bias (B, 1, L, L) -> (B, Q, D), attention weights (B, H, Q, L) or None.
 
-        Q = L, or 1 with ``last=True`` (only the most recent position is computed).
+        Q = L, or 1 with ``last=True`` (only the most recent position is computed). With
+        ``frequency_mix > 0`` the attention output is mixed with the frequency filter's.
         """
-        attended, weights = self.attn(self.ln_attn(x), bias, need_weights, last)
+        normed = self.ln_attn(x)
+        attended, weights = self.attn(normed, bias, need_weights, last)
+        if self.frequency is not None:
+            real = bias[:, 0, -1] == 0  # (B, L): the last query sees every real item
+            filtered = self.frequency(normed, real)[:, -attended.shape[1] :]
+            attended = (1 - self.frequency_mix) * attended + self.frequency_mix * filtered
         if last:
             x = x[:, -1:]
         x = x + self.drop(attended)

@@ -1,0 +1,56 @@
+"""The frequency filter extension (BSARec-style): low-pass by hand, padding, serving path."""
+
+import pytest
+import torch
+
+from sasrec_utils.config import SASRecConfig
+from sasrec_utils.model.frequency import FrequencyFilter
+from sasrec_utils.model.sasrec import SASRec
+
+
+def test_with_beta_one_the_filter_passes_the_window_unchanged():
+    torch.manual_seed(0)
+    x = torch.randn(2, 5, 4)
+    real = torch.ones(2, 5, dtype=torch.bool)
+    assert torch.allclose(FrequencyFilter(4, 8, 2)(x, real), x, atol=1e-6)
+
+
+def test_the_lowest_frequency_alone_is_the_mean_over_max_len():
+    # cutoff 1 keeps only the constant term: every position gets sum / max_len
+    x = torch.tensor([[[0.0], [3.0], [6.0]]])  # (1, 3, 1), the first position is padding
+    real = torch.tensor([[False, True, True]])
+    layer = FrequencyFilter(1, 6, 1)
+    with torch.no_grad():
+        layer.sqrt_beta.zero_()
+    out = layer(x, real)
+    assert torch.allclose(out, torch.full((1, 3, 1), 9.0 / 6), atol=1e-6)
+
+
+def test_extra_left_padding_changes_no_real_position():
+    torch.manual_seed(1)
+    layer = FrequencyFilter(3, 10, 3)
+    with torch.no_grad():
+        layer.sqrt_beta.fill_(0.5)
+    x = torch.randn(1, 4, 3)
+    padded = torch.cat([torch.randn(1, 2, 3), x], dim=1)  # padding values are ignored
+    real = torch.tensor([[False, False, True, True, True, True]])
+    short = layer(x, torch.ones(1, 4, dtype=torch.bool))
+    long = layer(padded, real)[:, 2:]
+    assert torch.allclose(short, long, atol=1e-5)
+
+
+def test_a_model_with_the_filter_serves_what_it_computes():
+    torch.manual_seed(2)
+    cfg = SASRecConfig(
+        max_len=6, hidden_dim=8, train_examples="prefixes", frequency_mix=0.7, dropout=0.0
+    )
+    model = SASRec(20, cfg).eval()
+    seq = torch.tensor([[0, 0, 3, 5, 7, 2], [1, 2, 3, 4, 5, 6]])
+    with torch.no_grad():
+        assert torch.allclose(model.user_vectors(seq), model(seq)[:, -1], atol=1e-5)
+    assert sum(p.numel() for n, p in model.named_parameters() if "sqrt_beta" in n) == 2 * 8
+
+
+def test_the_filter_on_windows_is_refused_by_name():
+    with pytest.raises(ValueError, match="frequency_mix=0.5 needs train_examples='prefixes'"):
+        SASRecConfig(frequency_mix=0.5)
