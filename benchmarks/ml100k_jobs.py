@@ -31,13 +31,15 @@ from sasrec_utils.data.batches import epoch_batches
 from sasrec_utils.data.prepared import PreparedData, prepare_data
 from sasrec_utils.data.sequences import Sequences, item_popularity, users_per_item
 from sasrec_utils.data.splits import Split, selection_split
-from sasrec_utils.evaluation.baselines import BASELINES, tune
+from sasrec_utils.evaluation.baselines import BASELINES
 from sasrec_utils.evaluation.metrics import ranking_metrics
 from sasrec_utils.evaluation.ranking import evaluate_model, rank_all_items
 from sasrec_utils.evaluation.scorers import ModelScorer, PopularityScorer, RandomScorer
+from sasrec_utils.evaluation.tuning import TunedBaseline, tune
 from sasrec_utils.model import cross_entropy
 from sasrec_utils.model.losses import build_loss
 from sasrec_utils.model.sasrec import SASRec
+from sasrec_utils.report.protocol import trained_on
 from sasrec_utils.report.shopping import LOSS_VARIANTS
 from sasrec_utils.runtime import peak_rss_mib, resolve_device, set_seed
 from sasrec_utils.training import distributed
@@ -64,8 +66,13 @@ def _scored(
     return metrics, ranking.ranks.tolist()
 
 
-def run_sasrec(cfg: SASRecConfig, role: str, models: Path | None) -> dict:
-    """Train one seed; ``selection``: NDCG on the validation items, ``held-out``: on test."""
+def run_sasrec(cfg: SASRecConfig, role: str, models: Path | None) -> list[dict]:
+    """Train one seed; ``selection``: NDCG on the validation items, ``held-out``: on test.
+
+    One row per model tested: the early-stopped model, trained on the training items only
+    (``trained_on="train"``, the papers' protocol), and with ``cfg.refit_on_valid`` also
+    the model retrained on training + validation items (``"train+valid"``).
+    """
     prepared = prepare_data(cfg)
     if role == "selection":
         prepared = PreparedData(
@@ -74,88 +81,99 @@ def run_sasrec(cfg: SASRecConfig, role: str, models: Path | None) -> dict:
     started = time.perf_counter()
     final = train_final(cfg, prepared, progress=False)
     seconds = time.perf_counter() - started
-    split = prepared.split
-    train = final_train(split, cfg)
-    device = final.selected.device
-    scorer = ModelScorer(final.model, cfg.max_len, device)
-    test, ranks = _scored(scorer, split, train, split.test, device)  # one ranking, in user order
-    if models is not None:  # for the ensembles and session tables of the parent
-        models.mkdir(parents=True, exist_ok=True)
-        torch.save(final.model.state_dict(), models / model_file(cfg, role))
     selected = final.selected
-    return {
+    common = {
         "system": "sasrec" if cfg.loss == "ce" else f"sasrec-{cfg.loss}",
         "seed": cfg.seed,
         "role": role,
         "split": "valid" if role == "selection" else "test",
-        **_figures(test),
         "best_epoch": selected.best_epoch,
         "epochs_run": len(selected.history),
         "early_stopping_ndcg@10": round(selected.best_valid, 5),
         "train_s": round(selected.seconds_to_best, 1),
-        "refit_s": round(final.refitted.train_seconds if final.refitted else 0.0, 1),
         "total_train_s": round(seconds, 1),
         "s_per_epoch": round(float(selected.history["train_seconds"].mean()), 3),
         "peak_rss_mb": round(peak_rss_mib()),
         "threads": torch.get_num_threads(),
-        "ranks": ranks,
     }
+    tested = [(selected.model, cfg.replace(refit_on_valid=False), 0.0)]
+    if final.refitted is not None:
+        tested.append((final.model, cfg, final.refitted.train_seconds))
+    rows = []
+    for model, model_cfg, refit_s in tested:
+        split = prepared.split
+        scorer = ModelScorer(model, cfg.max_len, selected.device)
+        train = final_train(split, model_cfg)
+        test, ranks = _scored(scorer, split, train, split.test, selected.device)
+        if models is not None:  # for the ensembles and session tables of the parent
+            models.mkdir(parents=True, exist_ok=True)
+            torch.save(model.state_dict(), models / model_file(model_cfg, role))
+        rows.append(
+            {
+                **common,
+                "trained_on": trained_on(model_cfg),
+                **_figures(test),
+                "refit_s": round(refit_s, 1),
+                "ranks": ranks,
+            }
+        )
+    return rows
 
 
 def model_file(cfg: SASRecConfig, role: str) -> str:
     """Where ``run_sasrec`` saves a model's weights inside its ``models`` folder."""
-    return f"{role}-{cfg.loss}-seed{cfg.seed}.pt"
+    return f"{role}-{cfg.loss}-{trained_on(cfg)}-seed{cfg.seed}.pt"
 
 
 def run_baselines(cfg: SASRecConfig, only: list[str]) -> list[dict]:
-    """Most-popular, random and the tuned baselines ``only`` names: tuned on validation,
-    final fit as SASRec's, tested once."""
+    """Most-popular, random and the tuned baselines ``only`` names: tuned on validation
+    once, then fitted on the training items (``trained_on="train"``) and, with
+    ``cfg.refit_on_valid``, on training + validation items too, each tested once."""
     split = prepare_data(cfg).split
-    train = final_train(split, cfg)
-    rows = []
-    fixed = {
-        "most-popular": PopularityScorer(item_popularity(train, split.n_items)),
-        "random": RandomScorer(cfg.seed),
-    }
-    for name, scorer in fixed.items():
-        started = time.perf_counter()
-        test, ranks = _scored(scorer, split, train, split.test)
-        rows.append(
-            {
-                "system": name,
-                "params": {},
-                "valid_ndcg@10": None,
-                **_figures(test),
-                "train_s": round(time.perf_counter() - started, 2),
-                "ranks": ranks,
-            }
-        )
+    protocols = [cfg.replace(refit_on_valid=False)]
+    if cfg.refit_on_valid:
+        protocols.append(cfg)
+    tuned = {}
     for name in only:
         started = time.perf_counter()
-        tuned = tune(name, split)
-        scorer = BASELINES[name](train, split.n_items, **tuned.params)
-        test, ranks = _scored(scorer, split, train, split.test)
-        rows.append(
-            {
-                "system": name,
-                "params": tuned.params,
-                "valid_ndcg@10": round(tuned.valid_ndcg, 5),
-                "grid": tuned.grid.round(5).to_dict(orient="records"),
-                **_figures(test),
-                "train_s": round(time.perf_counter() - started, 2),
-                "ranks": ranks,
-            }
-        )
-    for row in rows:
-        row.update(
-            {
-                "seed": None,
-                "role": "held-out",
-                "split": "test",
-                "peak_rss_mb": round(peak_rss_mib()),
-            }
-        )
+        tuned[name] = (tune(name, split), time.perf_counter() - started)
+    rows = []
+    for fitted in protocols:
+        train = final_train(split, fitted)
+        for name in ("most-popular", "random", *only):
+            started = time.perf_counter()
+            choice = tuned[name][0] if name in tuned else None
+            scorer = _fitted(name, choice, train, split, cfg.seed)
+            test, ranks = _scored(scorer, split, train, split.test)
+            rows.append(
+                {
+                    "system": name,
+                    "trained_on": trained_on(fitted),
+                    "params": choice.params if choice else {},
+                    "valid_ndcg@10": round(choice.valid_ndcg, 5) if choice else None,
+                    "grid_edge_note": choice.edge_note if choice else "",
+                    "grid": choice.grid.round(5).to_dict(orient="records") if choice else [],
+                    **_figures(test),
+                    "train_s": round(time.perf_counter() - started, 2)
+                    + (round(tuned[name][1], 2) if name in tuned else 0.0),
+                    "ranks": ranks,
+                    "seed": None,
+                    "role": "held-out",
+                    "split": "test",
+                    "peak_rss_mb": round(peak_rss_mib()),
+                }
+            )
     return rows
+
+
+def _fitted(name: str, choice: TunedBaseline | None, train: Sequences, split: Split, seed: int):
+    """Baseline ``name`` fitted on ``train``: with the values chosen on validation (tuned
+    baselines), from the training popularity (most-popular) or seeded (random)."""
+    if name == "most-popular":
+        return PopularityScorer(item_popularity(train, split.n_items))
+    if name == "random":
+        return RandomScorer(seed)
+    return BASELINES[name](train, split.n_items, **choice.params)
 
 
 # --------------------------------------------------------------------- per-prefix training

@@ -11,9 +11,9 @@ from sasrec_utils.evaluation.baselines import (
     CooccurrenceScorer,
     EASEScorer,
     MarkovScorer,
-    tune,
 )
 from sasrec_utils.evaluation.ranking import rank_all_items
+from sasrec_utils.evaluation.tuning import _widen, edge_note, tune
 
 from .conftest import cycle_events, eval_queries, sequences_from_lists
 
@@ -90,7 +90,55 @@ def test_tune_picks_the_best_validation_grid_point_and_never_reads_test():
     data = build_sequences(cycle_events(n_users=40, n_items=12, length=10))
     split = leave_one_out_split(data)
     spoiled = type(split)(split.train, split.valid, None, split.n_items)  # test unreadable
-    tuned = tune("markov", spoiled, {"last_n": [1, 5], "decay": [0.1, 1.0]})
+    tuned = tune("markov", spoiled, {"last_n": [1, 5], "decay": [0.1, 1.0]}, extensions={})
     assert len(tuned.grid) == 3  # last_n=1 keeps one decay
     assert tuned.valid_ndcg == tuned.grid["valid_ndcg@10"].max()
     assert tuned.params["last_n"] == 1 and tuned.valid_ndcg == pytest.approx(1.0)  # a cycle
+
+
+def test_a_best_value_on_the_grid_edge_is_widened_until_interior():
+    # a made-up validation score that peaks at last_n = 20, past the grid's top (10)
+    tried = []
+
+    def score(point):
+        tried.append(point)
+        fitted[repr(sorted(point.items()))] = (-((point["last_n"] - 20) ** 2), None)
+        return fitted[repr(sorted(point.items()))][0]
+
+    fitted = {}
+    grid = {"last_n": [1, 5, 10]}
+    best = max(({"last_n": n} for n in grid["last_n"]), key=score)
+    best = _widen(best, grid, {"last_n": ((), (20, 50, 200))}, score, fitted)
+    assert best == {"last_n": 20}  # 20 beat 10, then 50 lost to 20: 20 is interior
+    assert [p["last_n"] for p in tried] == [1, 5, 10, 20, 50]
+    assert grid == {"last_n": [1, 5, 10]}  # the caller's grid is kept
+
+
+def test_tuning_on_real_data_widens_from_the_grid_it_was_given():
+    data = build_sequences(cycle_events(n_users=40, n_items=12, length=10))
+    split = leave_one_out_split(data)
+    tuned = tune(
+        "markov",
+        split,
+        {"last_n": [3, 5], "decay": [0.8, 1.0]},
+        extensions={"last_n": ((2, 1), ()), "decay": ((0.5,), ())},
+    )
+    # on a cycle every point is perfect: the first (3, 0.8) stays, each edge is stepped
+    # past once (2 and 0.5 are no better), and both chosen values end interior
+    extra = tuned.grid.drop(columns="valid_ndcg@10").iloc[4:].to_dict(orient="records")
+    assert extra == [{"last_n": 2, "decay": 0.8}, {"last_n": 3, "decay": 0.5}]
+    assert tuned.params == {"last_n": 3, "decay": 0.8} and tuned.edge_note == ""
+
+
+def test_edge_notes_give_the_range_end_or_the_widest_value_tried():
+    import pandas as pd
+
+    tried = pd.DataFrame({"last_n": [1, 5, 10], "decay": [0.5, 0.8, 1.0]})
+    assert edge_note("markov", {"last_n": 5, "decay": 0.8}, tried) == ""
+    assert edge_note("markov", {"last_n": 10, "decay": 1.0}, tried) == (
+        "last_n=10 is the highest value tried; decay=1.0 weighs every recent item alike: its "
+        "largest value"
+    )
+    assert edge_note("markov", {"last_n": 1, "decay": 0.5}, tried) == (
+        "last_n=1 is the smallest history a query has"
+    )

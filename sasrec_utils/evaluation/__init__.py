@@ -5,7 +5,7 @@
 query ranks all items), ``metrics`` (HR, NDCG, MRR, coverage, novelty, the bootstrap).
 """
 
-from .baselines import BASELINES, tune
+from .baselines import BASELINES
 from .metrics import (
     BootstrapPair,
     bootstrap_verdict,
@@ -19,6 +19,7 @@ from .metrics import (
 )
 from .ranking import evaluate, evaluate_model, evaluate_sampled, rank_all_items, session_metrics
 from .scorers import EnsembleScorer, ModelScorer, PopularityScorer, RandomScorer, Scorer
+from .tuning import tune
 
 __all__ = [
     "BASELINES",

@@ -3,7 +3,8 @@
 Each is fitted on training sequences only (``split.train``) and scores every item for a
 query from its history, so the same evaluator ranks them exactly like SASRec (all items,
 history masked, pessimistic ties). Their few hyperparameters are chosen on the
-validation queries by a small grid (``tune``); the test queries are scored once.
+validation queries by a grid, widened where the best value sits on its edge
+(``tuning.tune``); the test queries are scored once.
 
 Shapes: B queries, V = n_items + 1 (id 0 is padding and never scored). The item-item
 tables are sparse (``scipy.sparse``), so Markov and co-occurrence fit retail-size
@@ -16,19 +17,14 @@ items by popularity without ever outranking a real transition or co-occurrence.
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 import torch
 
 from ..data.sequences import Sequences, item_popularity, ranges
-from ..data.splits import EvalSet, Split
-from .ranking import evaluate
 from .scorers import Scorer
 
 TIE_BREAK = 1e-9
@@ -182,6 +178,10 @@ def _binary_rows(seqs: Sequences, vocab: int) -> sp.csr_matrix:
 # ---------------------------------------------------------------- tuning on validation
 
 
+# Each grid lists its values in ascending order. ``GRID_EXTENSIONS`` are the values tried,
+# nearest first, below the lowest and above the highest when the best point sits there
+# (``tuning.tune``); ``NATURAL_EDGES`` are ends of a value's range that no wider grid can
+# pass, with the reason a row gives when its best value sits there.
 BASELINE_GRIDS: dict[str, dict[str, list[Any]]] = {
     "markov": {"last_n": [1, 2, 3, 5, 10], "decay": [0.5, 0.8, 1.0]},
     "cooccurrence": {
@@ -192,50 +192,27 @@ BASELINE_GRIDS: dict[str, dict[str, list[Any]]] = {
     },
     "ease": {"l2": [10.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0]},
 }
+GRID_EXTENSIONS: dict[str, dict[str, tuple[tuple[Any, ...], tuple[Any, ...]]]] = {
+    "markov": {"last_n": ((), (20, 50, 200)), "decay": ((0.35, 0.2, 0.1, 0.05), ())},
+    "cooccurrence": {
+        "window": ((1,), (50, 100)),
+        "alpha": ((0.1, 0.0), ()),
+        "last_n": ((), (20, 50, 200)),
+        "decay": ((0.5, 0.35, 0.2), (1.0,)),
+    },
+    "ease": {"l2": ((5.0, 2.0, 1.0), (5000.0, 10000.0, 20000.0))},
+}
+NATURAL_EDGES: dict[tuple[str, str, Any], str] = {
+    ("markov", "last_n", 1): "last_n=1 is the smallest history a query has",
+    ("markov", "decay", 1.0): "decay=1.0 weighs every recent item alike: its largest value",
+    ("cooccurrence", "window", 1): "window=1 counts only adjacent pairs: its smallest value",
+    ("cooccurrence", "last_n", 1): "last_n=1 is the smallest history a query has",
+    ("cooccurrence", "alpha", 1.0): "alpha=1.0 is P(b soon after a): the end of its range",
+    ("cooccurrence", "alpha", 0.0): "alpha=0.0 is the end of its range",
+    ("cooccurrence", "decay", 1.0): "decay=1.0 weighs every recent item alike: its largest value",
+}
 BASELINES: dict[str, Callable[..., Scorer]] = {
     "markov": MarkovScorer,
     "cooccurrence": CooccurrenceScorer,
     "ease": EASEScorer,
 }
-
-
-@dataclass
-class TunedBaseline:
-    """A baseline fitted with the grid point that scored best on the validation queries."""
-
-    name: str
-    params: dict[str, Any]
-    valid_ndcg: float
-    scorer: Scorer
-    grid: pd.DataFrame = field(repr=False)  # one row per grid point: params, valid ndcg@10
-
-
-def _grid_points(grid: dict[str, list[Any]]) -> Iterable[dict[str, Any]]:
-    names = list(grid)
-    for values in itertools.product(*(grid[name] for name in names)):
-        point = dict(zip(names, values, strict=True))
-        if point.get("last_n") == 1 and point.get("decay", 1.0) != max(grid.get("decay", [1])):
-            continue  # with one history item the decay changes nothing
-        yield point
-
-
-def tune(
-    name: str,
-    split: Split,
-    grid: dict[str, list[Any]] | None = None,
-    queries: EvalSet | None = None,
-    batch_size: int = 256,
-) -> TunedBaseline:
-    """Fit baseline ``name`` on ``split.train`` at every grid point; keep the best by
-    validation NDCG@10 (``queries`` defaults to ``split.valid``; test is never used)."""
-    grid = BASELINE_GRIDS[name] if grid is None else grid
-    queries = split.valid if queries is None else queries
-    rows, best = [], None
-    for point in _grid_points(grid):
-        scorer = BASELINES[name](split.train, split.n_items, **point)
-        ndcg = evaluate(scorer, queries, split.n_items, batch_size=batch_size)["ndcg@10"]
-        rows.append({**point, "valid_ndcg@10": ndcg})
-        if best is None or ndcg > best[1]:
-            best = (point, ndcg, scorer)
-    point, ndcg, scorer = best
-    return TunedBaseline(name, point, ndcg, scorer, pd.DataFrame(rows))
