@@ -49,6 +49,7 @@ from sasrec_utils.evaluation.ranking import evaluate, session_metrics
 from sasrec_utils.evaluation.scorers import EnsembleScorer, ModelScorer, PopularityScorer
 from sasrec_utils.model.sasrec import SASRec
 from sasrec_utils.presets import CONFIGS
+from sasrec_utils.report.protocol import TRAIN, TRAIN_VALID
 from sasrec_utils.training.final_model import final_train
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,8 +122,8 @@ def run_children(jobs: list[tuple[str, SASRecConfig, dict]], parallel: int) -> l
         results = []
         for future in futures:
             results.append(future.result())
-            if isinstance(results[-1], dict):
-                shown = {k: v for k, v in results[-1].items() if k != "ranks"}
+            for row in results[-1] if isinstance(results[-1], list) else [results[-1]]:
+                shown = {k: v for k, v in row.items() if k not in ("ranks", "grid")}
                 print(json.dumps(shown), file=sys.stderr, flush=True)
     return results
 
@@ -139,7 +140,7 @@ def sasrec_jobs(cfg: SASRecConfig, seeds: tuple[int, ...], role: str) -> list[tu
 
 def summary(runs: list[dict]) -> dict:
     """Mean, sd (ddof 1), min, max and per-seed values of each metric over ``runs``."""
-    row = {key: runs[0][key] for key in ("system", "role", "split")}
+    row = {key: runs[0][key] for key in ("system", "role", "split", "trained_on")}
     row["seeds"] = [run["seed"] for run in runs]
     for key in COLUMNS:
         values = np.array([run[key] for run in runs if run.get(key) is not None], float)
@@ -151,6 +152,36 @@ def summary(runs: list[dict]) -> dict:
             row[f"{key}_per_seed"] = values.tolist()
             row[f"{key}_min"], row[f"{key}_max"] = float(values.min()), float(values.max())
     return row
+
+
+def _baseline(baselines: list[dict], name: str, protocol: str) -> dict:
+    """Baseline ``name``'s row fitted on ``protocol`` (``trained_on``)."""
+    return next(r for r in baselines if r["system"] == name and r["trained_on"] == protocol)
+
+
+def bootstraps(groups: dict[tuple, list[dict]], baselines: list[dict], best: str) -> dict:
+    """Paired bootstraps of held-out test NDCG@10, each pair trained on the same items:
+    SASRec against the best baseline (papers' protocol, and retrained on the validation
+    items too) and against SASRec-BCE (papers' protocol)."""
+    entries = {}
+    for protocol in (TRAIN, TRAIN_VALID):
+        runs = groups.get(("sasrec", "held-out", protocol))
+        if not runs:
+            continue
+        sasrec = mean_query_ndcg(runs)
+        suffix = "" if protocol == TRAIN else f" ({protocol})"
+        baseline = per_query_ndcg(np.array(_baseline(baselines, best, protocol)["ranks"]))
+        entries[f"sasrec - {best}{suffix}"] = {
+            **paired_bootstrap(sasrec, baseline, BOOTSTRAP_RESAMPLES),
+            "trained_on": protocol,
+        }
+        bce = groups.get(("sasrec-bce", "held-out", protocol))
+        if bce:
+            entries[f"sasrec - sasrec-bce{suffix}"] = {
+                **paired_bootstrap(sasrec, mean_query_ndcg(bce), BOOTSTRAP_RESAMPLES),
+                "trained_on": protocol,
+            }
+    return entries
 
 
 def mean_query_ndcg(runs: list[dict]) -> np.ndarray:
@@ -317,23 +348,21 @@ def benchmark(
     is read when the report is written and kept in it.
     """
     load_start, started = os.getloadavg(), time.perf_counter()
+    deploy = cfg.replace(refit_on_valid=True)  # held-out seeds: the papers' model + refit
     jobs = [
-        ("baselines", cfg, {"only": list(baselines_run)}),
+        ("baselines", deploy, {"only": list(baselines_run)}),
         *sasrec_jobs(cfg, selection_seeds, "selection"),
-        *sasrec_jobs(cfg, held_out_seeds, "held-out"),
+        *sasrec_jobs(deploy, held_out_seeds, "held-out"),
         *sasrec_jobs(cfg.replace(loss="bce"), held_out_seeds, "held-out"),
     ]
     results = run_children(jobs, parallel)
-    baselines = results[0]
-    runs = iter(results[1:])
-    selection = [next(runs) for _ in selection_seeds]
-    held_out = [next(runs) for _ in held_out_seeds]
-    bce = [next(runs) for _ in held_out_seeds]
-    markov = next(row for row in baselines if row["system"] == "markov")
+    baselines, runs = results[0], [row for rows in results[1:] for row in rows]
     split = prepare_data(cfg).split
     tuned = [row for row in baselines if row["valid_ndcg@10"] is not None]
-    best = max(tuned, key=lambda row: row["valid_ndcg@10"])  # chosen on validation
-    sasrec = mean_query_ndcg(held_out)
+    best = max(tuned, key=lambda row: row["valid_ndcg@10"])["system"]  # chosen on validation
+    groups = {}
+    for run in runs:
+        groups.setdefault((run["system"], run["role"], run["trained_on"]), []).append(run)
     report = {
         "dataset": cfg.dataset,
         "protocol": "leave-one-out, full ranking, history masked, pessimistic ties",
@@ -341,27 +370,25 @@ def benchmark(
         "held_out_seeds": list(held_out_seeds),
         "rows": [
             {k: v for k, v in run.items() if k not in ("ranks", "grid")}
-            for run in [*baselines, *selection, *held_out, *bce]
+            for run in [*baselines, *runs]
         ],
         "baselines": [{k: v for k, v in r.items() if k != "ranks"} for r in baselines],
-        "summaries": [summary(selection), summary(held_out), summary(bce)],
+        "summaries": [summary(group) for group in groups.values()],
         "ensembles": {
             "selection": ensembles(cfg, selection_seeds, "selection"),
             "held-out": ensembles(cfg, held_out_seeds, "held-out"),
+            f"held-out {TRAIN_VALID}": ensembles(deploy, held_out_seeds, "held-out"),
         },
-        "bootstrap": {
-            f"sasrec - {best['system']}": paired_bootstrap(
-                sasrec, per_query_ndcg(np.array(best["ranks"])), BOOTSTRAP_RESAMPLES
-            ),
-            "sasrec - sasrec-bce": paired_bootstrap(
-                sasrec, mean_query_ndcg(bce), BOOTSTRAP_RESAMPLES
-            ),
-        },
-        "best_baseline": best["system"],
+        "bootstrap": bootstraps(groups, baselines, best),
+        "best_baseline": best,
         "skipped_baselines": {
             name: skip_reason(name, split) for name in BASELINES if name not in baselines_run
         },
-        "sessions": sessions(cfg, held_out_seeds, markov, best).round(5).to_dict(),
+        "sessions": sessions(
+            cfg, held_out_seeds, *(_baseline(baselines, name, TRAIN) for name in ("markov", best))
+        )
+        .round(5)
+        .to_dict(),
         "config": cfg.to_dict(),
         "n_users": len(split.test),
         "n_items": split.n_items,
@@ -376,6 +403,7 @@ def benchmark(
             run_child("flops", timed),
         ]
         report["loss_times"] = run_child("loss_times", timed)
+        held_out = groups[("sasrec", "held-out", TRAIN)]
         measured = float(np.mean([run["s_per_epoch"] for run in held_out]))
         estimate = report["speed"][1]["estimate_s_per_epoch"]
         report["epoch_vs_estimate"] = {
@@ -410,7 +438,8 @@ def sweep(
     chosen = list(SWEEP) if "all" in groups else groups
     rows = []
     for variant in [v for group in chosen for v in SWEEP[group]]:
-        runs = run_children(sasrec_jobs(cfg.replace(**variant), seeds, "selection"), parallel)
+        results = run_children(sasrec_jobs(cfg.replace(**variant), seeds, "selection"), parallel)
+        runs = [rows[0] for rows in results]  # the early-stopped model: validation NDCG@10
         row = {"variant": ", ".join(f"{k}={v}" for k, v in variant.items()) or "default"}
         row |= {k: v for k, v in summary(runs).items() if k not in ("system", "role", "split")}
         row["best_epoch"] = float(np.mean([run["best_epoch"] for run in runs]))

@@ -127,6 +127,7 @@ def _benchmark():
     sasrec = {
         "system": "sasrec",
         "role": "held-out",
+        "trained_on": "train",
         "seeds": [100, 101, 102],
         "ndcg@10": 0.118,
         "ndcg@10_sd": 0.004,
@@ -138,8 +139,8 @@ def _benchmark():
         "summaries": [{**sasrec, "role": "selection", "ndcg@10": 0.5}, sasrec],
         "best_baseline": "cooccurrence",
         "baselines": [
-            {"system": "markov", "ndcg@10": 0.2},
-            {"system": "cooccurrence", "ndcg@10": 0.1026},
+            {"system": "markov", "trained_on": "train", "ndcg@10": 0.2},
+            {"system": "cooccurrence", "trained_on": "train", "ndcg@10": 0.1026},
         ],
         "bootstrap": {
             "sasrec - cooccurrence": {
@@ -318,8 +319,21 @@ def test_badges_and_install_lines_agree_with_pyproject():
 def test_headline_adds_the_shopping_benchmark_when_it_is_there():
     from tests.test_shopping_report import shopping_benchmark
 
-    text = headline_text(_metrics(), None, shopping_benchmark())
-    assert "`make bench-beauty`" in text
-    assert "**0.0580 ± 0.0020** (worst seed 0.0560)" in text
-    assert "against markov 0.0460: +26.0%, 95% interval [+20.0%, +30.0%]" in text
-    assert "bench-beauty" not in headline_text(_metrics())
+    benchmark = shopping_benchmark()
+    text = headline_text(_metrics(), None, benchmark)
+    assert "`make bench-beauty`" in text and "bench-beauty" not in headline_text(_metrics())
+    papers, deployment = text.split("papers' protocol")[1].split("; deployment")
+    assert "**0.0580 ± 0.0020** (worst seed 0.0560)" in papers
+    assert "against markov fitted alike 0.0460: +26.0%, 95% interval [+20.0%, +30.0%]" in papers
+    assert "published under the same protocol: BSARec 0.0611, ICSRec 0.0578" in papers
+    assert "0.0650 ± 0.0020" in deployment and "markov fitted alike 0.0520: +25.0%" in deployment
+    assert "0.0611" not in deployment  # no published figure beside the refit
+
+
+def test_a_shopping_file_without_a_papers_protocol_row_sets_nothing_beside_the_papers():
+    from tests.test_shopping_report import shopping_benchmark
+
+    benchmark = shopping_benchmark()
+    benchmark["summaries"] = [s for s in benchmark["summaries"] if s["trained_on"] != "train"]
+    text = headline_text(_metrics(), None, benchmark)
+    assert "0.0611" not in text and "no papers'-protocol figure in this file yet" in text

@@ -36,6 +36,7 @@ from .contracts import (
     write_training_summary,
 )
 from .progress import epoch_digest, epoch_lines
+from .protocol import trained_on
 from .published import published_table
 from .reproducibility import reproducibility
 
@@ -68,6 +69,7 @@ __all__ = [
     "shopping",
     "train_seeds",
     "trained_checkpoints",
+    "trained_on",
     "training_summary",
     "write_metrics",
     "write_training_summary",

@@ -28,9 +28,10 @@ from ..atomic import atomic_write_json
 from ..config import SASRecConfig
 from ..evaluation.metrics import BootstrapPair
 from ..training.early_stopping import BEST_VALID_KEY
+from .protocol import TRAIN
 
 if TYPE_CHECKING:
-    from ..evaluation.baselines import TunedBaseline
+    from ..evaluation.tuning import TunedBaseline
     from ..training.final_model import FinalModel
 
 TRAINING_FILE = "training.json"
@@ -260,10 +261,13 @@ def bootstrap_pairs(metrics: Mapping[str, Any]) -> list[BootstrapPair]:
     return [BootstrapPair.from_dict(entry) for entry in metrics["bootstrap"]["pairs"]]
 
 
-def benchmark_pair(benchmark: Mapping[str, Any], system: str, baseline: str) -> BootstrapPair:
-    """The bootstrap of ``system`` against ``baseline`` in a ``make bench`` file
-    (``benchmark.json``, whose entries are named ``"<system> - <baseline>"``)."""
-    name = f"{system} - {baseline}"
+def benchmark_pair(
+    benchmark: Mapping[str, Any], system: str, baseline: str, trained_on: str = TRAIN
+) -> BootstrapPair:
+    """The bootstrap of ``system`` against ``baseline``, both trained on ``trained_on``, in a
+    ``make bench`` file (entries named ``"<system> - <baseline>"``, then `` (train+valid)``
+    for the pairs retrained on the validation items)."""
+    name = f"{system} - {baseline}" + ("" if trained_on == TRAIN else f" ({trained_on})")
     if name not in benchmark["bootstrap"]:
         raise KeyError(
             f"no bootstrap {name!r} in the benchmark; found {list(benchmark['bootstrap'])}"
@@ -273,26 +277,40 @@ def benchmark_pair(benchmark: Mapping[str, Any], system: str, baseline: str) -> 
     )
 
 
-def held_out_summary(benchmark: Mapping[str, Any], system: str = "sasrec") -> dict[str, Any]:
-    """The held-out (test) summary of ``system`` in a ``make bench`` file: mean, sd and
-    per-seed figures."""
+def held_out_summary(
+    benchmark: Mapping[str, Any], system: str = "sasrec", trained_on: str = TRAIN
+) -> dict[str, Any]:
+    """The held-out (test) summary of ``system`` trained on ``trained_on``
+    (``protocol.PROTOCOLS``) in a ``make bench`` file: mean, sd and per-seed figures."""
     for row in benchmark["summaries"]:
-        if row["system"] == system and row["role"] == "held-out":
+        if (row["system"], row["role"], row["trained_on"]) == (system, "held-out", trained_on):
             return row
-    raise KeyError(f"no held-out summary of {system!r} in the benchmark")
+    raise KeyError(f"no held-out summary of {system!r} trained on {trained_on!r} in the benchmark")
 
 
-def baseline_row(benchmark: Mapping[str, Any], name: str) -> dict[str, Any]:
-    """The row of baseline ``name`` (tuned on validation, tested once) in a ``make bench`` file."""
+def has_held_out(benchmark: Mapping[str, Any], trained_on: str, system: str = "sasrec") -> bool:
+    """Whether a ``make bench`` file holds ``system``'s held-out rows trained on ``trained_on``."""
+    return any(
+        (row["system"], row["role"], row["trained_on"]) == (system, "held-out", trained_on)
+        for row in benchmark["summaries"]
+    )
+
+
+def baseline_row(
+    benchmark: Mapping[str, Any], name: str, trained_on: str = TRAIN
+) -> dict[str, Any]:
+    """The row of baseline ``name`` (tuned on validation, fitted on ``trained_on``, tested
+    once) in a ``make bench`` file."""
     for row in benchmark["baselines"]:
-        if row["system"] == name:
+        if row["system"] == name and row["trained_on"] == trained_on:
             return row
-    raise KeyError(f"no baseline {name!r} in the benchmark")
+    raise KeyError(f"no baseline {name!r} trained on {trained_on!r} in the benchmark")
 
 
-def best_baseline_pair(benchmark: Mapping[str, Any]) -> BootstrapPair:
-    """SASRec against the baseline chosen on validation in a ``make bench`` file."""
-    return benchmark_pair(benchmark, "sasrec", benchmark["best_baseline"])
+def best_baseline_pair(benchmark: Mapping[str, Any], trained_on: str = TRAIN) -> BootstrapPair:
+    """SASRec against the baseline chosen on validation, both trained on ``trained_on``, in a
+    ``make bench`` file."""
+    return benchmark_pair(benchmark, "sasrec", benchmark["best_baseline"], trained_on)
 
 
 # ---------------------------------------------------------------- default or not
@@ -309,7 +327,7 @@ def non_default_label(metrics: Mapping[str, Any]) -> str:
     changed = [
         f"{MAKE_VARIABLES.get(name, name)}={used[name]}"
         for name in defaults
-        if name != "device" and used.get(name) != defaults[name]
+        if name != "device" and used.get(name, defaults[name]) != defaults[name]
     ]
     n_seeds = len(metrics["seeds"])
     if n_seeds != DEFAULT_N_SEEDS:

@@ -17,28 +17,48 @@ import pandas as pd
 
 from ..config import SASRecConfig
 from .contracts import baseline_row, best_baseline_pair, held_out_summary
+from .protocol import TRAIN, same_protocol
 
 BENCHMARK_FILE = "benchmark_beauty.json"
 FULL_RANKING = "full ranking over all items, history masked, leave-one-out (last item = test)"
-# Published on the same S3-Rec/ICLRec Beauty.txt under full ranking; checked against the
-# paper's reported results (AAAI 2024, Table 2; also listed on Papers with Code).
+# Published on the same S3-Rec/ICLRec Beauty.txt under full ranking, every one trained on
+# the training items only (early stopping on the validation item, the whole history fed
+# at test): BSARec's checked against its paper (AAAI 2024, Table 2); ICSRec's and the
+# eSASRec benchmark's SASRec + sampled softmax as the papers'-protocol issue quotes them.
 PUBLISHED_BEAUTY = (
     {
         "source": "Shin et al., BSARec, AAAI 2024",
         "model": "BSARec (attention + Fourier filter, cross-entropy)",
         "protocol": FULL_RANKING,
+        "trained_on": TRAIN,
         "ndcg@10": 0.0611,
         "hr@10": 0.1008,
     },
+    {
+        "source": "Qin et al., ICSRec, WSDM 2024",
+        "model": "ICSRec (intent contrastive learning over subsequences)",
+        "protocol": FULL_RANKING,
+        "trained_on": TRAIN,
+        "ndcg@10": 0.0578,
+        "hr@10": 0.0959,
+    },
+    {
+        "source": "Tikhonovich et al., eSASRec, RecSys 2025",
+        "model": "SASRec + sampled softmax, 256 negatives",
+        "protocol": FULL_RANKING,
+        "trained_on": TRAIN,
+        "ndcg@10": 0.0531,
+        "hr@10": 0.0921,
+    },
 )
-# (name, goal, higher is better) as the shopping-data issue set them
+# (name, goal, higher is better) as the papers'-protocol issue set them: every figure
+# trained on the training items only, a single model per seed
 TARGETS = (
     ("mean test NDCG@10, held-out seeds", 0.062, True),
-    ("worst held-out seed, test NDCG@10", 0.058, True),
+    ("worst held-out seed, test NDCG@10", 0.060, True),
     ("SASRec / best tuned baseline, test NDCG@10", 1.25, True),
     ("bootstrap interval of SASRec - best baseline: low end", 0.0, True),
-    ("seconds to the served model per seed (kept epoch + refit, mean)", 600.0, False),
-    ("make bench-beauty, minutes", 60.0, False),
+    ("seconds to the kept epoch per seed (mean)", 600.0, False),
     ("peak resident memory per job, MB", 1536.0, False),
 )
 # the losses compared, for their cost (benchmarks/ml100k_jobs.run_loss_times) and, on
@@ -56,8 +76,9 @@ LOSS_SWEEP_BASE = {"max_len": 50, "dropout": 0.5}
 
 
 def systems_table(benchmark: Mapping[str, Any]) -> pd.DataFrame:
-    """One row per system on the test items: SASRec and SASRec-BCE (held-out seeds, mean,
-    sd, worst seed), then every baseline (tuned on validation, fitted once)."""
+    """One row per system and protocol on the test items: SASRec and SASRec-BCE (held-out
+    seeds, mean, sd, worst seed), then every baseline (tuned on validation, fitted once),
+    each saying what its weights were trained on (``protocol.PROTOCOLS``)."""
     rows = []
     for row in benchmark["summaries"]:
         if row["role"] != "held-out":
@@ -65,6 +86,7 @@ def systems_table(benchmark: Mapping[str, Any]) -> pd.DataFrame:
         rows.append(
             {
                 "system": row["system"],
+                "trained on": row["trained_on"],
                 "seeds": ", ".join(map(str, row["seeds"])),
                 "ndcg@10": row["ndcg@10"],
                 "ndcg@10 sd": row["ndcg@10_sd"],
@@ -77,45 +99,51 @@ def systems_table(benchmark: Mapping[str, Any]) -> pd.DataFrame:
         rows.append(
             {
                 "system": row["system"],
+                "trained on": row["trained_on"],
                 "seeds": "",
                 "ndcg@10": row["ndcg@10"],
                 "hr@10": row["hr@10"],
                 "tuned on validation": str(row["params"]) if row["params"] else "",
+                "grid edge": row.get("grid_edge_note", ""),
             }
         )
-    return pd.DataFrame(rows).set_index("system")
+    frame = pd.DataFrame(rows).sort_values("trained on", kind="stable")
+    return frame.set_index(["trained on", "system"])
 
 
 def published_beside_ours(benchmark: Mapping[str, Any]) -> pd.DataFrame:
-    """The published figures on this file, then SASRec as measured here, each with its
-    protocol and source."""
-    sasrec = held_out_summary(benchmark)
+    """The published figures on this file, then SASRec as measured here under the same
+    protocol (trained on the training items only), each with its protocol and source.
+
+    ``KeyError`` when the file holds no such SASRec row: a figure trained on the validation
+    items too is never set beside the published ones (``protocol.same_protocol``).
+    """
+    sasrec = held_out_summary(benchmark, trained_on=TRAIN)
     ours = {
         "source": f"this project, make bench-beauty (seeds {sasrec['seeds']})",
         "model": f"SASRec, shopping preset ({benchmark['config']['loss']})",
         "protocol": FULL_RANKING,
+        "trained_on": sasrec["trained_on"],
         "ndcg@10": sasrec["ndcg@10"],
         "hr@10": sasrec["hr@10"],
     }
-    return pd.DataFrame([*PUBLISHED_BEAUTY, ours])
+    rows = [*PUBLISHED_BEAUTY, ours]
+    same_protocol(rows, "the published figures beside ours")
+    return pd.DataFrame(rows).rename(columns={"trained_on": "trained on"})
 
 
 def targets_table(benchmark: Mapping[str, Any]) -> pd.DataFrame:
-    """Each target of the shopping benchmark, what was measured, and whether it was met."""
+    """Each target of the shopping benchmark, what was measured under the papers' protocol
+    (trained on the training items only), and whether it was met."""
     sasrec, pair = held_out_summary(benchmark), best_baseline_pair(benchmark)
     baseline = baseline_row(benchmark, pair.baseline)
     jobs = [row for row in benchmark["rows"] if row.get("peak_rss_mb") is not None]
-    held_out = [
-        row for row in benchmark["rows"] if row["system"] == "sasrec" and row["role"] == "held-out"
-    ]
-    to_model = sum(row["train_s"] + row.get("refit_s", 0.0) for row in held_out) / len(held_out)
     measured = (
         sasrec["ndcg@10"],
         sasrec["ndcg@10_min"],
         sasrec["ndcg@10"] / baseline["ndcg@10"],
         pair.difference_low,
-        to_model,
-        benchmark["machine"]["seconds"] / 60,
+        sasrec["train_s"],
         max(row["peak_rss_mb"] for row in jobs),
     )
     return pd.DataFrame(
