@@ -42,6 +42,9 @@ class SASRecConfig:
         hidden_dim: embedding width (D); must be divisible by ``n_heads``.
         ffn_mult: width of the feed-forward layer as a multiple of D.
         ffn_activation: ``gelu``, ``relu`` (the paper's) or ``swiglu`` (gated).
+        dropout: the rate on the embeddings and on each block's attention and feed-forward
+        outputs (and inside the feed-forward layer).
+        attention_dropout: the rate on the attention weights (0: none, the default).
         frequency_mix: an extension of SASRec (BSARec, Shin et al. AAAI 2024; after
         FMLP-Rec, Zhou et al. WWW 2022): each block mixes ``frequency_mix`` of a
         frequency-domain filter of its input with ``1 - frequency_mix`` of attention (0:
@@ -59,6 +62,10 @@ class SASRecConfig:
         item: the paper's) or ``prefixes`` (every prefix of a history is one example whose
         last position predicts the next item, as BSARec and FMLP-Rec train;
         ``data.prefixes``).
+        contrastive_weight / contrastive_temperature: an extension of SASRec (CL4SRec, Xie
+        et al. ICDE 2022; DuoRec, Qiu et al. WSDM 2022): with a weight > 0, InfoNCE of two
+        dropout views of each history (temperature) is added to the loss
+        (``model.contrastive``).
         negative_proposal / logq_correction: with ``sampled_softmax`` (and ``gbce``'s
         shared negatives: uniform always), negatives are drawn from popularity ** 0.5
         (``popularity``) or uniformly (``uniform``); with ``logq_correction`` each
@@ -102,6 +109,7 @@ class SASRecConfig:
     ffn_mult: int = 1
     ffn_activation: str = "gelu"
     dropout: float = 0.2
+    attention_dropout: float = 0.0
     frequency_mix: float = 0.0
     frequency_cutoff: int = 3
     # training
@@ -111,6 +119,8 @@ class SASRecConfig:
     logq_correction: bool = True
     gbce_t: float = 0.75
     label_smoothing: float = 0.0
+    contrastive_weight: float = 0.0
+    contrastive_temperature: float = 1.0
     lr: float = 1e-3
     weight_decay: float = 0.0
     lr_schedule: str = "constant"
@@ -185,11 +195,14 @@ class SASRecConfig:
         _number_in("label_smoothing", self.label_smoothing, 0.0, 1.0, upper_open=True)
         _number_in("gbce_t", self.gbce_t, 0.0, 1.0)
         _number_in("frequency_mix", self.frequency_mix, 0.0, 1.0)
+        _number_in("contrastive_weight", self.contrastive_weight, 0.0, float("inf"))
+        for name in ("lr", "contrastive_temperature"):
+            if not _is_number(getattr(self, name)) or getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be a number > 0, got {getattr(self, name)!r}")
+        _number_in("attention_dropout", self.attention_dropout, 0.0, 1.0, upper_open=True)
         _number_in("horizon_decay", self.horizon_decay, 0.0, 1.0)
         _number_in("weight_decay", self.weight_decay, 0.0, float("inf"))
         _number_in("grad_clip", self.grad_clip, 0.0, float("inf"))
-        if not _is_number(self.lr) or self.lr <= 0:
-            raise ValueError(f"lr must be a number > 0, got {self.lr!r}")
         flags = (
             "amp",
             "mask_seen_in_loss",

@@ -50,6 +50,9 @@ def test_overrides_are_json_when_they_parse_else_strings():
 FLOAT_FIELDS = [
     "dropout",
     "frequency_mix",
+    "attention_dropout",
+    "contrastive_weight",
+    "contrastive_temperature",
     "gbce_t",
     "label_smoothing",
     "lr",

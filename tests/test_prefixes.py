@@ -53,3 +53,21 @@ def test_epoch_batches_follow_train_examples():
 def test_an_unknown_kind_of_training_example_is_refused_by_name():
     with pytest.raises(ValueError, match="train_examples"):
         SASRecConfig(train_examples="sessions")
+
+
+def test_a_prefix_batch_trains_the_last_position_alone_to_the_same_loss():
+    import torch
+
+    from sasrec_utils.model.cross_entropy import full_cross_entropy
+    from sasrec_utils.model.losses import FullCrossEntropy
+    from sasrec_utils.model.sasrec import SASRec
+
+    torch.manual_seed(0)
+    cfg = SASRecConfig(max_len=5, hidden_dim=8, dropout=0.0, train_examples="prefixes")
+    model = SASRec(9, cfg)
+    seqs = sequences_from_lists([[1, 2, 3, 4, 5, 6], [7, 8, 9]])
+    ((inputs, targets),) = prefix_batches(seqs, 5, 16, np.random.default_rng(0))
+    inputs, targets = torch.from_numpy(inputs), torch.from_numpy(targets)
+    fast = FullCrossEntropy(mask_seen=False)(model, inputs, targets)
+    whole = full_cross_entropy(model(inputs)[:, -1], targets[:, -1], model.item_matrix())
+    assert fast.item() == pytest.approx(whole.item(), rel=1e-5)

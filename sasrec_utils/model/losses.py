@@ -25,6 +25,7 @@ from torch import nn
 from ..config import SASRecConfig
 from ..data.sequences import item_popularity
 from ..data.splits import Split
+from .contrastive import WithContrastive
 from .cross_entropy import full_cross_entropy, future_targets, seen_pairs
 
 
@@ -174,13 +175,24 @@ class Loss(Protocol):
     ) -> torch.Tensor: ...
 
 
+def _hidden_at_targets(
+    model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N, D) hidden states at the non-padding targets, in row-major order, and the (B, L)
+    mask of those targets. Batches of prefixes (``data.prefixes``: a target in the last
+    column only) run the last block at the last position alone (``SASRec.user_vectors``)."""
+    real = targets > 0
+    if real[:, -1].all() and not real[:, :-1].any():
+        return model.user_vectors(inputs), real
+    return model(inputs)[real], real  # (B, L, D) -> (N, D)
+
+
 def _real_rows(
     model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The (N, D) hidden states at the non-padding targets, those (N,) targets, (V, D) items."""
-    hidden = model(inputs)  # (B, L, D)
-    real = targets > 0
-    return hidden[real], targets[real], model.item_matrix()
+    hidden, real = _hidden_at_targets(model, inputs, targets)
+    return hidden, targets[real], model.item_matrix()
 
 
 @dataclass(frozen=True)
@@ -208,12 +220,11 @@ class FullCrossEntropy:
     def __call__(
         self, model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor
     ) -> torch.Tensor:
-        hidden = model(inputs)  # (B, L, D)
-        real = targets > 0
+        hidden, real = _hidden_at_targets(model, inputs, targets)  # (N, D), (B, L)
         seen = seen_pairs(inputs, targets) if self.mask_seen else None
         future, weights = future_targets(targets, self.horizon, self.horizon_decay)  # (B, L, H)
         return full_cross_entropy(
-            hidden[real],
+            hidden,
             future[real],
             model.item_matrix(),
             self.label_smoothing,
@@ -302,5 +313,9 @@ LOSS_CLASSES = {
 
 
 def build_loss(cfg: SASRecConfig, split: Split, device: torch.device) -> Loss:
-    """The loss ``cfg.loss`` names, its state built from ``split.train`` on ``device``."""
-    return LOSS_CLASSES[cfg.loss].from_config(cfg, split, device)
+    """The loss ``cfg.loss`` names, its state built from ``split.train`` on ``device``;
+    with ``cfg.contrastive_weight > 0`` plus the contrastive term (``contrastive``)."""
+    loss = LOSS_CLASSES[cfg.loss].from_config(cfg, split, device)
+    if cfg.contrastive_weight > 0:
+        loss = WithContrastive(loss, cfg.contrastive_weight, cfg.contrastive_temperature)
+    return loss

@@ -61,14 +61,15 @@ class LeanDropout(nn.Dropout):
 class CausalSelfAttention(nn.Module):
     """Multi-head self-attention; fused kernel unless the weights are asked for.
 
-    The attention weights get no dropout (the blocks drop their outputs instead), which
-    lets the fused kernel run; on a CPU it is several times faster than the explicit path
-    that dropout on the weights needs (``benchmarks/README.md``).
+    By default the attention weights get no dropout (the blocks drop their outputs
+    instead); ``weight_dropout > 0`` drops them in training, as the S3-Rec family's code
+    does (the fused kernel takes it as ``dropout_p``).
     """
 
-    def __init__(self, dim: int, n_heads: int) -> None:
+    def __init__(self, dim: int, n_heads: int, weight_dropout: float = 0.0) -> None:
         super().__init__()
         self.n_heads = n_heads
+        self.weight_dropout = weight_dropout
         self.qkv = nn.Linear(dim, 3 * dim)
         self.out = nn.Linear(dim, dim)
 
@@ -92,7 +93,8 @@ class CausalSelfAttention(nn.Module):
             y = weights @ v
         else:
             weights = None
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
+            dropout = self.weight_dropout if self.training else 0.0
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=dropout)
         y = y.transpose(1, 2).reshape(batch, q.shape[2], dim)  # (B, Q, D)
         return self.out(y), weights
 
@@ -118,7 +120,7 @@ class Block(nn.Module):
         super().__init__()
         dim = cfg.hidden_dim
         self.ln_attn = nn.LayerNorm(dim)
-        self.attn = CausalSelfAttention(dim, cfg.n_heads)
+        self.attn = CausalSelfAttention(dim, cfg.n_heads, cfg.attention_dropout)
         self.ln_ffn = nn.LayerNorm(dim)
         width = cfg.ffn_mult * dim
         gated = cfg.ffn_activation == "swiglu"
