@@ -52,5 +52,5 @@ def test_a_model_with_the_filter_serves_what_it_computes():
 
 
 def test_the_filter_on_windows_is_refused_by_name():
-    with pytest.raises(ValueError, match="frequency_mix=0.5 needs train_examples='prefixes'"):
+    with pytest.raises(ValueError, match=r"frequency_mix=0\.5 needs train_examples='prefixes'"):
         SASRecConfig(frequency_mix=0.5)
