@@ -114,6 +114,22 @@ def test_a_best_value_on_the_grid_edge_is_widened_until_interior():
     assert grid == {"last_n": [1, 5, 10]}  # the caller's grid is kept
 
 
+def test_a_value_alone_in_its_grid_is_widened_on_both_sides():
+    # a single decay (lowest and highest at once): the lower extension loses, and the
+    # upper one must still be tried even though nothing else moved
+    fitted, tried = {}, []
+
+    def score(point):
+        tried.append(point["decay"])
+        fitted[repr(sorted(point.items()))] = (point["decay"], None)  # higher is better
+        return point["decay"]
+
+    score({"decay": 0.8})  # the grid's only point
+    best = _widen({"decay": 0.8}, {"decay": [0.8]}, {"decay": ((0.5,), (1.0,))}, score, fitted)
+    assert tried == [0.8, 0.5, 1.0]
+    assert best == {"decay": 1.0}
+
+
 def test_tuning_on_real_data_widens_from_the_grid_it_was_given():
     data = build_sequences(cycle_events(n_users=40, n_items=12, length=10))
     split = leave_one_out_split(data)

@@ -91,19 +91,20 @@ def _widen(
     """Step past each edge the best point sits on, one extension value at a time."""
     grid = {key: list(values) for key, values in grid.items()}  # the caller's stays as it is
     remaining = {key: [list(low), list(high)] for key, (low, high) in extensions.items()}
-    moved = True
-    while moved:
-        moved = False
+    tried = True
+    while tried:  # until no chosen value sits on an edge with an extension left beyond it
+        tried = False
         for key, values in grid.items():
             low, high = remaining.get(key, [[], []]) if not _idle(best, key) else ([], [])
-            side = low if best[key] == min(values) else high if best[key] == max(values) else []
+            side = low if best[key] == min(values) else []
+            side = side or (high if best[key] == max(values) else [])
             if not side:
                 continue
-            value = side.pop(0)
-            values = grid[key] = sorted({*values, value})
+            value, tried = side.pop(0), True
+            grid[key] = sorted({*values, value})
             candidate = {**best, key: value}
             if score(candidate) > fitted[repr(sorted(best.items()))][0]:
-                best, moved = candidate, True
+                best = candidate
     return best
 
 
