@@ -48,7 +48,7 @@ from sasrec_utils.evaluation.metrics import paired_bootstrap, per_query_ndcg
 from sasrec_utils.evaluation.ranking import evaluate, session_metrics
 from sasrec_utils.evaluation.scorers import EnsembleScorer, ModelScorer, PopularityScorer
 from sasrec_utils.model.sasrec import SASRec
-from sasrec_utils.presets import CONFIGS
+from sasrec_utils.presets import CONFIGS, ladder_configs
 from sasrec_utils.report.protocol import TRAIN, TRAIN_VALID
 from sasrec_utils.training.final_model import final_train
 
@@ -97,35 +97,6 @@ SWEEP = {
         {"max_len": 50, "dropout": 0.5, "n_heads": 1},
     ],
 }
-# The ablation ladder on shopping data (`make bench-beauty` adds `--ladder`): from the SASRec
-# paper's model, one change at a time, to the shopping preset; every step trained on the
-# training items only (the papers' protocol) and tested on the held-out seeds. Each step's
-# changes apply on top of the previous step's; the last step must equal the preset.
-LADDER = (
-    (
-        "the paper's SASRec: one-negative BCE, ReLU, d=50, 1 head",
-        {
-            "loss": "bce",
-            "ffn_activation": "relu",
-            "hidden_dim": 50,
-            "n_heads": 1,
-            "n_layers": 2,
-            "dropout": 0.5,
-            "max_len": 50,
-            "batch_size": 128,
-        },
-    ),
-    ("+ full cross-entropy over all items", {"loss": "ce"}),
-    (
-        "+ GELU, width 64, batches of 256",
-        {"ffn_activation": "gelu", "hidden_dim": 64, "batch_size": 256},
-    ),
-    ("+ every prefix as its own training example", {"train_examples": "prefixes"}),
-    (
-        "+ frequency filter beside attention (BSARec: an extension)",
-        {"frequency_mix": 0.7, "frequency_cutoff": 3},
-    ),
-)
 COLUMNS = ("ndcg@10", "hr@10", "hr@5", "hr@20", "mrr", "coverage@10", "train_s", "peak_rss_mb")
 
 
@@ -482,23 +453,13 @@ def sweep(
     print(markdown(shown, ("variant", "ndcg@10", "hr@10", "best_epoch", "train_s", "s_per_epoch")))
 
 
-def ladder_steps(base: SASRecConfig) -> list[tuple[str, dict, SASRecConfig]]:
-    """``LADDER``'s steps: (name, the step's changes, its whole config) on ``base``'s data."""
-    data = {k: v for k, v in base.to_dict().items() if k in ("dataset", "data_dir", "events_paths")}
-    steps, changes = [], {}
-    for name, step in LADDER:
-        changes = {**changes, **step}
-        steps.append((name, step, SASRecConfig().replace(**data, **changes)))
-    return steps
-
-
 def ladder(base: SASRecConfig, seeds: tuple[int, ...], out: Path, parallel: int) -> None:
-    """Each ``LADDER`` step on the held-out seeds (papers' protocol, tested once), written
-    into ``out`` as its ``ladder`` list (the rest of the file is kept)."""
-    steps = ladder_steps(base)
+    """Each step of ``presets.SHOPPING_LADDER`` on the held-out seeds (papers' protocol,
+    tested once), written into ``out`` as its ``ladder`` list (the rest is kept)."""
+    steps = ladder_configs(base)
     final = steps[-1][2].replace(seed=base.seed, num_threads=base.num_threads)
     if final != base.replace(refit_on_valid=False):
-        raise SystemExit("the ladder's last step is not the configuration benchmarked: edit LADDER")
+        raise SystemExit("the ladder does not end at the configuration benchmarked")
     jobs = [job for _, _, cfg in steps for job in sasrec_jobs(cfg, seeds, "held-out")]
     results = iter(run_children(jobs, parallel))
     rows = []

@@ -144,6 +144,7 @@ from sasrec_utils.report import (
     trained_on,
     write_metrics,
 )
+from sasrec_utils.report.ladder import ladder_figure, ladder_table
 from sasrec_utils.runtime import resolve_device
 from sasrec_utils.training import final_train, model_from_checkpoint
 
@@ -459,6 +460,22 @@ if beauty is not None and has_held_out(beauty, "train"):
     display(shopping.targets_table(beauty).style.format(
         {"measured": lambda value: f"{value:.4f}" if abs(value) < 10 else f"{value:.0f}",
          "met": lambda met: "yes" if met else "NO"}).hide(axis="index"))
+
+# %% [markdown]
+# **Which parts of SASRec matter: the ablation ladder.** From the SASRec paper's model
+# (one-negative binary cross-entropy, ReLU, 50 wide, one head) to the shopping preset, one
+# change at a time, each step trained on the training items only and tested on the
+# held-out seeds (bars: the mean; dots: each seed). The last row is a different protocol,
+# labelled apart: the preset retrained on the validation item too, as a shop would deploy.
+
+# %%
+if beauty is not None and "ladder" in beauty:
+    ladder = ladder_table(beauty)
+    display(ladder_figure(ladder))
+    display(ladder.style.format({"ndcg@10": "{:.4f}", "sd": "{:.4f}", "change": "{:+.4f}",
+                                 "hr@10": "{:.4f}", "s per epoch": "{:.1f}"}, na_rep="—"))
+elif beauty is not None:
+    print("This benchmark file has no ablation ladder yet: `make bench-beauty` writes it.")
 
 # %% [markdown]
 # **Anonymous sessions in a shop.** NDCG@10 when a system may see only the last n clicks of

@@ -203,18 +203,22 @@ class SASRecConfig:
         _number_in("horizon_decay", self.horizon_decay, 0.0, 1.0)
         _number_in("weight_decay", self.weight_decay, 0.0, float("inf"))
         _number_in("grad_clip", self.grad_clip, 0.0, float("inf"))
+        self._check_flags()
+        self._check_loss_options()
+        self._check_data_files()
+
+    def _check_flags(self) -> None:
         flags = (
             "amp",
             "mask_seen_in_loss",
             "refit_on_valid",
             "sparse_item_grad",
             "logq_correction",
+            "in_batch_negatives",
         )
-        for name in (*flags, "in_batch_negatives"):
+        for name in flags:
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
-        self._check_loss_options()
-        self._check_data_files()
 
     def _check_data_files(self) -> None:
         if self.dataset == "events" and not self.events_paths:

@@ -1,5 +1,7 @@
 """Named settings: every preset is a valid config; unknown names are refused by name."""
 
+import itertools
+
 import pytest
 
 from sasrec_utils.presets import CONFIGS, LOG_SIZES, preset_config
@@ -22,3 +24,19 @@ def test_log_sizes_grow_from_tiny_to_retail():
     assert [LOG_SIZES[n]["n_events"] for n in ("tiny", "mid", "retail")] == sorted(
         LOG_SIZES[n]["n_events"] for n in LOG_SIZES
     )
+
+
+def test_the_shopping_ladder_climbs_one_change_at_a_time_to_the_preset():
+    from sasrec_utils.config import SASRecConfig
+    from sasrec_utils.presets import SHOPPING_LADDER, ladder_configs
+
+    base = preset_config("shopping", dataset="amazon-beauty")
+    steps = ladder_configs(base)
+    assert [name for name, _, _ in steps] == [name for name, _ in SHOPPING_LADDER]
+    first, last = steps[0][2], steps[-1][2]
+    assert first.loss == "bce" and first.ffn_activation == "relu" and first.hidden_dim == 50
+    assert last == base.replace(refit_on_valid=False)  # the ladder ends at the preset
+    assert all(cfg.dataset == "amazon-beauty" for _, _, cfg in steps)
+    for (_, _, before), (_, changes, after) in itertools.pairwise(steps):
+        assert after == before.replace(**changes)  # each step changes only what it names
+    assert SASRecConfig().replace(**CONFIGS["shopping"]).refit_on_valid is False  # papers'
