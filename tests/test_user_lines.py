@@ -209,3 +209,31 @@ def test_uint64_and_string_ids_survive_prepare_data(tmp_path):
         6,
         18446744073709551615,
     ]
+
+
+def test_users_with_two_items_only_are_refused_before_training(tmp_path):
+    path = write(tmp_path, "1 5 6\n2 6 7\n3 7 5\n")
+    cfg = SASRecConfig(dataset="user-lines", events_paths=[str(path)])
+    with pytest.raises(ValueError, match=r"needs at least 3 events each.*3 users have at most 2"):
+        prepare_data(cfg)
+
+
+def test_a_path_object_in_events_paths_trains_and_its_checkpoint_loads(tmp_path):
+    from sasrec_utils.training.checkpoint import load_checkpoint
+    from sasrec_utils.training.loop import fit
+
+    path = write(
+        tmp_path, "".join(f"{u} {u % 5 + 1} {u % 4 + 2} {u % 3 + 3} 9\n" for u in range(20))
+    )
+    cfg = SASRecConfig(
+        dataset="user-lines",
+        events_paths=[path],
+        max_len=4,
+        hidden_dim=8,
+        n_heads=1,
+        n_layers=1,
+        epochs=1,
+        device="cpu",
+    )
+    fit(cfg, prepare_data(cfg), out_dir=tmp_path / "run", progress=False)
+    assert load_checkpoint(tmp_path / "run" / "best.pt")["config"]["events_paths"] == [str(path)]

@@ -101,7 +101,8 @@ def stored_item_ids(state: Mapping[str, Any], path: str | os.PathLike) -> IdMap:
         return IdMap.from_plain(state["item_ids"], dtype)
     except (TypeError, ValueError, OverflowError) as error:
         raise CheckpointError(
-            f"{path}: damaged checkpoint: item ids do not fit their dtype {dtype!r} ({error})"
+            f"{path}: damaged checkpoint: item ids do not fit their dtype {dtype!r} "
+            f"or repeat ({error})"
         ) from error
 
 
