@@ -8,10 +8,11 @@ VENV ?= .venv
 BASE_PYTHON := $(PYTHON)
 override PYTHON := $(or $(shell $(BASE_PYTHON) tools/install_env.py python $(VENV) \
 	2>/dev/null),$(BASE_PYTHON))
-# torch is installed only when missing: a CPU build here (this pin resolves to one on our
-# machines; elsewhere pass TORCH_INDEX=https://download.pytorch.org/whl/cpu), never
-# replacing a platform's own build (Colab, a CUDA machine: a base Python with torch gets a
-# $(VENV) that sees its packages; without one, pass the CUDA wheel index as TORCH_INDEX).
+# torch is installed only when missing, never replacing a platform's own build (Colab, a
+# CUDA machine: a base Python with torch gets a $(VENV) that sees its packages). Which
+# build: tools/install_env.py torch_index: TORCH_INDEX when given; else without an NVIDIA
+# GPU the CPU build from https://download.pytorch.org/whl/cpu (the configured index, with a
+# one-line note, when that one cannot be reached); with one, the package index's CUDA build.
 TORCH_SPEC ?= torch==2.13.0
 TORCH_INDEX ?=
 
@@ -25,7 +26,8 @@ install:
 
 install-packages:
 	@$(PYTHON) -c "import torch" 2>/dev/null && echo "torch already installed: keeping it" || \
-		$(PYTHON) -m pip install $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) "$(TORCH_SPEC)"
+		{ index=$$($(PYTHON) tools/install_env.py torch-index "$(TORCH_INDEX)") && \
+		$(PYTHON) -m pip install $${index:+--index-url $$index} "$(TORCH_SPEC)"; }
 	$(PYTHON) -m pip install -e ".[dev]"
 
 # dist/sasrec_utils-*.whl, for Colab when the repository cannot be reached (README, Colab);
