@@ -8,15 +8,52 @@ VENV ?= .venv
 BASE_PYTHON := $(PYTHON)
 override PYTHON := $(or $(shell $(BASE_PYTHON) tools/install_env.py python $(VENV) \
 	2>/dev/null),$(BASE_PYTHON))
-# torch is installed only when missing: a CPU build here (this pin resolves to one on our
-# machines; elsewhere pass TORCH_INDEX=https://download.pytorch.org/whl/cpu), never
-# replacing a platform's own build (Colab, a CUDA machine: a base Python with torch gets a
-# $(VENV) that sees its packages; without one, pass the CUDA wheel index as TORCH_INDEX).
+# torch is installed only when missing, never replacing a platform's own build (Colab, a
+# CUDA machine: a base Python with torch gets a $(VENV) that sees its packages). Which
+# build: tools/install_env.py torch_index: TORCH_INDEX when given; else without an NVIDIA
+# GPU the CPU build from https://download.pytorch.org/whl/cpu (the configured index, with a
+# one-line note, when that one cannot be reached); with one, the package index's CUDA build.
 TORCH_SPEC ?= torch==2.13.0
 TORCH_INDEX ?=
 
-.PHONY: install install-packages test lint data report bench bench-beauty bench-scale \
-	clean-reports wheel lab
+.PHONY: help install install-packages test lint data report bench bench-beauty bench-scale \
+	clean-reports wheel lab latency
+
+# every target and parameter, one line each (tests/test_makefile_help.py keeps it complete)
+help:
+	@echo "targets (run with .venv/bin/python after make install; nothing to activate):"
+	@echo "  install          create .venv when needed, install torch (if missing) and the package"
+	@echo "  install-packages the package and its tools into the chosen Python (make install's step)"
+	@echo "  report           run the five notebooks -> reports/*.html, reports/index.html"
+	@echo "  test             the test suite (offline)"
+	@echo "  lint             ruff check and format check"
+	@echo "  data             download or find MovieLens-100k and print its shape"
+	@echo "  lab              JupyterLab on notebooks/ with this environment's kernel"
+	@echo "  latency          CPU serving latency (benchmarks/latency.py; LATENCY_ARGS adds options)"
+	@echo "  bench            ML-100k benchmark -> reports/benchmark.json"
+	@echo "  bench-beauty     Amazon Beauty benchmark of the shopping preset"
+	@echo "  bench-scale      retail-scale benchmark on the synthetic log"
+	@echo "  headline         rewrite README.md's headline from REPORTS/metrics.json"
+	@echo "  check-parameters check the report parameters without running anything"
+	@echo "  clean-reports    delete the generated reports and parameter stamps"
+	@echo "  wheel            build dist/sasrec_utils-*.whl (for Colab)"
+	@echo "  badges           Colab badges and install cell from pyproject.toml's repository"
+	@echo "  sync-notebooks   re-pair notebooks/*.ipynb with their .py sources"
+	@echo "  help             this list"
+	@echo "parameters (make TARGET NAME=value):"
+	@echo "  PYTHON           interpreter make install builds .venv from (default python3)"
+	@echo "  VENV             the virtual environment folder (default .venv)"
+	@echo "  TORCH_SPEC       torch requirement installed when missing (default torch==2.13.0)"
+	@echo "  TORCH_INDEX      wheel index for torch (default: CPU index without an NVIDIA GPU)"
+	@echo "  LAB_ARGS         extra arguments of jupyter lab (e.g. --no-browser)"
+	@echo "  REPORTS          folder of the rendered reports (default reports)"
+	@echo "  ARTIFACTS        folder of data, checkpoints and stamps (default artifacts)"
+	@echo "  PROGRESS         training progress in reports: lines or bar (default lines)"
+	@echo "  PARAMS_FILE      YAML file of notebook parameters for make report"
+	@echo "  EPOCHS, ...      notebook parameters of make report: README, 'make report parameters'"
+	@echo "  LATENCY_ARGS     options of benchmarks/latency.py (e.g. --checkpoint FILE)"
+	@echo "  BENCH_ARGS       options of benchmarks/bench.py (bench, bench-beauty)"
+	@echo "  BENCH_SCALE_ARGS options of benchmarks/bench_scale.py"
 
 # creates $(VENV) when the rule above needs it, then installs with the new make's PYTHON
 install:
@@ -25,7 +62,8 @@ install:
 
 install-packages:
 	@$(PYTHON) -c "import torch" 2>/dev/null && echo "torch already installed: keeping it" || \
-		$(PYTHON) -m pip install $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) "$(TORCH_SPEC)"
+		{ index=$$($(PYTHON) tools/install_env.py torch-index "$(TORCH_INDEX)") && \
+		$(PYTHON) -m pip install $${index:+--index-url $$index} "$(TORCH_SPEC)"; }
 	$(PYTHON) -m pip install -e ".[dev]"
 
 # dist/sasrec_utils-*.whl, for Colab when the repository cannot be reached (README, Colab);
@@ -42,6 +80,12 @@ lab:
 
 test:
 	$(PYTHON) -m pytest
+
+# CPU serving latency: p50/p95 of one request and of a batch of 64 (threads by the training
+# rule). `make latency LATENCY_ARGS="--checkpoint artifacts/seed-42/best.pt"`
+LATENCY_ARGS ?=
+latency:
+	$(NB_ENV) $(PYTHON) benchmarks/latency.py $(LATENCY_ARGS)
 
 lint:
 	$(PYTHON) -m ruff check sasrec_utils tests benchmarks tools notebooks/*.py

@@ -1,19 +1,24 @@
 """Serving latency on CPU: p50/p95 of one ``recommend`` call and of a ``recommend_batch`` of 64.
 
-    python3 benchmarks/latency.py                      # train briefly on ML-100k, then time
-    python3 benchmarks/latency.py --checkpoint best.pt  # a training checkpoint or a bundle
+    .venv/bin/python benchmarks/latency.py              # train briefly on ML-100k, then time
+    .venv/bin/python benchmarks/latency.py --checkpoint artifacts/seed-42/best.pt
+    make latency                                        # the first of the two
 
 Timed calls are end to end as a service would make them: original ids in, a DataFrame of
 the top ``k`` out (id mapping, model forward, exclusion, top-k, metadata). Histories are
 the ML-100k users' test histories when the model is trained here, or random catalogue ids
 of uniform random length in ``[1, max_len]`` with ``--checkpoint``. Prints a table and one
-JSON line. Timings on a shared machine are inflated by the other processes' load.
+JSON line. Timings on a shared machine are inflated by the other processes' load. Torch's
+CPU threads follow the training rule (``runtime.use_threads``: the physical cores less
+one, or ``OMP_NUM_THREADS``) unless ``--threads`` says otherwise. Every argument is checked
+before any work.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -21,14 +26,14 @@ import torch
 from sasrec_utils.config import SASRecConfig
 from sasrec_utils.data.prepared import prepare_data
 from sasrec_utils.data.sequences import item_popularity
-from sasrec_utils.runtime import timed_ms
+from sasrec_utils.runtime import timed_ms, use_threads
 from sasrec_utils.serving.recommend import Recommender
 from sasrec_utils.training.loop import fit
 
 
-def trained_on_ml100k(epochs: int) -> tuple[Recommender, list[list[int]], str]:
+def trained_on_ml100k(epochs: int, threads: int) -> tuple[Recommender, list[list[int]], str]:
     """A briefly trained default-config model and the test users' histories (original ids)."""
-    cfg = SASRecConfig(device="cpu", epochs=epochs, num_threads=torch.get_num_threads())
+    cfg = SASRecConfig(device="cpu", epochs=epochs, num_threads=threads)
     prepared = prepare_data(cfg)
     data, split = prepared.sequences, prepared.split
     result = fit(cfg, prepared, progress=False)
@@ -39,9 +44,12 @@ def trained_on_ml100k(epochs: int) -> tuple[Recommender, list[list[int]], str]:
     return rec, histories, f"ML-100k test histories ({epochs} training epochs)"
 
 
-def from_checkpoint(path: str, n_histories: int, seed: int) -> tuple[Recommender, list, str]:
+def from_checkpoint(
+    path: str, n_histories: int, seed: int, threads: int
+) -> tuple[Recommender, list, str]:
     """A loaded model and random histories of its catalogue's ids."""
     rec = Recommender.load(path, device="cpu")
+    use_threads(threads)  # the command's threads, not the stored config's
     rng = np.random.default_rng(seed)
     lengths = rng.integers(1, rec.cfg.max_len + 1, size=n_histories)
     item_ids = rec.catalogue.item_ids
@@ -49,7 +57,8 @@ def from_checkpoint(path: str, n_histories: int, seed: int) -> tuple[Recommender
     return rec, histories, f"random ids, length uniform in [1, {rec.cfg.max_len}]"
 
 
-def main() -> None:
+def arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line, every number checked (``SystemExit`` naming the argument)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", help="best.pt or a Recommender.save bundle")
     parser.add_argument("--epochs", type=int, default=3, help="training epochs without one")
@@ -57,16 +66,28 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=30, help="batches timed")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--k", type=int, default=10)
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: the rule)")
     parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    args = parser.parse_args(argv)
+    lowest = {"epochs": 1, "requests": 1, "batches": 1, "batch_size": 1, "k": 1}
+    for name, low in {**lowest, "threads": 0, "seed": 0}.items():
+        if getattr(args, name) < low:
+            option = "--" + name.replace("_", "-")
+            parser.error(f"{option} must be an integer >= {low}, got {getattr(args, name)}")
+    if args.checkpoint and not Path(args.checkpoint).is_file():
+        parser.error(f"--checkpoint {args.checkpoint}: file not found")
+    return args
 
+
+def main(argv: list[str] | None = None) -> dict[str, object]:
+    """Time the requests; print the table and the JSON line, and return the summary."""
+    args = arguments(argv)
+    threads, why = use_threads(args.threads)
+    print(f"torch threads: {threads} ({why})")
     if args.checkpoint:
-        rec, histories, source = from_checkpoint(args.checkpoint, 1000, args.seed)
+        rec, histories, source = from_checkpoint(args.checkpoint, 1000, args.seed, threads)
     else:
-        rec, histories, source = trained_on_ml100k(args.epochs)
+        rec, histories, source = trained_on_ml100k(args.epochs, threads)
     rng = np.random.default_rng(args.seed)
     singles = [histories[i] for i in rng.integers(len(histories), size=args.requests)]
     batches = [
@@ -108,6 +129,7 @@ def main() -> None:
         **{f"{name}_{q}_ms": value for name, fig in results.items() for q, value in fig.items()},
     }
     print(json.dumps(summary))
+    return summary
 
 
 if __name__ == "__main__":

@@ -9,12 +9,16 @@ has a normal file's permissions.
 from __future__ import annotations
 
 import json
+import math
 import os
 import secrets
-from collections.abc import Callable, Iterator
+import warnings
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
+
+NULL_REASONS = "null_values"  # written beside values JSON cannot hold: {key path: "NaN"}
 
 
 @contextmanager
@@ -57,8 +61,55 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
 
 
 def atomic_write_json(path: str | os.PathLike, value: Any) -> Path:
-    """Write ``value`` as indented JSON to ``path`` atomically."""
-    return atomic_write_text(path, json.dumps(value, indent=2, sort_keys=True) + "\n")
+    """Write ``value`` as indented, strict JSON (RFC 8259) to ``path`` atomically.
+
+    NumPy scalars and arrays become plain numbers and lists, paths their strings. NaN and
+    infinities, which JSON cannot hold (``json.dumps`` would write a bare ``NaN`` that
+    JavaScript and jq reject), become ``null``; when ``value`` is a dict, its key
+    ``NULL_REASONS`` then says which values were not finite and what they were, and a
+    ``RuntimeWarning`` names them.
+    """
+    plain, nonfinite = plain_json(value)
+    if nonfinite:
+        warnings.warn(
+            f"{path}: {len(nonfinite)} value(s) not finite, written as null: "
+            + ", ".join(f"{where} ({what})" for where, what in list(nonfinite.items())[:5]),
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        if isinstance(plain, dict):
+            plain[NULL_REASONS] = nonfinite
+    text = json.dumps(plain, indent=2, sort_keys=True, allow_nan=False)
+    return atomic_write_text(path, text + "\n")
+
+
+def plain_json(value: Any, where: str = "") -> tuple[Any, dict[str, str]]:
+    """``value`` as plain JSON values, and ``{key path: "NaN" | "inf" | "-inf"}`` of the
+    non-finite floats it held, each replaced by ``None`` (paths like ``test.mrr``,
+    ``history.loss[3]``)."""
+    if isinstance(value, os.PathLike):
+        return os.fspath(value), {}
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        value = value.tolist()  # numpy scalars and arrays
+    if isinstance(value, float) and not math.isfinite(value):
+        return None, {where or "value": repr(value).replace("nan", "NaN")}
+    if isinstance(value, dict):
+        items = [
+            (str(key), plain_json(item, f"{where}.{key}" if where else str(key)))
+            for key, item in value.items()
+        ]
+        return {key: item for key, (item, _) in items}, _merged(bad for _, (_, bad) in items)
+    if isinstance(value, (list, tuple)):
+        items = [plain_json(item, f"{where}[{number}]") for number, item in enumerate(value)]
+        return [item for item, _ in items], _merged(bad for _, bad in items)
+    return value, {}
+
+
+def _merged(parts: Iterable[dict[str, str]]) -> dict[str, str]:
+    merged: dict[str, str] = {}
+    for part in parts:
+        merged.update(part)
+    return merged
 
 
 def atomic_torch_save(path: str | os.PathLike, state: dict[str, Any]) -> Path:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -151,6 +152,13 @@ class SASRecConfig:
         for name, value in self.to_dict().items():  # np.int64(16) from a sweep is 16
             if isinstance(value, (np.integer, np.floating, np.bool_)):
                 setattr(self, name, value.item())
+        for name in ("data_dir", "vocabulary_path", "embeddings_path"):  # Path("a") is "a"
+            if isinstance(getattr(self, name), os.PathLike):
+                setattr(self, name, os.fspath(getattr(self, name)))
+        if isinstance(self.events_paths, (list, tuple)):
+            self.events_paths = [
+                os.fspath(p) if isinstance(p, os.PathLike) else p for p in self.events_paths
+            ]
         self.validate()
 
     def validate(self) -> None:
@@ -225,6 +233,8 @@ class SASRecConfig:
             raise ValueError("dataset='events' needs events_paths: the parquet files of events")
         if isinstance(self.events_paths, str):
             raise ValueError("events_paths must be a list of paths, got a single string")
+        if not all(isinstance(path, str) for path in self.events_paths):
+            raise ValueError(f"events_paths must be a list of paths, got {self.events_paths!r}")
         if self.dataset == "user-lines" and len(self.events_paths) != 1:
             raise ValueError(
                 "dataset='user-lines' needs events_paths=[path]: one file of one line per "

@@ -76,6 +76,16 @@ def training_threads(num_threads: int) -> tuple[int, str]:
     return max(1, (cores - 1) // processes), why
 
 
+def use_threads(num_threads: int = 0) -> tuple[int, str]:
+    """Set torch's CPU threads for this process by the training rule
+    (``training_threads``), and return them with why. Every entry point calls it (training,
+    ``Recommender``, ``benchmarks/latency.py``): with torch's default of one thread per
+    core, a loaded 2-core machine served one request ~47x slower than with one thread."""
+    threads, why = training_threads(num_threads)
+    torch.set_num_threads(threads)
+    return threads, why
+
+
 def start_line(device: torch.device, threads: int, why: str, out: Path | None) -> str:
     """The line a training run prints first: device, CPU threads, where checkpoints go."""
     kept = (

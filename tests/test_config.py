@@ -106,3 +106,17 @@ def test_numpy_scalars_are_taken_as_the_numbers_they_are():
         SASRecConfig(max_len=np.int64(1))
     with pytest.raises(ValueError, match="batch_size must be an integer"):
         SASRecConfig(batch_size=np.float64(2.5))
+
+
+def test_path_objects_are_stored_as_strings(tmp_path):
+    from pathlib import Path
+
+    cfg = SASRecConfig(
+        dataset="user-lines",
+        events_paths=[Path("a.txt")],
+        data_dir=Path("data"),
+        embeddings_path=tmp_path / "e.parquet",
+    )
+    assert cfg.events_paths == ["a.txt"] and cfg.data_dir == "data"
+    assert cfg.embeddings_path == str(tmp_path / "e.parquet")
+    json.dumps(cfg.to_dict())  # what a checkpoint and metrics.json hold

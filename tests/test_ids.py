@@ -45,3 +45,19 @@ def test_the_map_is_read_only_and_independent_of_the_caller_array():
 def test_a_single_id_where_a_list_is_expected_is_named():
     with pytest.raises(TypeError, match=r"exclude must be a collection of item ids.*\[7003\]"):
         IdMap(np.array([7003])).to_internal(7003, name="exclude")
+
+
+def test_duplicate_ids_are_refused_naming_them():
+    with pytest.raises(
+        ValueError, match=r"item ids must be unique; 1 repeated: 7000 at positions 0 and 1"
+    ):
+        IdMap(np.array([7000, 7000, 7001, 7002]))
+
+
+def test_padding_and_out_of_range_indices_have_no_external_id():
+    ids = IdMap(np.array([7000, 7001, 7002]))
+    assert ids.to_external([1, 3]).tolist() == [7000, 7002]
+    with pytest.raises(ValueError, match=r"\[0\] are not items: items are 1\.\.3 \(0 is padding\)"):
+        ids.to_external([0])
+    with pytest.raises(ValueError, match=r"\[4\] are not items"):
+        ids.to_external([4])

@@ -17,11 +17,13 @@ from pathlib import Path
 import pytest
 
 from tools.install_env import (
+    CPU_INDEX,
     Interpreter,
     is_environment,
     is_externally_managed,
     prepare,
     target_python,
+    torch_index,
     venv_command,
 )
 
@@ -302,3 +304,38 @@ def test_the_installed_wheel_imports_every_subpackage_away_from_the_checkout(bui
     ).splitlines()
     assert len(where) == len(subpackages)
     assert all(Path(path).is_relative_to(site_packages) for path in where), where
+
+
+# ---------------------------------------------------------------- which torch build
+
+
+def test_without_an_nvidia_gpu_torch_comes_from_the_cpu_index():
+    index, why = torch_index("", gpu=False, can_reach=lambda url: True)
+    assert index == "https://download.pytorch.org/whl/cpu" == CPU_INDEX
+    assert why == f"torch: no NVIDIA GPU, so the CPU build from {CPU_INDEX} (~200 MB)"
+
+
+def test_an_unreachable_cpu_index_falls_back_with_one_line():
+    asked = []
+    index, why = torch_index("", gpu=False, can_reach=lambda url: asked.append(url) or False)
+    assert index == "" and asked == [CPU_INDEX + "/"]
+    assert why.startswith(f"torch: no NVIDIA GPU, but {CPU_INDEX} cannot be reached")
+    assert "\n" not in why
+
+
+def test_a_gpu_or_an_explicit_index_is_not_second_guessed():
+    never = lambda url: pytest.fail("no probe needed")  # noqa: E731
+    assert torch_index("", gpu=True, can_reach=never)[0] == ""
+    assert torch_index("https://x/cu126", gpu=False, can_reach=never)[0] == "https://x/cu126"
+
+
+def test_make_install_asks_the_rule_for_torchs_index(project, plain):
+    lines = " ".join(make_dry_run(project, "install-packages", f"PYTHON={plain}"))
+    assert f'{plain} tools/install_env.py torch-index ""' in lines
+    assert "${index:+--index-url $index}" in lines
+
+
+def test_environment_yml_takes_torch_from_conda_forge_by_the_same_rule():
+    text = (ROOT / "environment.yml").read_text()
+    assert "\n  - pytorch>=2.2" in text  # before pip's `-e .`, which then keeps it
+    assert text.index("pytorch>=2.2") < text.index("- -e .")

@@ -241,3 +241,10 @@ def test_one_id_where_a_list_belongs_names_the_parameter(rec, call, name):
     message = str(error.value)
     assert message.startswith(f"{name} must be a collection of item ids, got the single value")
     assert "pass a list, e.g. [" in message
+
+
+def test_a_catalogue_with_a_repeated_id_is_refused(rec):
+    """[7000, 7000, ...] would give 7000 two indices: recommend([7000]) could return it."""
+    item_ids = [7000, 7000, *range(7001, 7001 + N_ITEMS - 2)]
+    with pytest.raises(ValueError, match=r"7000 at positions 0 and 1"):
+        Recommender.from_training(rec.model, rec.cfg, item_ids)

@@ -185,10 +185,38 @@ def test_index_leaves_the_readme_headline_to_default_runs(tmp_path, capsys):
     assert "(EPOCHS=2, 1 seed: not the default; `make headline`" in capsys.readouterr().out
     assert "EPOCHS=2, 1 seed (not the default)" in (reports / "index.html").read_text()
     assert report_tools.main(["headline", str(reports), str(readme)]) == 0  # asked for
-    assert headline_text(_quick_run()) in readme.read_text()
+    assert headline_text(_quick_run(), timings=False) in readme.read_text()
     (reports / "metrics.json").write_text(json.dumps(_metrics()))
     assert report_tools.main(["index", str(reports), "--readme", str(readme)]) == 0
-    assert headline_text(_metrics()) in readme.read_text()
+    assert headline_text(_metrics(), timings=False) in readme.read_text()
+
+
+def test_run_to_run_timings_stay_out_of_the_readme_headline(tmp_path):
+    """Only the index shows training times: a rerun with the same metrics leaves README."""
+    readme = tmp_path / "README.md"
+    readme.write_text(f"{HEADLINE_START}\nold\n{HEADLINE_END}\n")
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "metrics.json").write_text(json.dumps(_quick_run()))
+    assert report_tools.main(["headline", str(reports), str(readme)]) == 0
+    assert "Training took" not in readme.read_text()
+    assert "Training took 41 s" in headline_text(_quick_run())  # what the index shows
+    slower = _quick_run()
+    slower["training"]["runs"][0]["seconds_to_best"] = 82.0
+    (reports / "metrics.json").write_text(json.dumps(slower))
+    assert not sync_readme_headline(readme, slower)  # same figures: README unchanged
+
+
+def test_a_fresh_clone_says_no_parameter_changed(tmp_path, capsys, monkeypatch):
+    for name in ("EPOCHS", "N_SEEDS", "SEED"):
+        monkeypatch.delenv(name, raising=False)
+    stamps = tmp_path / ".parameters"
+    assert report_tools.main(["parameters", str(stamps)]) == 0
+    assert "parameters changed" not in capsys.readouterr().out
+    assert sorted(p.name for p in stamps.iterdir()) == sorted(NOTEBOOK_PARAMETERS)
+    monkeypatch.setenv("EPOCHS", "2")
+    assert report_tools.main(["parameters", str(stamps)]) == 0
+    assert capsys.readouterr().out == "parameters changed for 03_training\n"
 
 
 def test_parameters_are_checked_before_any_stamp_is_written(tmp_path):
@@ -223,7 +251,7 @@ def test_readme_headline_block_is_rewritten_in_place(tmp_path):
     assert sync_readme_headline(readme, _metrics())
     text = readme.read_text()
     assert text.startswith("intro\n") and text.endswith("end\n") and "old figures" not in text
-    assert headline_text(_metrics()) in text
+    assert headline_text(_metrics(), timings=False) in text
     assert not sync_readme_headline(readme, _metrics())  # idempotent
     readme.write_text("no block")
     with pytest.raises(ValueError, match="no <!-- headline:start -->"):
@@ -234,7 +262,8 @@ def test_readme_headline_agrees_with_the_committed_metrics():
     """`make report` has been run: README's headline is generated from reports/metrics.json."""
     text = (ROOT / "README.md").read_text()
     reports = ROOT / "reports"
-    assert headline_text(read_metrics(reports), read_benchmark(reports)) in text
+    metrics, benchmark = read_metrics(reports), read_benchmark(reports)
+    assert headline_text(metrics, benchmark, timings=False) in text
 
 
 def test_describe_failure_names_notebook_cell_and_error(tmp_path):

@@ -122,3 +122,118 @@ def test_the_real_beauty_file_has_its_published_sizes():
     assert events["item_id"].nunique() == 12_101
     lengths = events.groupby("user_id").size()
     assert lengths.min() == 5 and lengths.median() == 6  # 5-core: every user has 5+
+
+
+# --- issue 30: ids as written, encodings, interrupted downloads
+
+
+def test_ids_beyond_int64_load_exactly(tmp_path):
+    """A uint64 id (2^64 - 1) stays exact; beyond uint64 the ids stay the strings written."""
+    events = read_user_lines(write(tmp_path, "1 18446744073709551615 5\n"))
+    assert events["item_id"].dtype == np.uint64
+    assert events["item_id"].tolist() == [18446744073709551615, 5]
+    huge = read_user_lines(write(tmp_path, "1 18446744073709551616 5\n", name="huge.txt"))
+    assert huge["item_id"].tolist() == ["18446744073709551616", "5"]
+
+
+def test_users_1_and_01_stay_two_users(tmp_path):
+    events = read_user_lines(write(tmp_path, "1 5 6\n01 7 8\n"))
+    assert events["user_id"].tolist() == ["1", "1", "01", "01"]
+    assert events.groupby("user_id", sort=False)["item_id"].apply(list).to_dict() == {
+        "1": [5, 6],
+        "01": [7, 8],
+    }
+
+
+def test_distinct_item_tokens_stay_distinct_items(tmp_path):
+    """Seven tokens, seven items: '05'/'5', '1_000'/'1000', Arabic-Indic three/'3'."""
+    events = read_user_lines(write(tmp_path, "u 05 5 1_000 1000 \u0663 3 -2\n"))
+    assert events["item_id"].tolist() == ["05", "5", "1_000", "1000", "\u0663", "3", "-2"]
+    assert events["item_id"].nunique() == 7
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_user(tmp_path):
+    path = tmp_path / "bom.txt"
+    path.write_bytes(b"\xef\xbb\xbf1 5 6\n2 7\n")
+    events = read_user_lines(path)
+    assert events["user_id"].tolist() == [1, 1, 2]
+    assert events["user_id"].dtype == np.int64
+
+
+def test_a_gzip_file_is_read(tmp_path):
+    import gzip
+
+    path = tmp_path / "lines.txt.gz"
+    path.write_bytes(gzip.compress(b"7 3 1\n2 9\n"))
+    events = read_user_lines(path)
+    assert events["item_id"].tolist() == [3, 1, 9]
+
+
+def test_a_latin1_file_is_refused_naming_file_and_line(tmp_path):
+    path = tmp_path / "latin.txt"
+    path.write_bytes(b"1 a b\n2 caf\xe9\n")
+    with pytest.raises(ValueError, match=r"latin\.txt:2: not UTF-8 text \(byte 0xe9\)"):
+        read_user_lines(path)
+
+
+def test_an_interrupted_download_names_the_url_and_how_to_retry(tmp_path, monkeypatch):
+    import http.client
+
+    def cut_off(*args, **kwargs):
+        raise http.client.IncompleteRead(b"1 2", 100)
+
+    monkeypatch.setattr(user_lines.urllib.request, "urlopen", cut_off)
+    with pytest.raises(FileNotFoundError, match=r"Beauty\.txt: not found.*IncompleteRead.*retry"):
+        load_amazon_beauty(tmp_path)
+    assert not (tmp_path / "Beauty.txt").exists()
+
+
+def test_an_interrupted_movielens_download_is_an_oserror_naming_the_url(tmp_path, monkeypatch):
+    import http.client
+
+    from sasrec_utils.data import movielens
+
+    def cut_off(*args, **kwargs):
+        raise http.client.IncompleteRead(b"PK", 100)
+
+    monkeypatch.setattr(movielens.urllib.request, "urlopen", cut_off)
+    with pytest.raises(OSError, match=r"https://x/ml-100k\.zip: download cut off"):
+        movielens.download("https://x/ml-100k.zip", tmp_path / "ml-100k.zip", "0" * 32)
+    assert not (tmp_path / "ml-100k.zip").exists()
+
+
+def test_uint64_and_string_ids_survive_prepare_data(tmp_path):
+    path = write(tmp_path, "1 18446744073709551615 5 6\n2 5 6 18446744073709551615\n")
+    prepared = prepare_data(SASRecConfig(dataset="user-lines", events_paths=[str(path)]))
+    assert prepared.sequences.to_original(prepared.split.test.targets).tolist() == [
+        6,
+        18446744073709551615,
+    ]
+
+
+def test_users_with_two_items_only_are_refused_before_training(tmp_path):
+    path = write(tmp_path, "1 5 6\n2 6 7\n3 7 5\n")
+    cfg = SASRecConfig(dataset="user-lines", events_paths=[str(path)])
+    with pytest.raises(ValueError, match=r"needs at least 3 events each.*3 users have at most 2"):
+        prepare_data(cfg)
+
+
+def test_a_path_object_in_events_paths_trains_and_its_checkpoint_loads(tmp_path):
+    from sasrec_utils.training.checkpoint import load_checkpoint
+    from sasrec_utils.training.loop import fit
+
+    path = write(
+        tmp_path, "".join(f"{u} {u % 5 + 1} {u % 4 + 2} {u % 3 + 3} 9\n" for u in range(20))
+    )
+    cfg = SASRecConfig(
+        dataset="user-lines",
+        events_paths=[path],
+        max_len=4,
+        hidden_dim=8,
+        n_heads=1,
+        n_layers=1,
+        epochs=1,
+        device="cpu",
+    )
+    fit(cfg, prepare_data(cfg), out_dir=tmp_path / "run", progress=False)
+    assert load_checkpoint(tmp_path / "run" / "best.pt")["config"]["events_paths"] == [str(path)]

@@ -2,6 +2,7 @@
 
     python3 tools/install_env.py python .venv    # prints the interpreter every target runs
     python3 tools/install_env.py prepare .venv   # `make install`: creates .venv when needed
+    python3 tools/install_env.py torch-index ""  # the index torch is installed from, if any
 
 The rule: an interpreter that is a virtual or conda environment (an activated one, or
 ``PYTHON=path/to/env/bin/python``) is used as it is; otherwise ``.venv/bin/python`` once
@@ -11,7 +12,11 @@ into it) gets a ``.venv`` and nobody has to activate anything.
 
 Torch: a base interpreter that already has torch (a CUDA machine's system torch) gets a
 ``.venv`` with ``--system-site-packages``, so that torch is used, never replaced; otherwise a
-plain ``.venv``, into which ``make install`` puts torch only when it is missing.
+plain ``.venv``, into which ``make install`` puts torch only when it is missing, by
+``torch_index``: on a machine without an NVIDIA GPU the CPU build from PyTorch's CPU wheel
+index (``CPU_INDEX``, about 200 MB), since the public index's Linux torch is the CUDA build
+with its ``nvidia-*`` packages (several GB); when that index cannot be reached, the
+configured package index, with a one-line note (a local CPU wheel, as in CI, still wins).
 
 Runs with the interpreter it is asked about, before anything is installed: standard library
 only. Not part of the installed package.
@@ -20,15 +25,20 @@ only. Not part of the installed package.
 from __future__ import annotations
 
 import argparse
+import http.client
 import importlib.util
 import shutil
 import subprocess
 import sys
 import sysconfig
+import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 EXTERNALLY_MANAGED = "EXTERNALLY-MANAGED"  # PEP 668's marker in the standard library folder
+CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+PROBE_TIMEOUT_S = 3.0  # an unreachable index must not slow an offline install
 
 
 @dataclass(frozen=True)
@@ -123,15 +133,60 @@ def prepare(interpreter: Interpreter, venv: str | Path) -> int:
     return 1
 
 
+def has_nvidia_gpu() -> bool:
+    """True where an NVIDIA driver is loaded (Linux ``/proc``) or ``nvidia-smi`` is on PATH."""
+    return Path("/proc/driver/nvidia").exists() or shutil.which("nvidia-smi") is not None
+
+
+def reachable(url: str, timeout: float = PROBE_TIMEOUT_S) -> bool:
+    """Whether ``url`` answers within ``timeout`` seconds."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout):
+            return True
+    except (OSError, http.client.HTTPException, ValueError):
+        return False
+
+
+def torch_index(
+    explicit: str, gpu: bool, can_reach: Callable[[str], bool] = reachable
+) -> tuple[str, str]:
+    """The index to install torch from (``""``: the configured ones) and one line on why.
+
+    ``explicit`` (``TORCH_INDEX``) wins; with an NVIDIA GPU the package index's CUDA build;
+    without one PyTorch's CPU index, or, when it cannot be reached, the configured index.
+    """
+    if explicit:
+        return explicit, f"torch: from {explicit} (TORCH_INDEX)"
+    if gpu:
+        return "", (
+            "torch: an NVIDIA GPU is present, so the package index's CUDA build (several GB "
+            "with its nvidia-* packages)"
+        )
+    if can_reach(CPU_INDEX + "/"):
+        return CPU_INDEX, f"torch: no NVIDIA GPU, so the CPU build from {CPU_INDEX} (~200 MB)"
+    return "", (
+        f"torch: no NVIDIA GPU, but {CPU_INDEX} cannot be reached: installing from the "
+        "configured package index (its CPU wheel if it has one, else the CUDA build, "
+        "several GB; pass TORCH_INDEX to choose)"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python3 tools/install_env.py")
-    parser.add_argument("command", choices=["python", "prepare"])
-    parser.add_argument("venv", help="the project's virtual environment folder (.venv)")
+    parser.add_argument("command", choices=["python", "prepare", "torch-index"])
+    parser.add_argument(
+        "value", help="python, prepare: the venv folder (.venv); torch-index: TORCH_INDEX or ''"
+    )
     args = parser.parse_args(argv)
+    if args.command == "torch-index":
+        index, why = torch_index(args.value, has_nvidia_gpu())
+        print(why, file=sys.stderr)
+        print(index)
+        return 0
     interpreter = this_interpreter()
     if args.command == "prepare":
-        return prepare(interpreter, args.venv)
-    print(target_python(interpreter, args.venv) or interpreter.executable)
+        return prepare(interpreter, args.value)
+    print(target_python(interpreter, args.value) or interpreter.executable)
     return 0
 
 

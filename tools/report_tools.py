@@ -176,6 +176,7 @@ def headline_text(
     metrics: dict[str, Any],
     benchmark: dict[str, Any] | None = None,
     shopping_benchmark: dict[str, Any] | None = None,
+    timings: bool = True,
 ) -> str:
     """The headline as Markdown, every figure from ``metrics.json`` (and, when given,
     ``benchmark.json``: the held-out seeds of ``make bench``; ``benchmark_beauty.json``:
@@ -183,8 +184,9 @@ def headline_text(
 
     SASRec's test NDCG@10 as mean ± sd over its seeds with the per-seed values (one seed:
     its value, no ±), the best baseline (chosen on validation), the bootstrap interval of
-    the difference, training time, and the seed-noise statement. A run with other than
-    the default parameters says so first (``non_default_label``).
+    the difference, training time (``timings``: ``reports/index.html``'s, not README's,
+    whose headline changes only when a figure does), and the seed-noise statement. A run
+    with other than the default parameters says so first (``non_default_label``).
     """
     sasrec = metrics["systems"]["SASRec"]
     n_seeds = sasrec["n_seeds"]
@@ -198,7 +200,7 @@ def headline_text(
     took = took or (f"{seconds[0]:.0f} s" if seconds else "")
     timing = (
         f" Training took {took} to the kept epoch per seed on {metrics['training']['device']}."
-        if took
+        if took and timings
         else ""
     )
     ensemble_ndcg = _mean(metrics, "ensemble", "ndcg@10")
@@ -321,7 +323,7 @@ def sync_readme_headline(
     pattern = re.compile(re.escape(HEADLINE_START) + ".*?" + re.escape(HEADLINE_END), re.DOTALL)
     if not pattern.search(text):
         raise ValueError(f"{path}: no {HEADLINE_START} ... {HEADLINE_END} block to fill")
-    headline = headline_text(metrics, benchmark, shopping_benchmark)
+    headline = headline_text(metrics, benchmark, shopping_benchmark, timings=False)
     block = f"{HEADLINE_START}\n{headline}\n{HEADLINE_END}"
     updated = pattern.sub(lambda _: block, text)
     if updated != text:
@@ -587,11 +589,13 @@ def main(argv: list[str] | None = None) -> int:
         print(" ".join(papermill_args(args.notebook, os.environ)))
         return 0
     if args.command == "parameters":
+        first = [name for name in NOTEBOOKS if not (Path(args.folder) / name).exists()]
         try:
             changed = write_parameter_stamps(args.folder, os.environ)
         except ValueError as error:
             print(f"make report: {error}; nothing was run", file=sys.stderr)
             return 2
+        changed = [name for name in changed if name not in first]  # a fresh clone: none
         if changed:
             print(f"parameters changed for {', '.join(changed)}")
         return 0

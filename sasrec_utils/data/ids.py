@@ -29,6 +29,7 @@ class IdMap:
             values = np.array(list(self.external), dtype=object)
         if values.ndim != 1:
             raise ValueError(f"item ids must be one-dimensional, got shape {values.shape}")
+        _refuse_duplicates(values)
         values.setflags(write=False)
         object.__setattr__(self, "external", values)
 
@@ -67,8 +68,16 @@ class IdMap:
         return np.array([index.get(item, 0) for item in as_id_list(item_ids, name)], np.int64)
 
     def to_external(self, internal: Iterable[int] | np.ndarray) -> np.ndarray:
-        """External ids of internal indices (all must be ``>= 1``)."""
-        return self.external[np.asarray(internal, dtype=np.int64) - 1]
+        """External ids of internal indices; ``ValueError`` naming any outside ``1..n``
+        (``0`` is padding, no item: numpy would answer it with the last id)."""
+        indices = np.asarray(internal, dtype=np.int64)
+        outside = indices[(indices < 1) | (indices > len(self))]
+        if outside.size:
+            raise ValueError(
+                f"internal item index(es) {sorted(set(outside.tolist()))[:5]} are not items: "
+                f"items are 1..{len(self)} (0 is padding)"
+            )
+        return self.external[indices - 1]
 
 
 def as_id_list(ids: Iterable, name: str) -> list:
@@ -83,3 +92,18 @@ def as_id_list(ids: Iterable, name: str) -> list:
             f"pass a list, e.g. [{ids!r}]"
         )
     return ids.tolist() if hasattr(ids, "tolist") else list(ids)
+
+
+def _refuse_duplicates(values: np.ndarray) -> None:
+    """``ValueError`` naming the ids listed twice (two indices for one item would let a
+    seen item come back as the other)."""
+    seen: dict[Any, int] = {}
+    repeated = []
+    for position, item in enumerate(values.tolist()):
+        if item in seen:
+            repeated.append(f"{item!r} at positions {seen[item]} and {position}")
+        seen.setdefault(item, position)
+    if repeated:
+        raise ValueError(
+            f"item ids must be unique; {len(repeated)} repeated: {'; '.join(repeated[:5])}"
+        )

@@ -10,6 +10,7 @@ so a failed or tampered download never leaves a file behind.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import logging
 import os
 import subprocess
@@ -85,9 +86,19 @@ def verify_checksum(path: Path, expected: str, algorithm: str = "sha256") -> Non
 
 
 def download(url: str, dest: Path, md5: str, timeout: float = DOWNLOAD_TIMEOUT_S) -> Path:
-    """Download ``url`` to ``dest`` (atomically), check its MD5, return ``dest``."""
-    with urllib.request.urlopen(url, timeout=timeout) as response:
-        payload = response.read()
+    """Download ``url`` to ``dest`` (atomically), check its MD5, return ``dest``.
+
+    A connection cut mid-body (``http.client.IncompleteRead``) is an ``OSError`` naming
+    the URL and ``dest``, like any other network failure; nothing is written.
+    """
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            payload = response.read()
+    except http.client.HTTPException as error:
+        raise OSError(
+            f"{url}: download cut off ({type(error).__name__}: {error}); nothing was written "
+            f"to {dest}. Run again to retry, or put the file there yourself"
+        ) from error
     atomic_write_bytes(dest, payload)
     verify_checksum(dest, md5, "md5")
     return dest

@@ -34,10 +34,24 @@ class PreparedData:
 
 
 def split_for(cfg: SASRecConfig, data: SequenceData) -> Split:
-    """The split ``cfg.split`` names (deterministic given ``cfg.seed``)."""
+    """The split ``cfg.split`` names (deterministic given ``cfg.seed``).
+
+    ``ValueError`` when it leaves no validation or no test query: nothing could choose
+    the epochs or measure the model.
+    """
     if cfg.split == "leave_one_out":
-        return leave_one_out_split(data)
-    return user_split(data, seed=cfg.seed)
+        split = leave_one_out_split(data)
+        needed = "at least 3 events each (history, validation item, test item)"
+    else:
+        split = user_split(data, seed=cfg.seed)
+        needed = "enough users for a validation and a test group, each with 2+ events"
+    if len(split.valid) == 0 or len(split.test) == 0:
+        longest = int(data.sequences.lengths.max(initial=0))
+        raise ValueError(
+            f"no user has enough history to validate and test: split={cfg.split!r} needs "
+            f"{needed}; the {data.n_users:,} users have at most {longest} event(s)"
+        )
+    return split
 
 
 def prepare_data(cfg: SASRecConfig) -> PreparedData:

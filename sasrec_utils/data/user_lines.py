@@ -20,9 +20,16 @@ sha256 is checked. Its licence forbids redistribution: it is never part of this 
 
 from __future__ import annotations
 
+import codecs
+import gzip
 import hashlib
+import http.client
+import io
 import os
+import re
 import urllib.request
+import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -37,39 +44,44 @@ BEAUTY_URL = (
     "4afb54a036ebbf4166ed5858122d89c0642251a7/data/Beauty.txt"
 )
 BEAUTY_SHA256 = "226cce9c3105299ca0db9615d7d3fb32b3175e90da43100ae352599f0f0107b8"
+GZIP_MAGIC = b"\x1f\x8b"
+PLAIN_INTEGER = re.compile(r"-?[1-9][0-9]*|0", re.ASCII)  # the one spelling of each integer
 
 
 def read_user_lines(path: str | os.PathLike) -> pd.DataFrame:
     """Events ``user_id, item_id, timestamp`` of a one-line-per-user file, in file order.
 
-    Ids are integers when every token is one, else strings. ``timestamp`` is the item's
-    position in its line. Blank lines are skipped; a user listed on two lines, or a line
-    with a user id and no item, is refused with the line numbers.
+    An id is its token as written: a column is ``int64`` (or ``uint64`` above 2^63) only
+    when every token is a plain ASCII integer (``5``, ``-2``; not ``05``, ``1_000`` or
+    ``٣``), else every token stays a string, so distinct tokens are distinct ids. A gzip
+    file is decompressed; a UTF-8 byte-order mark is dropped. Blank lines
+    are skipped; a user listed on two lines, a line with a user id and no item, or bytes
+    that are not UTF-8 are refused naming the file and line. ``timestamp`` is the item's
+    position in its line.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: file not found (one line per user expected)")
     users, items, positions, first_line = [], [], [], {}
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
-            tokens = line.split()
-            if not tokens:
-                continue
-            user, taken = tokens[0], tokens[1:]
-            if not taken:
-                raise ValueError(
-                    f"{path}:{number}: user {user} has no items; expected "
-                    "'user item item ...' on each line"
-                )
-            if user in first_line:
-                raise ValueError(
-                    f"{path}:{number}: user {user} is also on line "
-                    f"{first_line[user]}; expected one line per user"
-                )
-            first_line[user] = number
-            users.extend([user] * len(taken))
-            items.extend(taken)
-            positions.extend(range(len(taken)))
+    for number, line in _numbered_lines(path):
+        tokens = line.split()
+        if not tokens:
+            continue
+        user, taken = tokens[0], tokens[1:]
+        if not taken:
+            raise ValueError(
+                f"{path}:{number}: user {user} has no items; expected "
+                "'user item item ...' on each line"
+            )
+        if user in first_line:
+            raise ValueError(
+                f"{path}:{number}: user {user} is also on line "
+                f"{first_line[user]}; expected one line per user"
+            )
+        first_line[user] = number
+        users.extend([user] * len(taken))
+        items.extend(taken)
+        positions.extend(range(len(taken)))
     if not users:
         raise ValueError(f"{path}: no events (the file is empty)")
     return pd.DataFrame(
@@ -81,13 +93,43 @@ def read_user_lines(path: str | os.PathLike) -> pd.DataFrame:
     )
 
 
-def _ids(tokens: list[str]) -> np.ndarray:
-    """int64 ids when every token is an integer, else the strings themselves."""
-    values = np.asarray(tokens)
+def _numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """``(line number, text)`` of a UTF-8 text file, gzip-compressed or not (read by its
+    first bytes, whatever its name), without a byte-order mark; lines end at ``\\n``,
+    ``\\r\\n`` or ``\\r`` as in Python's text files.
+
+    ``ValueError`` naming the file, the line and the byte when it is not UTF-8 text (a
+    Latin-1 file, say) or a damaged gzip file.
+    """
+    data = path.read_bytes()
+    if data.startswith(GZIP_MAGIC):
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as error:
+            raise ValueError(f"{path}: damaged gzip file ({error})") from None
     try:
-        return values.astype(np.int64)
-    except ValueError:
-        return values.astype(object)
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        start = error.start + (3 if data.startswith(codecs.BOM_UTF8) else 0)
+        line = data.count(b"\n", 0, start) + 1
+        raise ValueError(
+            f"{path}:{line}: not UTF-8 text (byte 0x{data[start]:02x}); save it as UTF-8 "
+            "(e.g. iconv -f latin1 -t utf-8 FILE)"
+        ) from None
+    yield from enumerate(io.StringIO(text, newline=None), start=1)
+
+
+def _ids(tokens: list[str]) -> np.ndarray:
+    """The ids of ``tokens``: exact integers when every distinct token is a plain ASCII
+    integer that fits ``int64`` (or, all non-negative, ``uint64``), else the strings."""
+    distinct = set(tokens)
+    if all(PLAIN_INTEGER.fullmatch(token) for token in distinct):
+        values = [int(token) for token in distinct]
+        for dtype in (np.int64, np.uint64):
+            limits = np.iinfo(dtype)
+            if limits.min <= min(values) and max(values) <= limits.max:
+                return np.array([int(token) for token in tokens], dtype=dtype)
+    return np.array(tokens, dtype=object)
 
 
 def amazon_beauty_path(data_dir: str | os.PathLike | None = None) -> Path:
@@ -103,10 +145,11 @@ def amazon_beauty_path(data_dir: str | os.PathLike | None = None) -> Path:
     try:
         with urllib.request.urlopen(BEAUTY_URL, timeout=DOWNLOAD_TIMEOUT_S) as response:
             payload = response.read()
-    except OSError as error:
+    except (OSError, http.client.HTTPException) as error:  # IncompleteRead: cut off
         raise FileNotFoundError(
-            f"{path}: not found, and the download from {BEAUTY_URL} failed ({error}); put "
-            "the S3-Rec/ICLRec Beauty.txt there, or set SASREC_DATA_DIR to its folder"
+            f"{path}: not found, and the download from {BEAUTY_URL} failed "
+            f"({type(error).__name__}: {error}); nothing was written. Run again to retry, "
+            "or put the S3-Rec/ICLRec Beauty.txt there (or SASREC_DATA_DIR=its folder)"
         ) from error
     _check_beauty(hashlib.sha256(payload).hexdigest(), BEAUTY_URL)
     return atomic_write_bytes(path, payload)

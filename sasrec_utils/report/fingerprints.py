@@ -15,18 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from ..config import SASRecConfig
+from ..training.checkpoint import weights_sha256
 
 # where a run happened and how it was seeded, not what was trained: left out
 NOT_FINGERPRINTED = ("seed", "device")
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    """sha256 of a file's bytes (a checkpoint: exactly which weights)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(2**20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def config_sha256(cfg: SASRecConfig) -> str:
@@ -39,11 +31,11 @@ def describes(
     data_sha256: str, cfg: SASRecConfig, checkpoints: Iterable[str | os.PathLike] = ()
 ) -> dict[str, Any]:
     """The fingerprint a file stores: its data (``data_fingerprint``), config and the
-    checkpoints it measured."""
+    checkpoints it measured (``weights_sha256``: identical weights, identical digest)."""
     return {
         "data_sha256": data_sha256,
         "config_sha256": config_sha256(cfg),
-        "checkpoints_sha256": [file_sha256(path) for path in checkpoints],
+        "checkpoints_sha256": [weights_sha256(path) for path in checkpoints],
     }
 
 
@@ -56,6 +48,6 @@ def mismatch(
         return "it was measured on other data"
     if stored.get("config_sha256") != config_sha256(cfg):
         return "it was measured with other settings"
-    if file_sha256(checkpoint) not in stored.get("checkpoints_sha256", []):
+    if weights_sha256(checkpoint) not in stored.get("checkpoints_sha256", []):
         return f"it did not measure {Path(checkpoint).name} (another training run)"
     return None

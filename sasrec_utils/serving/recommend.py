@@ -35,7 +35,7 @@ import torch
 from ..config import SASRecConfig
 from ..data.ids import as_id_list
 from ..model.sasrec import SASRec
-from ..runtime import warn_caller
+from ..runtime import use_threads, warn_caller
 from .answers import (
     Ranked,
     batch_frame,
@@ -59,7 +59,8 @@ class PopularityFallbackWarning(UserWarning):
 class Recommender:
     """A trained SASRec ready to serve requests expressed in external item ids.
 
-    Build with ``from_training`` or ``load`` rather than directly.
+    Build with ``from_training`` or ``load`` rather than directly. On CPU it sets torch's
+    threads by the training rule (``runtime.use_threads(cfg.num_threads)``).
     """
 
     def __init__(self, model: SASRec, cfg: SASRecConfig, catalogue: Catalogue) -> None:
@@ -71,6 +72,8 @@ class Recommender:
         self.model = model.eval()
         self.cfg = cfg
         self.catalogue = catalogue
+        if next(model.parameters()).device.type == "cpu":  # the rule training uses
+            use_threads(cfg.num_threads)
 
     # ------------------------------------------------------------ building and files
 

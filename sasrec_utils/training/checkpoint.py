@@ -38,6 +38,7 @@ from ..runtime import warn_caller
 FORMAT = "sasrec_utils.training.checkpoint/1"
 CHECKSUMS = "tensors_sha256"  # {tensor path: sha256 hex digest}, written by save_checkpoint
 FIELDS = {"config": dict, "n_items": int, "item_ids": list, "model_state": dict}
+SERVED = ("config", "n_items", "item_ids", "item_id_dtype")  # what weights_sha256 covers
 FIELD_CHECKSUMS = "fields_sha256"  # {field: sha256 hex digest of what is not a tensor}
 UNCHECKED = ("format", CHECKSUMS, FIELD_CHECKSUMS)
 MAX_LISTED = 5
@@ -101,7 +102,8 @@ def stored_item_ids(state: Mapping[str, Any], path: str | os.PathLike) -> IdMap:
         return IdMap.from_plain(state["item_ids"], dtype)
     except (TypeError, ValueError, OverflowError) as error:
         raise CheckpointError(
-            f"{path}: damaged checkpoint: item ids do not fit their dtype {dtype!r} ({error})"
+            f"{path}: damaged checkpoint: item ids do not fit their dtype {dtype!r} "
+            f"or repeat ({error})"
         ) from error
 
 
@@ -131,6 +133,20 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     _verify_fields(path, state)
     _verify_tensors(path, state)
     return state
+
+
+def weights_sha256(path: str | os.PathLike) -> str:
+    """sha256 of what a checkpoint serves (its weights, item ids, config), not of its bytes.
+
+    The file also holds training times (``history``), so two trainings to identical
+    weights write different bytes; they get the same ``weights_sha256``. The file is
+    checked as ``load_checkpoint`` checks it.
+    """
+    state = load_checkpoint(path)
+    digest = hashlib.sha256(_canonical({name: state.get(name) for name in SERVED}).encode())
+    for name, value in sorted(tensor_digests({"model_state": state["model_state"]}).items()):
+        digest.update(f"{name} {value}\n".encode())
+    return digest.hexdigest()
 
 
 def field_digests(state: Mapping[str, Any]) -> dict[str, str]:

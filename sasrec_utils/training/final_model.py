@@ -81,8 +81,14 @@ def train_final(
     resume: bool = False,
 ) -> FinalModel:
     """``fit`` (early stopping on validation; ``resume`` continues ``out_dir/last.pt``),
-    then ``refit`` if ``cfg.refit_on_valid``."""
-    selected = fit(cfg, prepared, out_dir, resume=resume, progress=progress)
+    then ``refit`` if ``cfg.refit_on_valid``.
+
+    Each checkpoint stores the config of its own weights: ``best.pt`` and ``last.pt`` say
+    ``refit_on_valid=False`` (trained on training items only), ``final.pt`` says
+    ``refit_on_valid=True`` and the refit's number of epochs.
+    """
+    selection = cfg.replace(refit_on_valid=False)
+    selected = fit(selection, prepared, out_dir, resume=resume, progress=progress)
     if not cfg.refit_on_valid:
         return FinalModel(selected.model, selected, None)
     refitted = refit(cfg, prepared, selected.best_epoch, out_dir, progress)
