@@ -165,8 +165,9 @@ pd.DataFrame(
 #
 # * Each epoch, every user contributes **one window** of their most recent training items
 #   (at most `max_len`). The causal mask lets every position of the window predict its next
-#   item in the same forward pass, so a user with 100 items gives 100 training examples at
-#   once, with no copies of prefixes.
+#   item in the same forward pass, so a user with 100 items in the window gives 99 training
+#   examples at once (each of the first 99 items predicts the one after it; the last has
+#   nothing after it in training), with no copies of prefixes.
 # * Users with histories of similar length are batched together, so a batch is padded only
 #   to its own longest window. A batch holds at most `batch_tokens` positions (users ×
 #   window length): many short histories, or a few long ones, so every step learns from

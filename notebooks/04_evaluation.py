@@ -382,8 +382,9 @@ plots_results.sampled_vs_full_figure(side_by_side)
 # here. Read the rows as orders of magnitude only: the datasets differ in size and
 # history length, and the paper trained with binary cross-entropy. Full-ranking figures
 # for ML-1M have been published (Klenitskiy & Vasilev, RecSys 2023; Petrov & Macdonald,
-# RecSys 2023); they are not copied here because this project has not checked them
-# against their sources.
+# RecSys 2023); the rule here and in `benchmarks/README.md` is the same: a published
+# figure is quoted only once it has been checked against its source and protocol, and
+# these have not been yet.
 
 # %%
 ours = {
@@ -407,8 +408,11 @@ pd.concat([published_table(), pd.DataFrame([ours])], ignore_index=True).style.fo
 # 12,101 products, a median of 6 purchases per shopper, short and sparse histories like a
 # retail catalogue's (S3-Rec's preprocessed file, the one the published figures below use).
 # `make bench-beauty` trains the `shopping` preset there, chosen on the validation items
-# with selection seeds only, tests it once on held-out seeds, and tunes the simple
-# baselines on validation as here. It takes far longer than this report, so its figures
+# with selection seeds only, tests it once on held-out seeds, and chooses the simple
+# baselines' settings on validation. Unlike this notebook's ML-100k baselines (fitted on
+# the training items only), Beauty's final baselines are refitted on training + validation
+# items, as the preset's SASRec is (`refit_on_valid`; `benchmarks/README.md`). It
+# takes far longer than this report, so its figures
 # are read from `reports/benchmark_beauty.json`: the first line says how and when they
 # were produced.
 
