@@ -4,11 +4,12 @@
 (``training.json``, ``metrics.json``, the notebook parameters table), ``fingerprints``
 (which data, config and checkpoints a file describes), ``progress`` (epoch lines to the
 cell, the terminal, a log), ``published`` (published figures with their protocol),
-``reproducibility`` (the block every notebook ends with), ``plots``, ``plots_results``,
+``reproducibility`` (the block every notebook ends with), ``differences`` (every
+difference from the SASRec paper, with its measured effect), ``plots``, ``plots_results``,
 ``plots_attention``.
 """
 
-from . import fingerprints, plots, plots_attention, plots_results, shopping
+from . import differences, fingerprints, plots, plots_attention, plots_results, shopping
 from .artifacts import (
     DATA_FILE,
     ITEMS_FILE,
@@ -50,6 +51,7 @@ __all__ = [
     "best_baseline_pair",
     "bootstrap_pairs",
     "checkpoint_names",
+    "differences",
     "epoch_digest",
     "epoch_lines",
     "fingerprints",
