@@ -146,19 +146,26 @@ print(f"training on {run_device}; {len(prepared.split.train):,} training sequenc
 # %% [markdown]
 # ## The settings
 #
-# The full configuration of this run. The rows marked `changed` differ from the package
-# defaults because a parameter set them. How the defaults were chosen (every choice on the
-# validation items, never on test) is in `benchmarks/README.md`.
+# Only the settings that differ from the package defaults (`SASRecConfig()`) because a
+# parameter set them; the full configuration is folded below the table. How the defaults
+# were chosen (every choice on the validation items, never on test) is in
+# `benchmarks/README.md`.
 
 # %%
 defaults = SASRecConfig().to_dict()
 notes = {"amp": f"not used on {run_device.type}" if not cfg.amp_on(run_device.type) else ""}
-pd.DataFrame(
-    [(name, json.dumps(value),
-      "; ".join(n for n in ("changed" if value != defaults[name] else "", notes.get(name, "")) if n))
+settings = pd.DataFrame(
+    [(name, json.dumps(value), json.dumps(defaults[name]), notes.get(name, ""))
      for name, value in cfg.to_dict().items()],
-    columns=["setting", "value", "note"],
+    columns=["setting", "value", "default", "note"],
 ).set_index("setting")
+changed = settings[settings["value"] != settings["default"]]
+if len(changed):
+    display(changed)
+else:
+    print("every setting is the default")
+display(HTML(f"<details><summary>all {len(settings)} settings</summary>"
+             f"{settings.to_html()}</details>"))
 
 # %% [markdown]
 # ## What training does
