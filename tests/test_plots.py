@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from sasrec_utils.config import SASRecConfig
+from sasrec_utils.evaluation import BootstrapPair
 from sasrec_utils.report import plots, plots_attention, plots_results
 
 matplotlib.use("Agg")
@@ -103,6 +104,23 @@ def test_comparison_figure_has_one_bar_per_system_and_metric():
     widths = sorted(round(p.get_width(), 3) for ax in fig.axes for p in ax.patches)
     assert widths == sorted([0.17, 0.08, 0.01, 0.09, 0.04, 0.003])
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()][-1] == "SASRec"  # best on top
+    _labelled(fig)
+
+
+def test_comparison_figure_draws_no_sd_and_each_bootstrap_interval():
+    table = pd.DataFrame(
+        {"hr@10": [0.2, 0.18], "ndcg@10": [0.11, 0.10], "ndcg@10 sd": [0.007, 0.0]},
+        index=["SASRec", "cooccurrence"],
+    )
+    pair = BootstrapPair(
+        "SASRec", "cooccurrence", 0.0085, -0.0047, 0.022, 0.083, -0.04, 0.2, 10_000, 943
+    )
+    fig = plots_results.comparison_figure(table, pairs=[pair])
+    assert len(fig.axes) == 3
+    bars, _, difference = fig.axes
+    assert not bars.lines and not bars.collections  # no sd lines on the bars
+    assert "+0.0085 [-0.0047, +0.0220]" in " ".join(t.get_text() for t in difference.texts)
+    assert difference.get_yticklabels()[0].get_text() == "SASRec − cooccurrence"
     _labelled(fig)
 
 
