@@ -133,8 +133,14 @@ def test_session_figure_has_one_line_per_system():
         }
     )
     fig = plots_results.session_figure(table)
-    lines = fig.axes[0].get_lines()
-    assert [line.get_ydata().tolist() for line in lines] == [[0.05, 0.11], [0.06, 0.10]]
+    ax = fig.axes[0]
+    ydata = [list(np.asarray(line.get_ydata(), dtype=float)) for line in ax.get_lines()]
+    # last-n points joined per system; the whole history apart (it masks all of it)
+    assert ydata[:4] == [[0.05], [0.11], [0.06], [0.10]]
+    assert [t.get_text() for t in ax.get_xticklabels()][-1].startswith("whole history")
+    legend = ax.get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["SASRec", "markov"]
+    assert legend.get_bbox_to_anchor().x0 >= ax.get_window_extent().x1  # outside: hides nothing
     _labelled(fig)
 
 

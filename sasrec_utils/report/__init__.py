@@ -5,11 +5,12 @@
 (which data, config and checkpoints a file describes), ``progress`` (epoch lines to the
 cell, the terminal, a log), ``published`` (published figures with their protocol),
 ``reproducibility`` (the block every notebook ends with), ``differences`` (every
-difference from the SASRec paper, with its measured effect), ``plots``, ``plots_results``,
+difference from the SASRec paper, with its measured effect), ``narrative`` (sentences
+generated from their numbers), ``plots``, ``plots_results``,
 ``plots_attention``.
 """
 
-from . import differences, fingerprints, plots, plots_attention, plots_results, shopping
+from . import differences, fingerprints, narrative, plots, plots_attention, plots_results, shopping
 from .artifacts import (
     DATA_FILE,
     ITEMS_FILE,
@@ -56,6 +57,7 @@ __all__ = [
     "epoch_lines",
     "fingerprints",
     "load_or_prepare",
+    "narrative",
     "non_default_label",
     "notebook_config",
     "plots",

@@ -138,19 +138,34 @@ def session_figure(table: pd.DataFrame, metric: str = "ndcg@10") -> Figure:
     """``metric`` against how many recent items are known, one line per system.
 
     ``table`` is ``evaluation.session_metrics``'s long format (``items_seen``, ``system``).
+    The last-n points are joined by a line; the whole history (``"all"``) stands apart,
+    past a dotted line, because it also removes the whole history from the ranking, where
+    a last-n point removes only the n items seen. The legend sits outside the axes, so it
+    hides no point.
     """
     pivot = table.pivot(index="items_seen", columns="system", values=metric)
     pivot = pivot.loc[list(dict.fromkeys(table["items_seen"]))]
-    fig, (ax,) = new_figure(width=7.0, height=3.8)
-    x = np.arange(len(pivot))
+    recent = [seen for seen in pivot.index if seen != "all"]
+    fig, (ax,) = new_figure(width=8.2, height=3.8)
+    x = np.arange(len(recent))
     for system in dict.fromkeys(table["system"]):
-        ax.plot(x, pivot[system], marker="o", label=system, color=SYSTEM_COLORS.get(system))
-    ax.set_xticks(x, [f"last {v}" if v != "all" else "whole history" for v in pivot.index])
-    ax.set_xlabel("items of the session the system may see")
+        color = SYSTEM_COLORS.get(system)
+        (line,) = ax.plot(x, pivot.loc[recent, system], marker="o", label=system, color=color)
+        if "all" in pivot.index:
+            ax.plot(
+                [len(recent) + 0.5], [pivot.loc["all", system]], marker="s", color=line.get_color()
+            )
+    labels = [f"last {seen}" for seen in recent]
+    if "all" in pivot.index:
+        ax.axvline(len(recent) - 0.25, color="#888888", linestyle=":", linewidth=1)
+        ax.set_xticks([*x, len(recent) + 0.5], [*labels, "whole history\n(all of it masked)"])
+    else:
+        ax.set_xticks(x, labels)
+    ax.set_xlabel("items of the session the system may see (and that are masked)")
     ax.set_ylabel(f"test {metric.upper()} (0–1)")
     ax.set_title(f"Short sessions: {metric.upper()} after the last n clicks")
-    ax.set_ylim(0, float(np.nanmax(pivot.to_numpy())) * 1.2 or 1.0)
-    ax.legend(loc="lower right")
+    ax.set_ylim(0, float(np.nanmax(pivot.to_numpy())) * 1.15 or 1.0)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, title="system")
     fig.tight_layout()
     return fig
 
