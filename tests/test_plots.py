@@ -230,8 +230,21 @@ def test_distance_and_diagram_figures_are_labelled():
     fig = plots_attention.attention_distance_figure(frame)
     assert fig.axes[0].get_lines()[0].get_ydata().tolist() == [0.3, 0.1]
     _labelled(fig)
-    diagram = plots_attention.model_diagram_figure(SASRecConfig(n_layers=3))
-    assert "3 × block" in " ".join(t.get_text() for t in diagram.axes[0].texts)
+    diagram = plots_attention.model_diagram_figure(SASRecConfig(n_layers=3, max_len=50))
+    texts = [t.get_text() for t in diagram.axes[0].texts]
+    assert "3 ×" in texts
+    shapes = [t for t in texts if t.startswith("(B")]
+    assert shapes == ["(B, L)", *["(B, L, D)"] * 4, "(B, L, V)"]  # symbolic, all of them
+    assert "L ≤ 50 positions, D = 64" in diagram.axes[0].get_title()
+    # the "3 ×" frame holds both sub-layers: the attention and the feed-forward box
+    frame = max(diagram.axes[0].patches[:1], key=lambda p: p.get_height())
+    inside = [
+        t
+        for t in diagram.axes[0].texts
+        if frame.get_y() < t.get_position()[1] < frame.get_y() + frame.get_height()
+    ]
+    assert any("self-attention" in t.get_text() for t in inside)
+    assert any("feed-forward" in t.get_text() for t in inside)
 
 
 def test_coherence_figure_marks_both_thresholds():
