@@ -58,3 +58,17 @@ def test_session_masking_sentence_when_the_masking_moves_nothing():
     )
     text = narrative.session_masking_sentence(table)
     assert "and 0.0059 with the whole history too" in text and "moves it little" in text
+
+
+def test_calibration_sentence_compares_the_top_k_mass_with_the_hit_rate():
+    under = narrative.calibration_sentence(
+        {"top_k_probability": 0.27, "hit_rate": 0.208, "queries": 943.0}
+    )
+    assert "the top 10 hold 27.0%" in under and "for 20.8%" in under
+    assert "over-confident (1.30x)" in under  # 0.27 / 0.208
+    calibrated = narrative.calibration_sentence(
+        {"top_k_probability": 0.2, "hit_rate": 0.21, "queries": 10.0}
+    )
+    assert "roughly calibrated" in calibrated
+    low = narrative.calibration_sentence({"top_k_probability": 0.1, "hit_rate": 0.2, "queries": 5})
+    assert "under-confident (0.50x)" in low

@@ -76,3 +76,28 @@ def session_masking_sentence(table: pd.DataFrame, system: str = "most-popular") 
         f"{recent[-1]}, {moved} Compare systems within the last-n columns; the "
         "whole-history column is not the same test."
     )
+
+
+def calibration_sentence(calibration: dict[str, float], k: int = 10) -> str:
+    """What comparing the top-``k`` probability with the hit rate at ``k`` shows.
+
+    ``calibration`` is ``evaluation.calibration.top_k_calibration``'s result. A calibrated
+    softmax would put on its top ``k`` about the share of queries it hits there.
+    """
+    mass, hit = calibration["top_k_probability"], calibration["hit_rate"]
+    ratio = mass / hit if hit > 0 else float("inf")
+    figures = (
+        f"Over {int(calibration['queries']):,} test users, the top {k} hold {mass:.1%} of the "
+        f"model's probability on average, and the real next item is among them for {hit:.1%}. "
+    )
+    if 0.8 <= ratio <= 1.25:
+        return figures + (
+            "The two agree within a quarter: on held-out users the probabilities are roughly "
+            "calibrated as a whole, though not necessarily item by item."
+        )
+    side = "under" if ratio < 1 else "over"
+    return figures + (
+        f"A calibrated model would make them about equal; this one is {side}-confident "
+        f"({ratio:.2f}x): read its probabilities as a ranking and a relative strength, not "
+        "as the chance that the person picks the item."
+    )
