@@ -154,49 +154,13 @@ def model_diagram_figure(cfg: SASRecConfig) -> Figure:
     marked ``n_layers ×`` holds both sub-layers of a block, which repeat together.
     """
     fig, (ax,) = new_figure(width=7.8, height=5.6)
-    boxes = [
-        ("item ids s₁ … s_L (left-padded, 0 = padding)", "(B, L)", "#e8eef7"),
-        ("√D · item embedding E[s] + position embedding P", "(B, L, D)", "#d6e4f5"),
-        (
-            f"x + causal self-attention(LN x), {cfg.n_heads} heads of D/{cfg.n_heads}",
-            "(B, L, D)",
-            "#c7dcef",
-        ),
-        (
-            f"x + feed-forward(LN x): {cfg.ffn_activation.upper()}, dropout {cfg.dropout:g}",
-            "(B, L, D)",
-            "#c7dcef",
-        ),
-        ("final LayerNorm: one vector hₜ per position", "(B, L, D)", "#b8d3ea"),
-        ("scores hₜ · Eᵢ for every item i (the same table E: tied)", "(B, L, V)", "#f7e3c7"),
-    ]
+    boxes = _diagram_rows(cfg)
     block_rows = (2, 3)
     ax.set_xlim(0, 10)
     ax.set_ylim(0, len(boxes) * 1.2)
     tops = [(len(boxes) - 1 - row) * 1.2 + 0.15 for row in range(len(boxes))]
     low, high = tops[block_rows[1]] - 0.12, tops[block_rows[0]] + 0.92
-    ax.add_patch(  # the repeated block: both sub-layers inside one frame
-        FancyBboxPatch(
-            (0.15, low),
-            7.55,
-            high - low,
-            boxstyle="round,pad=0.05",
-            facecolor="none",
-            edgecolor="#1f4e79",
-            linewidth=1.6,
-            linestyle="--",
-        )
-    )
-    ax.text(
-        0.55,
-        (low + high) / 2,
-        f"{cfg.n_layers} ×",
-        va="center",
-        ha="center",
-        fontsize=11,
-        fontweight="bold",
-        color="#1f4e79",
-    )
+    _block_frame(ax, low, high, cfg.n_layers)
     for row, (text, shape, colour) in enumerate(boxes):
         y = tops[row]
         left = 1.0 if row in block_rows else 0.3
@@ -232,3 +196,49 @@ def model_diagram_figure(cfg: SASRecConfig) -> Figure:
     )
     fig.tight_layout()
     return fig
+
+
+def _diagram_rows(cfg: SASRecConfig) -> list[tuple[str, str, str]]:
+    """The diagram's boxes, top to bottom: (text, symbolic shape, colour)."""
+    return [
+        ("item ids s₁ … s_L (left-padded, 0 = padding)", "(B, L)", "#e8eef7"),
+        ("√D · item embedding E[s] + position embedding P", "(B, L, D)", "#d6e4f5"),
+        (
+            f"x + causal self-attention(LN x), {cfg.n_heads} heads of D/{cfg.n_heads}",
+            "(B, L, D)",
+            "#c7dcef",
+        ),
+        (
+            f"x + feed-forward(LN x): {cfg.ffn_activation.upper()}, dropout {cfg.dropout:g}",
+            "(B, L, D)",
+            "#c7dcef",
+        ),
+        ("final LayerNorm: one vector hₜ per position", "(B, L, D)", "#b8d3ea"),
+        ("scores hₜ · Eᵢ for every item i (the same table E: tied)", "(B, L, V)", "#f7e3c7"),
+    ]
+
+
+def _block_frame(ax, low: float, high: float, n_layers: int) -> None:
+    """A dashed frame from ``low`` to ``high`` around a block's sub-layers, marked ``n ×``."""
+    ax.add_patch(  # the repeated block: both sub-layers inside one frame
+        FancyBboxPatch(
+            (0.15, low),
+            7.55,
+            high - low,
+            boxstyle="round,pad=0.05",
+            facecolor="none",
+            edgecolor="#1f4e79",
+            linewidth=1.6,
+            linestyle="--",
+        )
+    )
+    ax.text(
+        0.55,
+        (low + high) / 2,
+        f"{n_layers} ×",
+        va="center",
+        ha="center",
+        fontsize=11,
+        fontweight="bold",
+        color="#1f4e79",
+    )
