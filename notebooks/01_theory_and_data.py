@@ -490,12 +490,14 @@ pd.DataFrame([(name, os.path.getsize(os.path.join(artifacts, name)) / 1024)
 # ## Takeaways
 #
 # * Next-item prediction ranks the whole catalogue for a sequence; no user id is needed.
-# * Attention is a softmax-weighted mix of values; the causal mask keeps the future out;
-#   positions make it order-aware; √d keeps the softmax from saturating.
+# * Attention is a softmax-weighted mix of values; the causal mask keeps the future out
+#   (and already breaks the symmetry under shuffling); positions let it tell the order of
+#   older items too; √d keeps the softmax from saturating.
 # * The data has a long tail (most-popular is a strong baseline) and many ties in time
 #   (order inside a sitting is arbitrary).
 # * Leave-one-out with full ranking asks the product question, and is what every later
-#   number uses.
+#   number uses; NDCG@10 scores a hit by its rank (1 / log₂(rank + 1)), HR@10 only by
+#   whether it is in the top 10.
 
 # %% [markdown]
 # ## Reproducibility

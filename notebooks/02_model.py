@@ -20,8 +20,10 @@
 #
 # # 2. The model: SASRec, piece by piece
 #
-# This notebook builds SASRec from `sasrec_utils.model.sasrec`, counts its parameters, runs one
-# forward pass with every shape printed, proves on real data that a position never sees the
+# This notebook builds SASRec from `sasrec_utils.model.sasrec`, counts its parameters, reads
+# its real attention and `forward` code, writes both training losses as formulas and checks
+# them by hand against the package, lists every difference from the paper, runs one forward
+# pass with every shape printed, proves on real data that a position never sees the
 # future, looks at the attention of an untrained model, and shows how pretrained item
 # vectors can initialise it. Nothing is trained here (that is notebook 03).
 #
@@ -416,6 +418,11 @@ pd.Series(dtype=object, data={
 #
 # * SASRec is a small causal Transformer: item + position embeddings, a few attention
 #   blocks, and scores from the same item table (tied weights).
+# * Q, K and V are learned projections of each position (`qkv`); H heads attend in
+#   slices of width D/H and `out` mixes them.
+# * Full-softmax cross-entropy ranks the target against every item; the paper's BCE
+#   against one random item. Every other difference from the paper is in the table, with
+#   its measured effect or "not measured".
 # * The causal mask is what lets one forward pass train every position without peeking.
 # * Padding changes nothing; positions count from the most recent item.
 # * On a large catalogue the item table is nearly the whole model.
