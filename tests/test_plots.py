@@ -120,7 +120,7 @@ def test_comparison_figure_draws_no_sd_and_each_bootstrap_interval():
     bars, _, difference = fig.axes
     assert not bars.lines and not bars.collections  # no sd lines on the bars
     assert "+0.0085 [-0.0047, +0.0220]" in " ".join(t.get_text() for t in difference.texts)
-    assert difference.get_yticklabels()[0].get_text() == "SASRec − cooccurrence"
+    assert difference.get_yticklabels()[0].get_text() == "SASRec\n− cooccurrence"
     _labelled(fig)
 
 

@@ -126,10 +126,11 @@ def _difference_panel(ax, pairs: Sequence[BootstrapPair]) -> None:
             fontsize=8,
         )
     ax.axvline(0, color="black", linewidth=0.8)
-    ax.set_yticks(y, [f"{pair.system} − {pair.baseline}" for pair in pairs])
+    ax.set_yticks(y, [f"{pair.system}\n− {pair.baseline}" for pair in pairs])
+    ax.margins(x=0.25)  # room for the interval's label
     ax.set_ylim(-0.7, len(pairs) - 0.3)
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
-    ax.set_xlabel("test NDCG@10 difference, 95% bootstrap")
+    ax.set_xlabel("NDCG@10 difference (95% interval)")
     ax.set_ylabel("system − baseline")
     ax.set_title("Difference over the same users")
 
@@ -148,12 +149,17 @@ def session_figure(table: pd.DataFrame, metric: str = "ndcg@10") -> Figure:
     recent = [seen for seen in pivot.index if seen != "all"]
     fig, (ax,) = new_figure(width=8.2, height=3.8)
     x = np.arange(len(recent))
-    for system in dict.fromkeys(table["system"]):
+    systems = list(dict.fromkeys(table["system"]))
+    for index, system in enumerate(systems):
         color = SYSTEM_COLORS.get(system)
         (line,) = ax.plot(x, pivot.loc[recent, system], marker="o", label=system, color=color)
-        if "all" in pivot.index:
+        if "all" in pivot.index:  # side by side, so that close values do not hide each other
+            spread = 0.12 * (index - (len(systems) - 1) / 2)
             ax.plot(
-                [len(recent) + 0.5], [pivot.loc["all", system]], marker="s", color=line.get_color()
+                [len(recent) + 0.5 + spread],
+                [pivot.loc["all", system]],
+                marker="s",
+                color=line.get_color(),
             )
     labels = [f"last {seen}" for seen in recent]
     if "all" in pivot.index:
