@@ -99,6 +99,7 @@ from sasrec_utils.data import (
     load_item_metadata,
     split_for,
 )
+from sasrec_utils.evaluation import per_query_ndcg
 from sasrec_utils.report import (
     DATA_FILE,
     ITEMS_FILE,
@@ -228,14 +229,46 @@ shuffled_pos = F.scaled_dot_product_attention(x, x, x)
 print("with position vectors added:", torch.allclose(shuffled_pos, with_pos[order], atol=1e-6))
 
 # %% [markdown]
+# That is plain attention, where every position sees every other. The **causal mask of
+# step 2 already breaks this symmetry**: position i sees only the items up to i, so
+# shuffling the sequence changes *which* items each position sees, and the outputs are no
+# longer a shuffle of each other (first check below). What the mask cannot do is tell the
+# order *inside* what a position sees: the last position attends to all earlier items as
+# a bag, so swapping two older items (here the first and the third) leaves its output
+# exactly as it was (second check). "A, B, then C" and "B, A, then C" look the same to it.
+
+# %%
+causal_toy = F.scaled_dot_product_attention(toy, toy, toy, is_causal=True)  # (L, d)
+shuffled_causal = F.scaled_dot_product_attention(toy[order], toy[order], toy[order], is_causal=True)
+print("causal mask, shuffle in, same shuffle out:",
+      torch.allclose(shuffled_causal, causal_toy[order], atol=1e-6))
+swap = torch.tensor([2, 1, 0, 3])  # the first and third items swapped; the last stays last
+swapped = F.scaled_dot_product_attention(toy[swap], toy[swap], toy[swap], is_causal=True)
+print("causal mask, two older items swapped: last position unchanged:",
+      torch.allclose(swapped[-1], causal_toy[-1], atol=1e-6))
+
+# %% [markdown]
 # SASRec therefore adds a **learned position embedding** Pₜ to each item embedding:
-# xₜ = √d · E[sₜ] + Pₜ. Once positions are added, shuffling changes the result:
-# the model can tell "A then B" from "B then A".
-#
+# xₜ = √d · E[sₜ] + Pₜ. With positions added, the same swap of two older items moves the
+# last position's output: the model can now tell "A then B" from "B then A" anywhere in
+# the history, not only which item came last. Here the position vectors are random; in
+# training they are learned like any other weight.
+
+# %%
+x_pos = toy + positions
+x_swap = toy[swap] + positions  # the swapped items, each position keeping its vector
+with_pos_causal = F.scaled_dot_product_attention(x_pos, x_pos, x_pos, is_causal=True)
+swapped_pos = F.scaled_dot_product_attention(x_swap, x_swap, x_swap, is_causal=True)
+moved = (swapped_pos[-1] - with_pos_causal[-1]).abs().max().item()
+print(f"causal mask + positions, two older items swapped: last position moves by up to "
+      f"{moved:.3f}")
+
+# %% [markdown]
 # In this package positions are counted **from the right**: the most recent item always
 # gets the same position vector, whatever the history's length. "Most recent" is the
 # position that matters most for the next item, so it should mean the same thing for a
-# 5-item session and a 500-item history.
+# 5-item session and a 500-item history. (The paper's code gets the same effect by
+# left-padding every sequence to a fixed length.)
 
 # %% [markdown]
 # ## Step 4: why divide by √d?
@@ -405,6 +438,40 @@ pd.DataFrame({"what": ["training part", "validation target", "test target"],
               "value": [f"{parts['training items']} items", *titles]})
 
 # %% [markdown]
+# ### Scoring one ranking: HR@10 and NDCG@10
+#
+# Each test (or validation) query gives one number: the **rank** of the true next item in
+# the system's ordering of the catalogue (1 = first). Two metrics turn ranks into scores,
+# averaged over the users:
+#
+# * **HR@10** (hit rate): 1 if rank ≤ 10, else 0. "Was the item on the first screen?"
+# * **NDCG@10**: 1 / log₂(rank + 1) if rank ≤ 10, else 0. Rank 1 counts 1, rank 2 counts
+#   0.63, rank 10 counts 0.29. With one relevant item per query the ideal score is 1, so
+#   no normalisation is left to do.
+#
+# NDCG@10 picks the epoch kept by early stopping (notebook 03) and is the headline of
+# notebook 04. Why it, rather than HR@10: a list is read from the top, and a hit at rank 1
+# is worth more than a hit at rank 10. HR@10 cannot see the difference; NDCG@10 can. A
+# worked example, two systems ranking the next items of the same four users:
+
+# %%
+worked = pd.DataFrame({"user": ["u1", "u2", "u3", "u4"],
+                       "rank, system A": [1, 2, 9, 40], "rank, system B": [8, 10, 3, 40]})
+for system in ("A", "B"):
+    ranks = worked[f"rank, system {system}"].to_numpy()
+    worked[f"hit@10, {system}"] = (ranks <= 10).astype(int)
+    worked[f"1/log2(rank+1), {system}"] = per_query_ndcg(ranks, k=10)
+display(worked.set_index("user").round(3))
+scored = {system: {"hr@10": worked[f"hit@10, {system}"].mean(),
+                   "ndcg@10": worked[f"1/log2(rank+1), {system}"].mean()} for system in ("A", "B")}
+a, b = scored["A"], scored["B"]
+print(f"System A: HR@10 {a['hr@10']:.2f}, NDCG@10 {a['ndcg@10']:.3f}. "
+      f"System B: HR@10 {b['hr@10']:.2f}, NDCG@10 {b['ndcg@10']:.3f}. "
+      + ("Same hit rate, " if a["hr@10"] == b["hr@10"] else "Different hit rates, ")
+      + f"but system {'A' if a['ndcg@10'] > b['ndcg@10'] else 'B'} puts its hits higher "
+      "in the list, and only NDCG@10 rewards that.")
+
+# %% [markdown]
 # ## Save for the next notebooks
 #
 # The prepared sequences go to one `.npz` of plain arrays (no pickle), the titles to a
@@ -423,12 +490,14 @@ pd.DataFrame([(name, os.path.getsize(os.path.join(artifacts, name)) / 1024)
 # ## Takeaways
 #
 # * Next-item prediction ranks the whole catalogue for a sequence; no user id is needed.
-# * Attention is a softmax-weighted mix of values; the causal mask keeps the future out;
-#   positions make it order-aware; √d keeps the softmax from saturating.
+# * Attention is a softmax-weighted mix of values; the causal mask keeps the future out
+#   (and already breaks the symmetry under shuffling); positions let it tell the order of
+#   older items too; √d keeps the softmax from saturating.
 # * The data has a long tail (most-popular is a strong baseline) and many ties in time
 #   (order inside a sitting is arbitrary).
 # * Leave-one-out with full ranking asks the product question, and is what every later
-#   number uses.
+#   number uses; NDCG@10 scores a hit by its rank (1 / log₂(rank + 1)), HR@10 only by
+#   whether it is in the top 10.
 
 # %% [markdown]
 # ## Reproducibility

@@ -105,12 +105,13 @@ import torch
 from IPython.display import display
 
 from sasrec_utils.data import data_fingerprint, item_popularity, prepare_data, synthetic_events
-from sasrec_utils.evaluation import bootstrap_verdict, find_pair
+from sasrec_utils.evaluation import bootstrap_verdict, find_pair, top_k_calibration
 from sasrec_utils.report import (
     METRICS_FILE,
     bootstrap_pairs,
     fingerprints,
     load_or_prepare,
+    narrative,
     notebook_config,
     plots,
     plots_results,
@@ -231,7 +232,7 @@ else:
 
 # %%
 journey_rows = rng.choice(len(split.test), size=min(journey_users, len(split.test)), replace=False)
-person = int(journey_rows[0])  # followed again in sections 6 and 8
+person = int(journey_rows[0])  # followed again in sections 5 and 6
 person_history = data.to_original(split.test.histories[person]).tolist()
 pushes = []
 for row in journey_rows:
@@ -267,7 +268,10 @@ print(f"one push from the last 10 items, over {len(split.test):,} test users: it
 # about them? The model's scores are not frequencies, so the copy quotes a real figure:
 # among the **training** users whose history held the whole cart, how many later chose
 # the item. When too few users had this cart to give a share, the copy says so. Beside
-# the model's five, most-popular's five for the same cart, with the same share.
+# the model's five, most-popular's five for the same cart, with the same share. Those
+# shares are counted on the training users, whose later choices the model learnt from
+# (in-sample); the held-out check below counts the test users' next items instead, which
+# no model saw.
 
 # %%
 upsell = recommender.cart_upsell(cart_ids, k=5)
@@ -283,9 +287,18 @@ display(pd.DataFrame({
     "most-popular": catalogue.names(catalogue.to_internal(popular_add_ons["item_id"])),
     "most-popular: chose it later": popular_follow["chose_it_later"].to_numpy(),
 }).set_index("rank"))
-print(f"{int(upsell['users_with_cart'].iloc[0])} training users had this whole cart; of "
-      f"them, {int(upsell['chose_it_later'].sum())} choices later fell on SASRec's five, "
-      f"{int(popular_follow['chose_it_later'].sum())} on most-popular's five")
+print(f"In-sample (the users the model was trained on): {int(upsell['users_with_cart'].iloc[0])} "
+      f"training users had this whole cart; of them, {int(upsell['chose_it_later'].sum())} "
+      f"choices later fell on SASRec's five, {int(popular_follow['chose_it_later'].sum())} on "
+      "most-popular's five. The model learnt from those very choices, so this flatters it.")
+cart_internal = set(catalogue.to_internal(cart_ids).tolist())
+held_out_rows = [r for r in range(len(split.test))
+                 if cart_internal <= set(split.test.histories[r].tolist())]
+held_out_next = split.test.targets[held_out_rows]  # internal ids, never trained on
+for name, offer in (("SASRec's", upsell), ("most-popular's", popular_add_ons)):
+    chosen = int(np.isin(held_out_next, catalogue.to_internal(offer["item_id"])).sum())
+    print(f"Held out: of the {len(held_out_rows)} test users whose history holds this whole "
+          f"cart, {chosen} chose one of {name} five as their next (test) item.")
 for _, offer in upsell.iterrows():
     name = catalogue.names(catalogue.to_internal([offer["item_id"]]))[0]
     if offer["users_with_cart"] >= 20:
@@ -296,7 +309,187 @@ for _, offer in upsell.iterrows():
               f"(only {offer['users_with_cart']} past customers had this whole cart)")
 
 # %% [markdown]
-# ## 4. Session quality
+# ## 4. Similar items
+#
+# Items whose learned vectors are closest (cosine) to the first item of the session. The
+# model learned these vectors only from the order of interactions, never from titles or
+# genres: similar items are items that appear in similar places in people's sequences.
+
+# %%
+anchor = session_ids[0]
+print("similar to:", catalogue.names(catalogue.to_internal([anchor]))[0])
+similar = recommender.similar_items(anchor, k=k)
+display(similar.round(4))
+anchor_internal = catalogue.to_internal([anchor])
+popular_for_anchor = recommender.most_popular([anchor], k=k)["item_id"]
+similar_share = catalogue.genre_share(anchor_internal, catalogue.to_internal(similar["item_id"]))
+popular_share = catalogue.genre_share(anchor_internal, catalogue.to_internal(popular_for_anchor))
+if not np.isnan(similar_share):
+    print(f"share of the {k} sharing a genre with it: similar items {similar_share:.0%}, "
+          f"most-popular's {k} {popular_share:.0%}")
+
+# %% [markdown]
+# ## 5. Why this recommendation?
+#
+# For the real user's last 12 items, the top recommendation and two views of what drove it:
+#
+# * **attention weight** (left): where the last attention step looked. It is the same for
+#   every candidate item and is not an attribution;
+# * **score drop** (right): how much this item's score falls when one history item is
+#   removed. Positive bars pushed the recommendation up. This is a real, item-specific
+#   effect, one item at a time.
+#
+# When the two disagree, trust the score drop.
+
+# %%
+recent = person_history[-12:]
+top = recommender.recommend(recent, k=1)
+top_item = top["item_id"].iloc[0]
+top_name = top["title"].iloc[0] if "title" in top else top_item
+explanation = insights.explain(recommender, recent, top_item)
+display(explanation.round(4))
+plots_results.explanation_figure(explanation, title=f"Recommended: {plots.short_label(top_name, 50)}")
+
+# %% [markdown]
+# ## 6. A user's journey: history, prediction, what happened
+#
+# The held-out test item is what each user really did next, and the model never saw it.
+# For the first user: their latest items, the top recommendations with the model's
+# **probability** for each (a softmax over all items they have not had yet, the
+# distribution full cross-entropy trains on the training items), and where the real next
+# item landed. Whether those probabilities are calibrated on held-out items is measured
+# after the table of followed users.
+
+# %%
+print("latest items, oldest first:")
+latest = pd.DataFrame({"item_id": person_history[-10:],
+                       "name": catalogue.names(catalogue.to_internal(person_history[-10:]))})
+display(latest)
+ranked = with_probability(recommender.recommend(person_history, k=data.n_items))
+display(ranked.head(k).round(4))
+actual = data.to_original([split.test.targets[person]])[0]
+found = ranked[ranked["item_id"] == actual]
+actual_name = catalogue.names(catalogue.to_internal([actual]))[0]
+if len(found):
+    print(f"what they did next: {actual_name} (rank {found['rank'].iloc[0]} of {len(ranked)}, "
+          f"probability {found['probability'].iloc[0]:.4f}; the top {k} hold "
+          f"{ranked['probability'].head(k).sum():.1%} of the probability)")
+else:
+    print(f"what they did next: {actual_name}, an item already in their history (excluded)")
+
+# %% [markdown]
+# The same for all the followed users, one line each. A rank within the top 10 is a hit.
+
+# %%
+journeys = []
+for row in journey_rows:
+    history = data.to_original(split.test.histories[row]).tolist()
+    ranked_all = with_probability(recommender.recommend(history, k=data.n_items))
+    actual = data.to_original([split.test.targets[row]])[0]
+    hit = ranked_all[ranked_all["item_id"] == actual]
+    journeys.append({
+        "user": data.user_ids[split.test.users[row]],
+        "history length": len(history),
+        "last item": catalogue.names(catalogue.to_internal(history[-1:]))[0],
+        "top prediction": catalogue.names(catalogue.to_internal(ranked_all["item_id"][:1]))[0],
+        "its probability": ranked_all["probability"].iloc[0],
+        "what they did next": catalogue.names(catalogue.to_internal([actual]))[0],
+        "rank of what they did": int(hit["rank"].iloc[0]) if len(hit) else None,
+    })
+journey_table = pd.DataFrame(journeys)
+display(journey_table.round(4))
+hits = int((journey_table["rank of what they did"] <= 10).sum())
+said = (f"; over all test users notebook 04 measured HR@10 "
+        f"{measured_here['systems']['SASRec']['mean']['hr@10']:.3f}" if measured_here else "")
+print(f"{hits} of {len(journey_table)} followed users' next item is in the top 10{said}")
+
+# %% [markdown]
+# **What the probabilities mean.** A calibrated model's top 10 would hold, on average, about
+# the share of users whose next item is in its top 10. Over every test user:
+
+# %%
+print(narrative.calibration_sentence(
+    top_k_calibration(recommender.model, split.test, recommender.cfg.max_len, k=10,
+                      device=recommender.model.item_matrix().device)))
+
+# %% [markdown]
+# ## 7. Latency on CPU
+#
+# Single requests as a service would see them: one real history each, top-10, model on the
+# CPU, no batching. A few warm-up requests run first. The timings depend on the machine and
+# on whatever else it is running; read them as an order of magnitude.
+
+# %%
+rows = rng.choice(len(split.test), size=min(latency_requests, len(split.test)), replace=False)
+requests = [data.to_original(split.test.histories[r]).tolist() for r in rows]
+timed_ms(lambda history: recommender.recommend(history, k=10), requests[:5])  # warm-up
+single_ms = timed_ms(lambda history: recommender.recommend(history, k=10), requests)
+print(f"torch threads: {torch.get_num_threads()}, max_len {recommender.cfg.max_len}, "
+      f"{data.n_items:,} items")
+latency_summary(single_ms).round(2)
+
+# %%
+plots_results.latency_figure(single_ms)
+
+# %% [markdown]
+# Batching amortises the model call: the same requests through `recommend_batch`, 64 at a
+# time, cost this much per request:
+
+# %%
+batch_ms = timed_ms(lambda batch: recommender.recommend_batch(batch, k=10, batch_size=64),
+                    [requests])[0]
+print(f"{batch_ms / len(requests):.2f} ms per request in batches of 64 "
+      f"(vs {np.median(single_ms):.2f} ms median alone)")
+
+# %% [markdown]
+# ## 8. What each capability is worth, and when a simpler model is enough
+#
+# | capability | business value | in this notebook |
+# | --- | --- | --- |
+# | next items for an anonymous session | recommendations before login, no user id needed | section 1 |
+# | re-engagement push | one relevant item to bring a quiet customer back | section 2 |
+# | cart upsell with a true statistic | add-ons without copy that overclaims | section 3 |
+# | session quality | pick the page layout by how focused a visit is | section 9 |
+# | similar items | "more like this" on product pages | section 4 |
+# | explanations | show (or audit) which history items drove a suggestion | section 5 |
+# | cross-domain candidates | cross-sell between catalogues (retail → marketplace) | section 10 |
+# | batch serving | a few milliseconds per request on a CPU | section 7 |
+#
+# From the measured results (notebook 04, `reports/metrics.json`):
+
+# %%
+if measured_here is not None:
+    pairs = bootstrap_pairs(measured_here)
+    best = measured_here["bootstrap"]["best_baseline"]
+    gap, n_measured = find_pair(pairs, "SASRec", best), measured_here["ensemble"]["size"]
+    sasrec_name = "SASRec (mean of seeds)" if n_measured > 1 else "SASRec (one seed)"
+    print(bootstrap_verdict(gap, sasrec_name, best))
+    if n_measured > 1:
+        print(bootstrap_verdict(find_pair(pairs, "SASRec", "ensemble"), sasrec_name,
+                                f"an ensemble of {n_measured} seeds"))
+    advice = {
+        "better": "Use SASRec when the order of recent items matters and its lead over the "
+                  f"simple baselines pays for training and serving a neural model; keep the "
+                  f"tuned {best} as the fallback and the yardstick.",
+        "tie": f"On this data a tuned {best} is as good within the noise: ship it first (it "
+               "serves anonymous sessions too, from their last items), and adopt SASRec where "
+               "it measurably wins on your own data.",
+        "worse": f"On this data the tuned {best} is better: ship it, and try SASRec again "
+                 "with more data or other settings.",
+    }
+    print(advice[gap.verdict])
+else:
+    print(f"notebook 04's comparison is not shown: {stale}")
+
+# %% [markdown]
+# ## Beyond the shop's pages
+#
+# Two tools that are not a page of the shop: a label for how focused a session is, and
+# suggestions across two catalogues, shown on the synthetic retail log. Section 8's table
+# counts them among the capabilities.
+
+# %% [markdown]
+# ## 9. Session quality
 #
 # How coherent is a session? The raw score is the mean pairwise cosine of the session's
 # item vectors. Popular items sit close together in the model's table (they appear beside
@@ -376,49 +569,7 @@ pd.DataFrame([
 ]).round(3).set_index("session")
 
 # %% [markdown]
-# ## 5. Similar items
-#
-# Items whose learned vectors are closest (cosine) to the first item of the session. The
-# model learned these vectors only from the order of interactions, never from titles or
-# genres: similar items are items that appear in similar places in people's sequences.
-
-# %%
-anchor = session_ids[0]
-print("similar to:", catalogue.names(catalogue.to_internal([anchor]))[0])
-similar = recommender.similar_items(anchor, k=k)
-display(similar.round(4))
-anchor_internal = catalogue.to_internal([anchor])
-popular_for_anchor = recommender.most_popular([anchor], k=k)["item_id"]
-similar_share = catalogue.genre_share(anchor_internal, catalogue.to_internal(similar["item_id"]))
-popular_share = catalogue.genre_share(anchor_internal, catalogue.to_internal(popular_for_anchor))
-if not np.isnan(similar_share):
-    print(f"share of the {k} sharing a genre with it: similar items {similar_share:.0%}, "
-          f"most-popular's {k} {popular_share:.0%}")
-
-# %% [markdown]
-# ## 6. Why this recommendation?
-#
-# For the real user's last 12 items, the top recommendation and two views of what drove it:
-#
-# * **attention weight** (left): where the last attention step looked. It is the same for
-#   every candidate item and is not an attribution;
-# * **score drop** (right): how much this item's score falls when one history item is
-#   removed. Positive bars pushed the recommendation up. This is a real, item-specific
-#   effect, one item at a time.
-#
-# When the two disagree, trust the score drop.
-
-# %%
-recent = person_history[-12:]
-top = recommender.recommend(recent, k=1)
-top_item = top["item_id"].iloc[0]
-top_name = top["title"].iloc[0] if "title" in top else top_item
-explanation = insights.explain(recommender, recent, top_item)
-display(explanation.round(4))
-plots_results.explanation_figure(explanation, title=f"Recommended: {plots.short_label(top_name, 50)}")
-
-# %% [markdown]
-# ## 7. Cross-domain suggestions: retail to marketplace
+# ## 10. Cross-domain suggestions: retail to marketplace
 #
 # A retail team's log often covers two domains (groceries and a marketplace of durable
 # goods, say) and the question "what marketplace item fits this grocery basket?" (baby
@@ -475,127 +626,6 @@ popular_hit = np.mean([demo_targets[r] in [i for i in marketplace_popular if i n
 print(f"{len(to_marketplace):,} test users whose next item was a marketplace item: it is in "
       f"SASRec's 5 marketplace suggestions for {model_hit:.1%}, in the 5 most popular "
       f"marketplace items for {popular_hit:.1%}")
-
-# %% [markdown]
-# ## 8. A user's journey: history, prediction, what happened
-#
-# The held-out test item is what each user really did next, and the model never saw it.
-# For the first user: their latest items, the top recommendations with the model's
-# **probability** for each (a softmax over all items they have not had yet; full
-# cross-entropy training fits exactly this distribution), and where the real next item
-# landed.
-
-# %%
-print("latest items, oldest first:")
-latest = pd.DataFrame({"item_id": person_history[-10:],
-                       "name": catalogue.names(catalogue.to_internal(person_history[-10:]))})
-display(latest)
-ranked = with_probability(recommender.recommend(person_history, k=data.n_items))
-display(ranked.head(k).round(4))
-actual = data.to_original([split.test.targets[person]])[0]
-found = ranked[ranked["item_id"] == actual]
-actual_name = catalogue.names(catalogue.to_internal([actual]))[0]
-if len(found):
-    print(f"what they did next: {actual_name} (rank {found['rank'].iloc[0]} of {len(ranked)}, "
-          f"probability {found['probability'].iloc[0]:.4f}; the top {k} hold "
-          f"{ranked['probability'].head(k).sum():.1%} of the probability)")
-else:
-    print(f"what they did next: {actual_name}, an item already in their history (excluded)")
-
-# %% [markdown]
-# The same for all the followed users, one line each. A rank within the top 10 is a hit.
-
-# %%
-journeys = []
-for row in journey_rows:
-    history = data.to_original(split.test.histories[row]).tolist()
-    ranked_all = with_probability(recommender.recommend(history, k=data.n_items))
-    actual = data.to_original([split.test.targets[row]])[0]
-    hit = ranked_all[ranked_all["item_id"] == actual]
-    journeys.append({
-        "user": data.user_ids[split.test.users[row]],
-        "history length": len(history),
-        "last item": catalogue.names(catalogue.to_internal(history[-1:]))[0],
-        "top prediction": catalogue.names(catalogue.to_internal(ranked_all["item_id"][:1]))[0],
-        "its probability": ranked_all["probability"].iloc[0],
-        "what they did next": catalogue.names(catalogue.to_internal([actual]))[0],
-        "rank of what they did": int(hit["rank"].iloc[0]) if len(hit) else None,
-    })
-journey_table = pd.DataFrame(journeys)
-display(journey_table.round(4))
-hits = int((journey_table["rank of what they did"] <= 10).sum())
-said = (f"; over all test users notebook 04 measured HR@10 "
-        f"{measured_here['systems']['SASRec']['mean']['hr@10']:.3f}" if measured_here else "")
-print(f"{hits} of {len(journey_table)} followed users' next item is in the top 10{said}")
-
-# %% [markdown]
-# ## 9. Latency on CPU
-#
-# Single requests as a service would see them: one real history each, top-10, model on the
-# CPU, no batching. A few warm-up requests run first. The timings depend on the machine and
-# on whatever else it is running; read them as an order of magnitude.
-
-# %%
-rows = rng.choice(len(split.test), size=min(latency_requests, len(split.test)), replace=False)
-requests = [data.to_original(split.test.histories[r]).tolist() for r in rows]
-timed_ms(lambda history: recommender.recommend(history, k=10), requests[:5])  # warm-up
-single_ms = timed_ms(lambda history: recommender.recommend(history, k=10), requests)
-print(f"torch threads: {torch.get_num_threads()}, max_len {recommender.cfg.max_len}, "
-      f"{data.n_items:,} items")
-latency_summary(single_ms).round(2)
-
-# %%
-plots_results.latency_figure(single_ms)
-
-# %% [markdown]
-# Batching amortises the model call: the same requests through `recommend_batch`, 64 at a
-# time, cost this much per request:
-
-# %%
-batch_ms = timed_ms(lambda batch: recommender.recommend_batch(batch, k=10, batch_size=64),
-                    [requests])[0]
-print(f"{batch_ms / len(requests):.2f} ms per request in batches of 64 "
-      f"(vs {np.median(single_ms):.2f} ms median alone)")
-
-# %% [markdown]
-# ## 10. What each capability is worth, and when a simpler model is enough
-#
-# | capability | business value | in this notebook |
-# | --- | --- | --- |
-# | next items for an anonymous session | recommendations before login, no user id needed | section 1 |
-# | re-engagement push | one relevant item to bring a quiet customer back | section 2 |
-# | cart upsell with a true statistic | add-ons without copy that overclaims | section 3 |
-# | session quality | pick the page layout by how focused a visit is | section 4 |
-# | similar items | "more like this" on product pages | section 5 |
-# | explanations | show (or audit) which history items drove a suggestion | section 6 |
-# | cross-domain candidates | cross-sell between catalogues (retail → marketplace) | section 7 |
-# | batch serving | a few milliseconds per request on a CPU | section 9 |
-#
-# From the measured results (notebook 04, `reports/metrics.json`):
-
-# %%
-if measured_here is not None:
-    pairs = bootstrap_pairs(measured_here)
-    best = measured_here["bootstrap"]["best_baseline"]
-    gap, n_measured = find_pair(pairs, "SASRec", best), measured_here["ensemble"]["size"]
-    sasrec_name = "SASRec (mean of seeds)" if n_measured > 1 else "SASRec (one seed)"
-    print(bootstrap_verdict(gap, sasrec_name, best))
-    if n_measured > 1:
-        print(bootstrap_verdict(find_pair(pairs, "SASRec", "ensemble"), sasrec_name,
-                                f"an ensemble of {n_measured} seeds"))
-    advice = {
-        "better": "Use SASRec when the order of recent items matters and its lead over the "
-                  f"simple baselines pays for training and serving a neural model; keep the "
-                  f"tuned {best} as the fallback and the yardstick.",
-        "tie": f"On this data a tuned {best} is as good within the noise: ship it first (it "
-               "serves anonymous sessions too, from their last items), and adopt SASRec where "
-               "it measurably wins on your own data.",
-        "worse": f"On this data the tuned {best} is better: ship it, and try SASRec again "
-                 "with more data or other settings.",
-    }
-    print(advice[gap.verdict])
-else:
-    print(f"notebook 04's comparison is not shown: {stale}")
 
 # %% [markdown]
 # ## Takeaways

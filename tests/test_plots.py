@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from sasrec_utils.config import SASRecConfig
+from sasrec_utils.evaluation import BootstrapPair
 from sasrec_utils.report import plots, plots_attention, plots_results
 
 matplotlib.use("Agg")
@@ -106,6 +107,23 @@ def test_comparison_figure_has_one_bar_per_system_and_metric():
     _labelled(fig)
 
 
+def test_comparison_figure_draws_no_sd_and_each_bootstrap_interval():
+    table = pd.DataFrame(
+        {"hr@10": [0.2, 0.18], "ndcg@10": [0.11, 0.10], "ndcg@10 sd": [0.007, 0.0]},
+        index=["SASRec", "cooccurrence"],
+    )
+    pair = BootstrapPair(
+        "SASRec", "cooccurrence", 0.0085, -0.0047, 0.022, 0.083, -0.04, 0.2, 10_000, 943
+    )
+    fig = plots_results.comparison_figure(table, pairs=[pair])
+    assert len(fig.axes) == 3
+    bars, _, difference = fig.axes
+    assert not bars.lines and not bars.collections  # no sd lines on the bars
+    assert "+0.0085 [-0.0047, +0.0220]" in " ".join(t.get_text() for t in difference.texts)
+    assert difference.get_yticklabels()[0].get_text() == "SASRec\n− cooccurrence"
+    _labelled(fig)
+
+
 def test_session_figure_has_one_line_per_system():
     table = pd.DataFrame(
         {
@@ -115,8 +133,14 @@ def test_session_figure_has_one_line_per_system():
         }
     )
     fig = plots_results.session_figure(table)
-    lines = fig.axes[0].get_lines()
-    assert [line.get_ydata().tolist() for line in lines] == [[0.05, 0.11], [0.06, 0.10]]
+    ax = fig.axes[0]
+    ydata = [list(np.asarray(line.get_ydata(), dtype=float)) for line in ax.get_lines()]
+    # last-n points joined per system; the whole history apart (it masks all of it)
+    assert ydata[:4] == [[0.05], [0.11], [0.06], [0.10]]
+    assert [t.get_text() for t in ax.get_xticklabels()][-1].startswith("whole history")
+    legend = ax.get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["SASRec", "markov"]
+    assert legend.get_bbox_to_anchor().x0 >= ax.get_window_extent().x1  # outside: hides nothing
     _labelled(fig)
 
 
@@ -206,8 +230,21 @@ def test_distance_and_diagram_figures_are_labelled():
     fig = plots_attention.attention_distance_figure(frame)
     assert fig.axes[0].get_lines()[0].get_ydata().tolist() == [0.3, 0.1]
     _labelled(fig)
-    diagram = plots_attention.model_diagram_figure(SASRecConfig(n_layers=3))
-    assert "3 × block" in " ".join(t.get_text() for t in diagram.axes[0].texts)
+    diagram = plots_attention.model_diagram_figure(SASRecConfig(n_layers=3, max_len=50))
+    texts = [t.get_text() for t in diagram.axes[0].texts]
+    assert "3 ×" in texts
+    shapes = [t for t in texts if t.startswith("(B")]
+    assert shapes == ["(B, L)", *["(B, L, D)"] * 4, "(B, L, V)"]  # symbolic, all of them
+    assert "L ≤ 50 positions, D = 64" in diagram.axes[0].get_title()
+    # the "3 ×" frame holds both sub-layers: the attention and the feed-forward box
+    frame = max(diagram.axes[0].patches[:1], key=lambda p: p.get_height())
+    inside = [
+        t
+        for t in diagram.axes[0].texts
+        if frame.get_y() < t.get_position()[1] < frame.get_y() + frame.get_height()
+    ]
+    assert any("self-attention" in t.get_text() for t in inside)
+    assert any("feed-forward" in t.get_text() for t in inside)
 
 
 def test_coherence_figure_marks_both_thresholds():

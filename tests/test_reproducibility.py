@@ -17,7 +17,10 @@ def test_reproducibility_block_lists_what_produced_the_run(tiny_cfg):
     assert 2.0 <= float(facts["wall time"].split()[0]) < 60
     assert block.config == tiny_cfg.to_dict()
     html = block._repr_html_()
+    assert html.startswith("<details>")  # folded: a summary line, the rest inside
     assert "abc123" in html and '"hidden_dim": 16' in html
+    assert '"lr"' not in html  # only the settings that differ from SASRecConfig()
+    assert block.changed_settings()["hidden_dim"] == 16 and "lr" not in block.changed_settings()
     assert "seed: 42" in str(block)
     assert block.to_dict()["config"]["max_len"] == tiny_cfg.max_len
     assert len(facts["code sha256"]) == 64

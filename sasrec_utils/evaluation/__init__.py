@@ -2,10 +2,12 @@
 
 ``scorers`` (the one ``Scorer`` interface: SASRec, ensembles, popularity, random),
 ``baselines`` (Markov, co-occurrence, EASE; tuned on validation), ``ranking`` (every
-query ranks all items), ``metrics`` (HR, NDCG, MRR, coverage, novelty, the bootstrap).
+query ranks all items), ``metrics`` (HR, NDCG, MRR, coverage, novelty, the bootstrap),
+``calibration`` (the softmax's top-k probability against the hit rate).
 """
 
 from .baselines import BASELINES
+from .calibration import top_k_calibration
 from .metrics import (
     BootstrapPair,
     bootstrap_verdict,
@@ -42,5 +44,6 @@ __all__ = [
     "ranking_metrics",
     "seed_summary",
     "session_metrics",
+    "top_k_calibration",
     "tune",
 ]

@@ -4,11 +4,13 @@
 (``training.json``, ``metrics.json``, the notebook parameters table), ``fingerprints``
 (which data, config and checkpoints a file describes), ``progress`` (epoch lines to the
 cell, the terminal, a log), ``published`` (published figures with their protocol),
-``reproducibility`` (the block every notebook ends with), ``plots``, ``plots_results``,
+``reproducibility`` (the block every notebook ends with), ``differences`` (every
+difference from the SASRec paper, with its measured effect), ``narrative`` (sentences
+generated from their numbers), ``plots``, ``plots_results``,
 ``plots_attention``.
 """
 
-from . import fingerprints, plots, plots_attention, plots_results, shopping
+from . import differences, fingerprints, narrative, plots, plots_attention, plots_results, shopping
 from .artifacts import (
     DATA_FILE,
     ITEMS_FILE,
@@ -52,11 +54,13 @@ __all__ = [
     "best_baseline_pair",
     "bootstrap_pairs",
     "checkpoint_names",
+    "differences",
     "epoch_digest",
     "epoch_lines",
     "fingerprints",
     "has_held_out",
     "load_or_prepare",
+    "narrative",
     "non_default_label",
     "notebook_config",
     "plots",

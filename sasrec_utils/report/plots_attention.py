@@ -46,6 +46,13 @@ def attention_figure(
     return fig
 
 
+# tick labels of the attention maps, in points: readable when a two-panel grid is shown at
+# a report's width (about 14 inches at ``DPI``, so 9 points are about 11 pixels)
+TICK_POINTS = 9
+CELL_INCHES = 0.28  # one item's square in a grid panel
+LABEL_INCHES = 2.4  # room for a shortened title beside (and below) the squares
+
+
 def _heatmap(ax, weights, key_labels, query_labels, vmax, colorbar: bool) -> None:
     """One map; keys a query may not see (the future) are blank, the scale square-root."""
     rows, cols = weights.shape
@@ -65,8 +72,8 @@ def _heatmap(ax, weights, key_labels, query_labels, vmax, colorbar: bool) -> Non
         linecolor="#222",
     )
     ax.set_facecolor("#f2f2f2")  # the blank future
-    ax.tick_params(axis="x", labelrotation=90, labelsize=7)
-    ax.tick_params(axis="y", labelrotation=0, labelsize=7)
+    ax.tick_params(axis="x", labelrotation=90, labelsize=TICK_POINTS)
+    ax.tick_params(axis="y", labelrotation=0, labelsize=TICK_POINTS)
     ax.set_xlabel("key: item attended to (older → newer)")
     ax.set_ylabel("query: position predicting next")
 
@@ -83,11 +90,12 @@ def attention_grid_figure(
     """
     vmax = max(float(np.max(weights)) for weights, _, _ in panels)
     rows = int(np.ceil(len(panels) / columns))
-    width = max(len(labels) for _, labels, _ in panels) * 0.3 + 3.0
+    squares = (max(len(labels) for _, labels, _ in panels) + 1) * CELL_INCHES
+    width = squares + LABEL_INCHES
     fig, axes = plt.subplots(
         rows,
         columns,
-        figsize=(width * columns + 1.0, (width + 1.2) * rows),
+        figsize=(width * columns + 1.0, (width + 0.9) * rows + 0.5),
         dpi=DPI,
         squeeze=False,
         layout="constrained",
@@ -96,7 +104,7 @@ def attention_grid_figure(
     for index, (ax, (weights, labels, title)) in enumerate(zip(axes.flat, panels, strict=False)):
         row, column = divmod(index, columns)
         _heatmap(ax, weights, [OLDER, *labels], labels, vmax, colorbar=False)
-        ax.set_title(textwrap.fill(title, 48), fontsize=8.5)
+        ax.set_title(textwrap.fill(title, 52), fontsize=TICK_POINTS + 0.5)
         if column > 0:
             left = panels[row * columns][1]
             ax.set_ylabel("")
@@ -140,48 +148,97 @@ def attention_distance_figure(frame: pd.DataFrame) -> Figure:
 
 
 def model_diagram_figure(cfg: SASRecConfig) -> Figure:
-    """A block diagram of SASRec with ``cfg``'s sizes: embeddings, blocks, tied scores."""
-    fig, (ax,) = new_figure(width=7.5, height=5.2)
-    boxes = [
-        ("item ids s₁ … s_L (left-padded, 0 = padding)", f"(B, {cfg.max_len})", "#e8eef7"),
-        ("√D · item embedding E[s] + position embedding P", f"(B, L, {cfg.hidden_dim})", "#d6e4f5"),
+    """A block diagram of SASRec with ``cfg``'s sizes: embeddings, blocks, tied scores.
+
+    Shapes are symbolic (B, L, D, V) with their sizes named once in the title; the frame
+    marked ``n_layers ×`` holds both sub-layers of a block, which repeat together.
+    """
+    fig, (ax,) = new_figure(width=7.8, height=5.6)
+    boxes = _diagram_rows(cfg)
+    block_rows = (2, 3)
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, len(boxes) * 1.2)
+    tops = [(len(boxes) - 1 - row) * 1.2 + 0.15 for row in range(len(boxes))]
+    low, high = tops[block_rows[1]] - 0.12, tops[block_rows[0]] + 0.92
+    _block_frame(ax, low, high, cfg.n_layers)
+    for row, (text, shape, colour) in enumerate(boxes):
+        y = tops[row]
+        left = 1.0 if row in block_rows else 0.3
+        ax.add_patch(
+            FancyBboxPatch(
+                (left, y),
+                7.5 - left,
+                0.8,
+                boxstyle="round,pad=0.05",
+                facecolor=colour,
+                edgecolor="#333",
+            )
+        )
+        ax.text(left + 0.2, y + 0.4, text, va="center", fontsize=8.5)
+        ax.text(9.8, y + 0.4, shape, va="center", ha="right", fontsize=8.5, family="monospace")
+        if row:
+            ax.add_patch(
+                FancyArrowPatch(
+                    (4.2, y + 1.35),
+                    (4.2, y + 0.85),
+                    arrowstyle="-|>",
+                    mutation_scale=10,
+                    color="#333",
+                )
+            )
+    ax.text(9.8, len(boxes) * 1.2 - 0.05, "shape", ha="right", va="top", fontsize=8, color="#555")
+    ax.axis("off")
+    ax.set_title(
+        "SASRec, top to bottom: a causal Transformer over the history\n"
+        f"B sequences, L ≤ {cfg.max_len} positions, D = {cfg.hidden_dim}, "
+        "V = number of items + 1",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    return fig
+
+
+def _diagram_rows(cfg: SASRecConfig) -> list[tuple[str, str, str]]:
+    """The diagram's boxes, top to bottom: (text, symbolic shape, colour)."""
+    return [
+        ("item ids s₁ … s_L (left-padded, 0 = padding)", "(B, L)", "#e8eef7"),
+        ("√D · item embedding E[s] + position embedding P", "(B, L, D)", "#d6e4f5"),
         (
-            f"{cfg.n_layers} × block: x + causal self-attention(LN x), {cfg.n_heads} heads",
+            f"x + causal self-attention(LN x), {cfg.n_heads} heads of D/{cfg.n_heads}",
             "(B, L, D)",
             "#c7dcef",
         ),
         (
-            f"          x + feed-forward(LN x), {cfg.ffn_activation.upper()}, dropout "
-            f"{cfg.dropout:g}",
+            f"x + feed-forward(LN x): {cfg.ffn_activation.upper()}, dropout {cfg.dropout:g}",
             "(B, L, D)",
             "#c7dcef",
         ),
         ("final LayerNorm: one vector hₜ per position", "(B, L, D)", "#b8d3ea"),
         ("scores hₜ · Eᵢ for every item i (the same table E: tied)", "(B, L, V)", "#f7e3c7"),
     ]
-    ax.set_xlim(0, 10)
-    ax.set_ylim(0, len(boxes) * 1.2)
-    for row, (text, shape, colour) in enumerate(boxes):
-        y = (len(boxes) - 1 - row) * 1.2 + 0.15
-        ax.add_patch(
-            FancyBboxPatch(
-                (0.3, y), 7.2, 0.8, boxstyle="round,pad=0.05", facecolor=colour, edgecolor="#333"
-            )
+
+
+def _block_frame(ax, low: float, high: float, n_layers: int) -> None:
+    """A dashed frame from ``low`` to ``high`` around a block's sub-layers, marked ``n ×``."""
+    ax.add_patch(  # the repeated block: both sub-layers inside one frame
+        FancyBboxPatch(
+            (0.15, low),
+            7.55,
+            high - low,
+            boxstyle="round,pad=0.05",
+            facecolor="none",
+            edgecolor="#1f4e79",
+            linewidth=1.6,
+            linestyle="--",
         )
-        ax.text(0.5, y + 0.4, text, va="center", fontsize=8.5)
-        ax.text(9.7, y + 0.4, shape, va="center", ha="right", fontsize=8.5, family="monospace")
-        if row:
-            ax.add_patch(
-                FancyArrowPatch(
-                    (3.9, y + 1.35),
-                    (3.9, y + 0.85),
-                    arrowstyle="-|>",
-                    mutation_scale=10,
-                    color="#333",
-                )
-            )
-    ax.text(9.7, len(boxes) * 1.2 - 0.05, "shape", ha="right", va="top", fontsize=8, color="#555")
-    ax.axis("off")
-    ax.set_title("SASRec, top to bottom: a causal Transformer over the history")
-    fig.tight_layout()
-    return fig
+    )
+    ax.text(
+        0.55,
+        (low + high) / 2,
+        f"{n_layers} ×",
+        va="center",
+        ha="center",
+        fontsize=11,
+        fontweight="bold",
+        color="#1f4e79",
+    )

@@ -11,6 +11,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
+from ..evaluation.metrics import BootstrapPair
 from ..training.early_stopping import VALID_COLUMN, VALID_LABEL
 from .plots import SYSTEM_COLORS, new_figure, short_label
 
@@ -68,50 +69,109 @@ def training_curves_figure(
 # ---------------------------------------------------------------- evaluation
 
 
-def comparison_figure(table: pd.DataFrame, metrics: Sequence[str] = ("ndcg@10", "hr@10")) -> Figure:
-    """Horizontal bars per system for each metric, best at the top, with the sd over seeds.
+def comparison_figure(
+    table: pd.DataFrame,
+    metrics: Sequence[str] = ("ndcg@10", "hr@10"),
+    pairs: Sequence[BootstrapPair] = (),
+) -> Figure:
+    """Horizontal bars per system for each metric, best at the top; then, with ``pairs``,
+    each pair's difference of mean NDCG@10 with its paired bootstrap 95% interval.
 
-    ``table`` is ``metrics.comparison_table``'s: rows are systems, an ``ndcg@10 sd`` column
-    gives the NDCG@10 error bars (drawn for systems trained over several seeds).
+    ``table`` is ``metrics.comparison_table``'s (rows are systems; SASRec's row is the mean
+    over its seeds). The seeds' sd is not drawn: whether a gap is real is the bootstrap's
+    question, over the same test users, and its interval is the last panel.
     """
     order = table.sort_values(metrics[0]).index
-    fig, axes = new_figure(len(metrics), width=4.6 * len(metrics), height=0.42 * len(order) + 1.6)
-    for ax, metric in zip(axes, metrics, strict=True):
+    panels = len(metrics) + bool(pairs)
+    fig, axes = new_figure(panels, width=4.3 * panels, height=0.42 * len(order) + 1.8)
+    for ax, metric in zip(axes, metrics, strict=False):
         values = table.loc[order, metric].astype(float)
-        spread = table.loc[order, f"{metric} sd"] if f"{metric} sd" in table else None
         colors = [SYSTEM_COLORS.get(str(name).split(" ")[0], "#9aa5b1") for name in order]
         y = np.arange(len(order))
-        ax.barh(y, values, color=colors, xerr=spread, capsize=3, error_kw={"linewidth": 1})
-        ends = values + (spread.fillna(0).astype(float) if spread is not None else 0.0)
-        for row, value, end in zip(y, values, ends, strict=True):  # label past the sd line
-            ax.text(end, row, f" {value:.4f}", va="center", fontsize=8)
+        ax.barh(y, values, color=colors)
+        for row, value in zip(y, values, strict=True):
+            ax.text(value, row, f" {value:.4f}", va="center", fontsize=8)
         ax.set_yticks(y, [str(name) for name in order])
         ax.set_ylabel("system")
         ax.set_xlim(0, float(values.max()) * 1.3 or 1.0)
         ax.set_xlabel(f"test {metric.upper()} (0–1, higher is better)")
         ax.set_title(f"{metric.upper()}, full ranking over all items")
-    fig.suptitle("Test set: SASRec against the baselines (bars: mean; lines: sd over seeds)")
+    if pairs:
+        _difference_panel(axes[-1], pairs)
+    title = "Test set: SASRec (mean over seeds) against the baselines"
+    fig.suptitle(title + ("; right: is the gap real?" if pairs else ""))
     fig.tight_layout()
     return fig
+
+
+def _difference_panel(ax, pairs: Sequence[BootstrapPair]) -> None:
+    """Each pair's NDCG@10 difference as a dot with its 95% interval, zero marked."""
+    y = np.arange(len(pairs))[::-1]
+    for row, pair in zip(y, pairs, strict=True):
+        low, high = pair.difference - pair.difference_low, pair.difference_high - pair.difference
+        color = (
+            "#2ca02c"
+            if pair.difference_low > 0
+            else "#d62728"
+            if pair.difference_high < 0
+            else "#555555"
+        )
+        ax.errorbar(pair.difference, row, xerr=[[low], [high]], fmt="o", color=color, capsize=4)
+        ax.annotate(
+            f"{pair.difference:+.4f} [{pair.difference_low:+.4f}, {pair.difference_high:+.4f}]",
+            (pair.difference, row),
+            xytext=(0, 8),
+            textcoords="offset points",
+            ha="center",
+            fontsize=8,
+        )
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_yticks(y, [f"{pair.system}\n− {pair.baseline}" for pair in pairs])
+    ax.margins(x=0.25)  # room for the interval's label
+    ax.set_ylim(-0.7, len(pairs) - 0.3)
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
+    ax.set_xlabel("NDCG@10 difference (95% interval)")
+    ax.set_ylabel("system − baseline")
+    ax.set_title("Difference over the same users")
 
 
 def session_figure(table: pd.DataFrame, metric: str = "ndcg@10") -> Figure:
     """``metric`` against how many recent items are known, one line per system.
 
     ``table`` is ``evaluation.session_metrics``'s long format (``items_seen``, ``system``).
+    The last-n points are joined by a line; the whole history (``"all"``) stands apart,
+    past a dotted line, because it also removes the whole history from the ranking, where
+    a last-n point removes only the n items seen. The legend sits outside the axes, so it
+    hides no point.
     """
     pivot = table.pivot(index="items_seen", columns="system", values=metric)
     pivot = pivot.loc[list(dict.fromkeys(table["items_seen"]))]
-    fig, (ax,) = new_figure(width=7.0, height=3.8)
-    x = np.arange(len(pivot))
-    for system in dict.fromkeys(table["system"]):
-        ax.plot(x, pivot[system], marker="o", label=system, color=SYSTEM_COLORS.get(system))
-    ax.set_xticks(x, [f"last {v}" if v != "all" else "whole history" for v in pivot.index])
-    ax.set_xlabel("items of the session the system may see")
+    recent = [seen for seen in pivot.index if seen != "all"]
+    fig, (ax,) = new_figure(width=8.2, height=3.8)
+    x = np.arange(len(recent))
+    systems = list(dict.fromkeys(table["system"]))
+    for index, system in enumerate(systems):
+        color = SYSTEM_COLORS.get(system)
+        (line,) = ax.plot(x, pivot.loc[recent, system], marker="o", label=system, color=color)
+        if "all" in pivot.index:  # side by side, so that close values do not hide each other
+            spread = 0.12 * (index - (len(systems) - 1) / 2)
+            ax.plot(
+                [len(recent) + 0.5 + spread],
+                [pivot.loc["all", system]],
+                marker="s",
+                color=line.get_color(),
+            )
+    labels = [f"last {seen}" for seen in recent]
+    if "all" in pivot.index:
+        ax.axvline(len(recent) - 0.25, color="#888888", linestyle=":", linewidth=1)
+        ax.set_xticks([*x, len(recent) + 0.5], [*labels, "whole history\n(all of it masked)"])
+    else:
+        ax.set_xticks(x, labels)
+    ax.set_xlabel("items of the session the system may see (and that are masked)")
     ax.set_ylabel(f"test {metric.upper()} (0–1)")
     ax.set_title(f"Short sessions: {metric.upper()} after the last n clicks")
-    ax.set_ylim(0, float(np.nanmax(pivot.to_numpy())) * 1.2 or 1.0)
-    ax.legend(loc="lower right")
+    ax.set_ylim(0, float(np.nanmax(pivot.to_numpy())) * 1.15 or 1.0)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, title="system")
     fig.tight_layout()
     return fig
 

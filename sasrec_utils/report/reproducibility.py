@@ -43,16 +43,34 @@ class Reproducibility:
         lines = [f"{key}: {value}" for key, value in self.facts.items()]
         return "\n".join([*lines, "config: " + json.dumps(self.config, sort_keys=True)])
 
+    def changed_settings(self) -> dict[str, Any]:
+        """The config fields whose value differs from ``SASRecConfig()``'s."""
+        defaults = SASRecConfig().to_dict()
+        return {k: v for k, v in self.config.items() if k not in defaults or v != defaults[k]}
+
     def _repr_html_(self) -> str:
+        """Folded: a one-line summary; the facts and the changed settings inside."""
         rows = "".join(
             f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
             f"<td style='text-align:left'>{html.escape(v)}</td></tr>"
             for k, v in self.facts.items()
         )
-        config = html.escape(json.dumps(self.config, indent=1, sort_keys=True), quote=False)
+        changed = self.changed_settings()
+        config = (
+            html.escape(json.dumps(changed, indent=1, sort_keys=True), quote=False)
+            if changed
+            else "none: every setting is SASRecConfig()'s default"
+        )
+        summary = (
+            f"Reproducibility: seed {self.facts.get('seed', 'n/a')}, "
+            f"{self.facts.get('device', '')}, code {self.facts.get('code commit', 'n/a')}, "
+            f"{len(changed)} setting(s) changed from the defaults (click to open)"
+        )
         return (
-            f"<h4>Reproducibility</h4><table>{rows}</table>"
-            f"<details><summary>config</summary><pre>{config}</pre></details>"
+            f"<details><summary>{html.escape(summary)}</summary><table>{rows}</table>"
+            f"<p>Settings that differ from <code>SASRecConfig()</code> (the whole config is "
+            f"in <code>metrics.json</code> and the checkpoints):</p><pre>{config}</pre>"
+            "</details>"
         )
 
 
