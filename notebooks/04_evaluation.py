@@ -81,6 +81,7 @@ if "google.colab" in sys.modules:
 
 # %% tags=["parameters"]
 artifacts = "artifacts"  # folder shared by the five notebooks
+preset = None  # None: SASRecConfig() as it is; or a name in sasrec_utils.presets.CONFIGS ("shopping", "retail", "ml1m-t4"), which the parameters below override
 report_dir = "reports"  # metrics.json and the comparison figure also go here
 dataset = None  # None: the config default ("ml-100k"); "events" for your parquet logs
 data_dir = None
@@ -134,6 +135,7 @@ from sasrec_utils.report import (
     plots,
     plots_attention,
     plots_results,
+    preset_line,
     project_root,
     published_table,
     read_training_summary,
@@ -148,6 +150,7 @@ from sasrec_utils.training import final_train, model_from_checkpoint
 started = time.time()
 os.chdir(project_root())
 requested = notebook_config(globals(), "04_evaluation")
+print(preset_line(preset))
 prepared = load_or_prepare(artifacts, requested)
 checkpoints = trained_checkpoints(artifacts, requested, prepared, n_seeds)
 run_device = resolve_device(requested.device)
@@ -544,7 +547,7 @@ evaluation = Evaluation(
     tuned=tuned, best_baseline=best_baseline, pairs=pairs, sessions=sessions, sampled=sampled,
     n_negatives=sampled_negatives, by_history_length=by_length,
     training=read_training_summary(artifacts),
-    describes=fingerprints.describes(data_fingerprint(data), cfg, checkpoints),
+    describes=fingerprints.describes(data_fingerprint(data), cfg, checkpoints), preset=preset,
 )
 for path in write_metrics([artifacts, report_dir], evaluation):
     print("wrote", path)

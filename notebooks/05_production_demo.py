@@ -81,6 +81,7 @@ if "google.colab" in sys.modules:
 
 # %% tags=["parameters"]
 artifacts = "artifacts"  # folder shared by the five notebooks
+preset = None  # None: SASRecConfig() as it is; or a name in sasrec_utils.presets.CONFIGS ("shopping", "retail", "ml1m-t4"), which the parameters below override
 dataset = None  # None: the config default ("ml-100k"); "events" for your parquet logs
 data_dir = None
 events_paths = None  # for "events": parquet file(s)
@@ -114,6 +115,7 @@ from sasrec_utils.report import (
     notebook_config,
     plots,
     plots_results,
+    preset_line,
     project_root,
     read_metrics,
     reproducibility,
@@ -126,6 +128,7 @@ from sasrec_utils.training import fit
 started = time.time()
 os.chdir(project_root())
 cfg = notebook_config(globals(), "05_production_demo")
+print(preset_line(preset))
 prepared = load_or_prepare(artifacts, cfg)
 checkpoint = trained_checkpoints(artifacts, cfg, prepared, n_seeds=1)[0]  # the first seed
 data, split, items = prepared.sequences, prepared.split, prepared.items

@@ -201,6 +201,16 @@ def test_parameters_are_checked_before_any_stamp_is_written(tmp_path):
     assert report_tools.main(["parameters", str(stamps)]) == 0  # defaults: nothing to refuse
 
 
+def test_preset_reaches_every_notebook_and_an_unknown_one_is_refused_first(tmp_path):
+    for notebook in NOTEBOOK_PARAMETERS:
+        assert papermill_args(notebook, {"PRESET": "shopping"})[-2:] == ["preset", "shopping"]
+    stamps = tmp_path / ".parameters"
+    with pytest.raises(ValueError, match="PRESET=shop: unknown preset 'shop'; known presets"):
+        write_parameter_stamps(stamps, {"PRESET": "shop", "EPOCHS": "1"})
+    assert not stamps.exists()
+    assert write_parameter_stamps(stamps, {"PRESET": "shopping"}) == list(NOTEBOOK_PARAMETERS)
+
+
 def test_a_parameter_changes_only_the_stamps_of_notebooks_that_read_it(tmp_path):
     stamps = tmp_path / ".parameters"
     assert write_parameter_stamps(stamps, {}) == list(NOTEBOOK_PARAMETERS)
