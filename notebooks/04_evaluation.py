@@ -95,10 +95,8 @@ attention_window = 15  # most recent items shown in the attention heatmaps (olde
 bootstrap_resamples = 10_000  # resamples of the paired bootstrap
 
 # %%
-import json
 import os
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -129,6 +127,7 @@ from sasrec_utils.report import (
     Evaluation,
     benchmark_pair,
     best_baseline_pair,
+    find_benchmark,
     fingerprints,
     load_or_prepare,
     notebook_config,
@@ -275,12 +274,9 @@ pd.DataFrame([pair.to_dict() for pair in pairs]).set_index(["system", "baseline"
 # `reports/benchmark.json`, when it is there):
 
 # %%
-bench_file = Path(report_dir) / "benchmark.json"
-bench = json.loads(bench_file.read_text()) if bench_file.exists() else None
-if bench is None:
-    print(f"{bench_file} not found: run `make bench` for the CE-versus-BCE comparison")
-elif bench["dataset"] != cfg.dataset:
-    print(f"{bench_file} measured {bench['dataset']}, not {cfg.dataset}: not shown")
+bench = find_benchmark("benchmark.json", report_dir, REPOSITORY, make_target="make bench")
+if bench is not None and bench["dataset"] != cfg.dataset:
+    print(f"benchmark.json measured {bench['dataset']}, not {cfg.dataset}: not shown")
 else:
     shown = [s for s in bench["summaries"] if s["role"] == "held-out"]
     display(pd.DataFrame([{"system": s["system"], "test NDCG@10": s["ndcg@10"],
@@ -416,13 +412,9 @@ pd.concat([published_table(), pd.DataFrame([ours])], ignore_index=True).style.fo
 # were produced.
 
 # %%
-beauty_file = Path(report_dir) / shopping.BENCHMARK_FILE
-beauty = json.loads(beauty_file.read_text()) if beauty_file.exists() else None
-if beauty is None:
-    print(f"{beauty_file} not found: the Amazon Beauty benchmark has not been run here. "
-          "Produce it with `make bench-beauty` (Beauty.txt in SASREC_DATA_DIR); this "
-          "section then shows SASRec against the tuned baselines on shopping data.")
-else:
+beauty = find_benchmark(shopping.BENCHMARK_FILE, report_dir, REPOSITORY,
+                        make_target="make bench-beauty")  # Beauty.txt in SASREC_DATA_DIR
+if beauty is not None:
     print(shopping.provenance(beauty))
     display(shopping.systems_table(beauty).style.format(
         {"ndcg@10": "{:.4f}", "ndcg@10 sd": "{:.4f}", "worst seed": "{:.4f}",

@@ -4,8 +4,9 @@
 (``training.json``, ``metrics.json``, the notebook parameters table), ``fingerprints``
 (which data, config and checkpoints a file describes), ``progress`` (epoch lines to the
 cell, the terminal, a log), ``published`` (published figures with their protocol),
-``reproducibility`` (the block every notebook ends with), ``plots``, ``plots_results``,
-``plots_attention``.
+``reproducibility`` (the block every notebook ends with), ``benchmark_files`` (the
+``reports/benchmark*.json`` a notebook reads: here, or fetched from the repository),
+``plots``, ``plots_results``, ``plots_attention``.
 """
 
 from . import fingerprints, plots, plots_attention, plots_results, shopping
@@ -23,6 +24,7 @@ from .artifacts import (
     train_seeds,
     trained_checkpoints,
 )
+from .benchmark_files import find_benchmark
 from .contracts import (
     METRICS_FILE,
     TRAINING_FILE,
@@ -54,6 +56,7 @@ __all__ = [
     "checkpoint_names",
     "epoch_digest",
     "epoch_lines",
+    "find_benchmark",
     "fingerprints",
     "load_or_prepare",
     "non_default_label",
