@@ -6,10 +6,11 @@
 cell, the terminal, a log), ``published`` (published figures with their protocol),
 ``reproducibility`` (the block every notebook ends with), ``benchmark_files`` (the
 ``reports/benchmark*.json`` a notebook reads: here, or fetched from the repository),
-``plots``, ``plots_results``, ``plots_attention``.
+``worth`` (what each capability of the production demo is worth, verdicts from the
+figures), ``plots``, ``plots_results``, ``plots_attention``.
 """
 
-from . import fingerprints, plots, plots_attention, plots_results, shopping
+from . import fingerprints, plots, plots_attention, plots_results, shopping, worth
 from .artifacts import (
     DATA_FILE,
     ITEMS_FILE,
@@ -76,6 +77,7 @@ __all__ = [
     "train_seeds",
     "trained_checkpoints",
     "training_summary",
+    "worth",
     "write_metrics",
     "write_training_summary",
 ]

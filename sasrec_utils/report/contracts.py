@@ -52,7 +52,7 @@ NOTEBOOK_PARAMETERS: dict[str, tuple[str, ...]] = {
         *("epochs", "patience", "loss", "lr", "batch_size", "batch_tokens", "device"),
         *("n_seeds", "progress"),
     ),
-    "04_evaluation": (*_DATA, "report_dir", "device", "seed", "n_seeds"),
+    "04_evaluation": (*_DATA, "report_dir", "device", "seed", "n_seeds", "ease_max_items"),
     "05_production_demo": (*_DATA, "seed"),
 }
 DEFAULT_N_SEEDS = 3  # notebook 03's (and 04's) default number of seeds
@@ -66,6 +66,7 @@ MAKE_VARIABLES = {
     "n_seeds": "N_SEEDS",
     "progress": "PROGRESS",
     "preset": "PRESET",
+    "ease_max_items": "EASE_MAX_ITEMS",
     **{
         name: name.upper()
         for name in (
