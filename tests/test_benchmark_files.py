@@ -7,6 +7,7 @@ import urllib.error
 
 import pytest
 
+from sasrec_utils.report import benchmark_files
 from sasrec_utils.report.benchmark_files import find_benchmark, raw_url
 
 REPOSITORY = "https://github.com/owner/project"
@@ -14,8 +15,10 @@ REPOSITORY = "https://github.com/owner/project"
 
 @pytest.fixture
 def elsewhere(tmp_path, monkeypatch):
-    """A working directory outside any checkout, as on Colab."""
+    """A working directory outside any checkout, and a package installed from a wheel, as
+    on Colab."""
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(benchmark_files, "PACKAGE_CHECKOUT", tmp_path / "site-packages")
     return tmp_path
 
 
@@ -71,3 +74,10 @@ def test_when_it_cannot_be_had_one_line_says_what_and_how(elsewhere, capsys):
     assert find_benchmark("b.json", "reports", None) is None
     assert "no repository address" in capsys.readouterr().out
     assert not os.path.exists(elsewhere / "reports" / "benchmark_beauty.json")
+
+
+def test_a_run_outside_the_checkout_reads_the_checkouts_committed_files(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # as papermill with --cwd elsewhere
+    never = lambda url: pytest.fail("fetched although the checkout has it")  # noqa: E731
+    found = find_benchmark("benchmark_beauty.json", tmp_path, REPOSITORY, fetch=never)
+    assert found is not None and "summaries" in found

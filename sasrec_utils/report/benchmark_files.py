@@ -24,6 +24,8 @@ from ..atomic import atomic_write_text
 from .artifacts import project_root
 
 BRANCH = "main"  # the branch the Colab badges open
+# the checkout this package was imported from (absent when it was installed from a wheel)
+PACKAGE_CHECKOUT = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 10.0
 
 
@@ -54,11 +56,13 @@ def find_benchmark(
     """The benchmark file ``name`` (``benchmark_beauty.json``), or None after one printed
     line saying what is missing and how to get it.
 
-    Looked for in ``report_dir``, then in the checkout's ``reports/``; else fetched from
+    Looked for in ``report_dir``, then in the ``reports/`` of the checkout (the working
+    folder's, or the one this package was imported from); else fetched from
     ``repository`` (GitHub) into ``report_dir``. ``make_target`` is the command that
     produces the file, named in the message.
     """
-    local = [Path(report_dir) / name, project_root() / "reports" / name]
+    checkouts = dict.fromkeys([project_root(), PACKAGE_CHECKOUT])
+    local = [Path(report_dir) / name, *(root / "reports" / name for root in checkouts)]
     for path in local:
         if path.exists():
             return json.loads(path.read_text())
