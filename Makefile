@@ -68,7 +68,8 @@ data:
 # README.md's headline is rewritten only by a run with the default parameters into
 # reports/; `make headline` rewrites it from REPORTS whatever the run was.
 REPORTS ?= reports
-ARTIFACTS ?= artifacts
+# a run into reports/NAME keeps its data and models apart, in artifacts/NAME
+ARTIFACTS ?= $(if $(filter reports/%,$(REPORTS)),artifacts/$(patsubst reports/%,%,$(REPORTS)),artifacts)
 # rendered reports show one line per epoch rather than a live progress bar
 PROGRESS ?= lines
 NOTEBOOK_NAMES := 01_theory_and_data 02_model 03_training 04_evaluation 05_production_demo
