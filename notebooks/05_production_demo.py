@@ -594,8 +594,10 @@ hr10 = {name: measured_here["systems"][name]["mean"]["hr@10"] if measured_here e
 had_cart = int(upsell["users_with_cart"].iloc[0])
 cart_said = (upsell["chose_it_later"].sum(), popular_follow["chose_it_later"].sum()) if had_cart else (np.nan, np.nan)
 real_flagged = 1 - label_shares.loc["real last 10", "LOW"]
+from_04 = None if measured_here else f"not shown: {stale}"
 display(worth.worth_table([
-    worth.Capability("anonymous session", "NDCG@10 after one item seen (notebook 04)", *first_click),
+    worth.Capability("anonymous session", "NDCG@10 after one item seen (notebook 04)", *first_click,
+                     verdict=from_04),
     worth.Capability("re-engagement push", "one push is the next item (all test users)",
                      push_hits["SASRec"], push_hits["most-popular"]),
     worth.Capability("cart upsell", f"later choices on the 5 add-ons ({had_cart} users had the cart)",
@@ -605,7 +607,7 @@ display(worth.worth_table([
     worth.Capability("similar items", "share sharing a category with the item",
                      similar_share, popular_share),
     worth.Capability("next item, known users", "HR@10 over all test users (notebook 04)",
-                     hr10["SASRec"], hr10["most-popular"]),
+                     hr10["SASRec"], hr10["most-popular"], verdict=from_04),
     worth.Capability("single request", "median ms on this CPU", float(np.median(single_ms)),
                      lower_is_better=True),
 ]).style.format("{:.4g}", subset=["SASRec", "most-popular"], na_rep="–"))
