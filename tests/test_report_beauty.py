@@ -7,11 +7,8 @@ which run they are, and README.md and ``reports/`` must be left exactly as they 
 a default run into ``reports/`` rewrites them). Where the file is missing the test skips,
 unless ``SASREC_REQUIRE_REAL_DATA=1`` (set by ``.ci/run``) makes that a failure.
 
-Time, measured notebook by notebook on 2 CPU cores shared with other jobs (not yet as one
-run of this test): 01 and 02 about 10 s each, 03 about 2.5 minutes (one epoch and the
-preset's refit epoch), 05 about 7 minutes while other trainings held both cores; 04 tunes
-the Markov chain and co-occurrence on all 22,363 validation users (EASE left out above
-5,000 items).
+Measured: 5 min 51 s for this file on 2 CPU cores (pytest, both tests; notebooks 01: 6 s,
+02: 5 s, 03: 61 s, 04: 150 s, 05: 83 s), with the other jobs on the machine mostly idle.
 """
 
 from __future__ import annotations
