@@ -100,6 +100,10 @@ data:
 # Each report is a file target: a changed notebook, package module or parameter reruns
 # only what depends on it. Parameters: `make report EPOCHS=5 DEVICE=cpu` (empty = the
 # notebook's default, i.e. SASRecConfig's), or a YAML file: `make report PARAMS_FILE=p.yml`.
+# PRESET=NAME (a name in sasrec_utils.presets.CONFIGS) is what every notebook starts from;
+# the other parameters override it. Shopping data, with Beauty.txt in SASREC_DATA_DIR:
+#   make report PRESET=shopping DATASET=amazon-beauty REPORTS=reports/amazon-beauty
+# A run into a subfolder of reports/ also rewrites reports/index.html, which links it.
 # Which notebook takes which parameter, and the variable that sets it, is one table:
 # sasrec_utils/report/contracts.py, NOTEBOOK_PARAMETERS (tools/report_tools.py reads it; the
 # variables reach it through the environment). Values must not contain spaces. Every
@@ -108,7 +112,8 @@ data:
 # README.md's headline is rewritten only by a run with the default parameters into
 # reports/; `make headline` rewrites it from REPORTS whatever the run was.
 REPORTS ?= reports
-ARTIFACTS ?= artifacts
+# a run into reports/NAME keeps its data and models apart, in artifacts/NAME
+ARTIFACTS ?= $(if $(filter reports/%,$(REPORTS)),artifacts/$(patsubst reports/%,%,$(REPORTS)),artifacts)
 # rendered reports show one line per epoch rather than a live progress bar
 PROGRESS ?= lines
 NOTEBOOK_NAMES := 01_theory_and_data 02_model 03_training 04_evaluation 05_production_demo
@@ -127,6 +132,7 @@ report: $(REPORTS)/index.html
 
 $(REPORTS)/index.html: $(REPORT_HTML) $(REPORTS)/metrics.json
 	@$(TOOLS) index $(REPORTS) $(if $(filter reports,$(REPORTS)),--readme README.md)
+	@$(if $(filter reports/%,$(REPORTS)),$(TOOLS) index reports)
 
 $(REPORTS)/metrics.json: $(REPORTS)/04_evaluation.ipynb ;
 

@@ -74,6 +74,7 @@ if "google.colab" in sys.modules:
 
 # %% tags=["parameters"]
 artifacts = "artifacts"  # folder shared by the five notebooks (relative to the repository root)
+preset = None  # None: SASRecConfig() as it is; or a name in sasrec_utils.presets.CONFIGS ("shopping", "retail", "ml1m-t4"), which the parameters below override
 dataset = None  # None: the config default ("ml-100k"); "events" for your parquet logs
 data_dir = None  # None: $SASREC_DATA_DIR or data/
 events_paths = None  # for "events": parquet file(s) with user_id, item_id, timestamp
@@ -106,6 +107,7 @@ from sasrec_utils.report import (
     SEQUENCES_FILE,
     notebook_config,
     plots,
+    preset_line,
     project_root,
     reproducibility,
     save_prepared,
@@ -114,6 +116,7 @@ from sasrec_utils.report import (
 started = time.time()
 os.chdir(project_root())
 cfg = notebook_config(globals(), "01_theory_and_data")
+print(preset_line(preset))
 generator = torch.Generator().manual_seed(cfg.seed)
 pd.set_option("display.precision", 3)
 print(f"dataset: {cfg.dataset}; artifacts go to {artifacts}/ (relative to the project)")

@@ -77,6 +77,7 @@ if "google.colab" in sys.modules:
 
 # %% tags=["parameters"]
 artifacts = "artifacts"  # folder shared by the five notebooks
+preset = None  # None: SASRecConfig() as it is; or a name in sasrec_utils.presets.CONFIGS ("shopping", "retail", "ml1m-t4"), which the parameters below override
 dataset = None  # None: the config default ("ml-100k"); "events" for your parquet logs
 data_dir = None
 events_paths = None  # for "events": parquet file(s)
@@ -115,6 +116,7 @@ from sasrec_utils.report import (
     load_or_prepare,
     notebook_config,
     plots_attention,
+    preset_line,
     project_root,
     reproducibility,
 )
@@ -123,6 +125,7 @@ from sasrec_utils.runtime import set_seed
 started = time.time()
 os.chdir(project_root())
 cfg = notebook_config(globals(), "02_model")
+print(preset_line(preset))
 prepared = load_or_prepare(artifacts, cfg)
 data, split, items = prepared.sequences, prepared.split, prepared.items
 set_seed(cfg.seed)

@@ -79,6 +79,7 @@ if "google.colab" in sys.modules:
 
 # %% tags=["parameters"]
 artifacts = "artifacts"  # folder shared by the five notebooks
+preset = None  # None: SASRecConfig() as it is; or a name in sasrec_utils.presets.CONFIGS ("shopping", "retail", "ml1m-t4"), which the parameters below override
 dataset = None  # None: the config default ("ml-100k"); "events" for your parquet logs
 data_dir = None
 events_paths = None  # for "events": parquet file(s)
@@ -123,6 +124,7 @@ from sasrec_utils.report import (
     load_or_prepare,
     notebook_config,
     plots_results,
+    preset_line,
     project_root,
     reproducibility,
     train_seeds,
@@ -135,6 +137,7 @@ from sasrec_utils.training import BEST_VALID_KEY, VALID_LABEL
 started = time.time()
 os.chdir(project_root())
 cfg = notebook_config(globals(), "03_training")
+print(preset_line(preset))
 prepared = load_or_prepare(artifacts, cfg)
 seeds = [cfg.seed + offset for offset in range(n_seeds)]
 run_device = resolve_device(cfg.device)

@@ -81,6 +81,7 @@ if "google.colab" in sys.modules:
 
 # %% tags=["parameters"]
 artifacts = "artifacts"  # folder shared by the five notebooks
+preset = None  # None: SASRecConfig() as it is; or a name in sasrec_utils.presets.CONFIGS ("shopping", "retail", "ml1m-t4"), which the parameters below override
 report_dir = "reports"  # metrics.json and the comparison figure also go here
 dataset = None  # None: the config default ("ml-100k"); "events" for your parquet logs
 data_dir = None
@@ -92,12 +93,11 @@ n_seeds = 3  # seeds trained here when notebook 03 has not run
 sampled_negatives = 100  # negatives per query for the sampled metrics shown for contrast
 attention_window = 15  # most recent items shown in the attention heatmaps (older: one column)
 bootstrap_resamples = 10_000  # resamples of the paired bootstrap
+ease_max_items = 5_000  # EASE inverts a dense items x items matrix per grid point: left out above this
 
 # %%
-import json
 import os
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -128,6 +128,7 @@ from sasrec_utils.report import (
     Evaluation,
     benchmark_pair,
     best_baseline_pair,
+    find_benchmark,
     fingerprints,
     has_held_out,
     load_or_prepare,
@@ -136,6 +137,7 @@ from sasrec_utils.report import (
     plots,
     plots_attention,
     plots_results,
+    preset_line,
     project_root,
     published_table,
     read_training_summary,
@@ -152,6 +154,7 @@ from sasrec_utils.training import final_train, model_from_checkpoint
 started = time.time()
 os.chdir(project_root())
 requested = notebook_config(globals(), "04_evaluation")
+print(preset_line(preset))
 prepared = load_or_prepare(artifacts, requested)
 checkpoints = trained_checkpoints(artifacts, requested, prepared, n_seeds)
 run_device = resolve_device(requested.device)
@@ -184,7 +187,12 @@ print(f"{len(models)} SASRec models (seeds {list(models)}), evaluating on {run_d
 # the **validation** items by a small grid; the test items are scored once.
 
 # %%
-tuned = {name: tune(name, split) for name in BASELINES}
+tuned_names = [name for name in BASELINES if name != "ease" or n_items <= ease_max_items]
+if len(tuned_names) < len(BASELINES):
+    print(f"ease left out: it inverts a dense {n_items:,} x {n_items:,} matrix per grid point, "
+          f"and {n_items:,} items are more than ease_max_items={ease_max_items:,} "
+          "(`make report EASE_MAX_ITEMS=...` raises it)")
+tuned = {name: tune(name, split) for name in tuned_names}
 for name, result in tuned.items():
     best = result.grid.sort_values("valid_ndcg@10", ascending=False)
     print(f"{name}: chosen {result.params} (validation NDCG@10 {result.valid_ndcg:.4f}) "
@@ -282,12 +290,9 @@ display(comparison)
 # `reports/benchmark.json`, when it is there):
 
 # %%
-bench_file = Path(report_dir) / "benchmark.json"
-bench = json.loads(bench_file.read_text()) if bench_file.exists() else None
-if bench is None:
-    print(f"{bench_file} not found: run `make bench` for the CE-versus-BCE comparison")
-elif bench["dataset"] != cfg.dataset:
-    print(f"{bench_file} measured {bench['dataset']}, not {cfg.dataset}: not shown")
+bench = find_benchmark("benchmark.json", report_dir, REPOSITORY, make_target="make bench")
+if bench is not None and bench["dataset"] != cfg.dataset:
+    print(f"benchmark.json measured {bench['dataset']}, not {cfg.dataset}: not shown")
 else:
     shown = [s for s in bench["summaries"] if s["role"] == "held-out"]
     display(pd.DataFrame([{"system": s["system"], "test NDCG@10": s["ndcg@10"],
@@ -438,13 +443,9 @@ published_table(ours if ours["trained_on"] == "train" else None).style.format(
 # were produced.
 
 # %%
-beauty_file = Path(report_dir) / shopping.BENCHMARK_FILE
-beauty = json.loads(beauty_file.read_text()) if beauty_file.exists() else None
-if beauty is None:
-    print(f"{beauty_file} not found: the Amazon Beauty benchmark has not been run here. "
-          "Produce it with `make bench-beauty` (Beauty.txt in SASREC_DATA_DIR); this "
-          "section then shows SASRec against the tuned baselines on shopping data.")
-else:
+beauty = find_benchmark(shopping.BENCHMARK_FILE, report_dir, REPOSITORY,
+                        make_target="make bench-beauty")  # Beauty.txt in SASREC_DATA_DIR
+if beauty is not None:
     print(shopping.provenance(beauty))
     display(shopping.systems_table(beauty).style.format(
         {"ndcg@10": "{:.4f}", "ndcg@10 sd": "{:.4f}", "worst seed": "{:.4f}",
@@ -580,7 +581,7 @@ evaluation = Evaluation(
     tuned=tuned, best_baseline=best_baseline, pairs=pairs, sessions=sessions, sampled=sampled,
     n_negatives=sampled_negatives, by_history_length=by_length,
     training=read_training_summary(artifacts),
-    describes=fingerprints.describes(data_fingerprint(data), cfg, checkpoints),
+    describes=fingerprints.describes(data_fingerprint(data), cfg, checkpoints), preset=preset,
 )
 for path in write_metrics([artifacts, report_dir], evaluation):
     print("wrote", path)

@@ -81,6 +81,7 @@ if "google.colab" in sys.modules:
 
 # %% tags=["parameters"]
 artifacts = "artifacts"  # folder shared by the five notebooks
+preset = None  # None: SASRecConfig() as it is; or a name in sasrec_utils.presets.CONFIGS ("shopping", "retail", "ml1m-t4"), which the parameters below override
 dataset = None  # None: the config default ("ml-100k"); "events" for your parquet logs
 data_dir = None
 events_paths = None  # for "events": parquet file(s)
@@ -115,10 +116,12 @@ from sasrec_utils.report import (
     notebook_config,
     plots,
     plots_results,
+    preset_line,
     project_root,
     read_metrics,
     reproducibility,
     trained_checkpoints,
+    worth,
 )
 from sasrec_utils.runtime import latency_summary, timed_ms
 from sasrec_utils.serving import Recommender, coherence, insights, with_probability
@@ -127,6 +130,7 @@ from sasrec_utils.training import fit
 started = time.time()
 os.chdir(project_root())
 cfg = notebook_config(globals(), "05_production_demo")
+print(preset_line(preset))
 prepared = load_or_prepare(artifacts, cfg)
 checkpoint = trained_checkpoints(artifacts, cfg, prepared, n_seeds=1)[0]  # the first seed
 data, split, items = prepared.sequences, prepared.split, prepared.items
@@ -150,6 +154,9 @@ recommender = Recommender.load(
 )
 catalogue = recommender.catalogue
 print(recommender)
+if catalogue.titles is None:
+    print(f"{cfg.dataset} has no titles: every table below shows item ids, and the shares by "
+          "category that need them are not measured")
 metrics_path = Path(artifacts) / METRICS_FILE  # notebook 04's, if it measured this model
 measured_here = read_metrics(metrics_path) if metrics_path.exists() else None
 stale = ("notebook 04 has not run on these artifacts" if measured_here is None else
@@ -196,9 +203,9 @@ pd.DataFrame({
 compared = recommender.versus_popular(session_ids, k=k)
 display(compared)
 share = compared.attrs["genre_share"]
-print(f"items in both lists: {compared.attrs['overlap']} of {k}; share of items sharing a "
-      f"genre with the session: SASRec {share['model']:.0%}, most-popular "
-      f"{share['most-popular']:.0%}")
+print(f"items in both lists: {compared.attrs['overlap']} of {k}" + (
+    "" if np.isnan(share["model"]) else f"; share of items sharing a genre with the session: "
+    f"SASRec {share['model']:.0%}, most-popular {share['most-popular']:.0%}"))
 
 # %% [markdown]
 # Order is part of the input. The same items in reverse order give a different list; the
@@ -442,54 +449,14 @@ print(f"{batch_ms / len(requests):.2f} ms per request in batches of 64 "
       f"(vs {np.median(single_ms):.2f} ms median alone)")
 
 # %% [markdown]
-# ## 8. What each capability is worth, and when a simpler model is enough
-#
-# | capability | business value | in this notebook |
-# | --- | --- | --- |
-# | next items for an anonymous session | recommendations before login, no user id needed | section 1 |
-# | re-engagement push | one relevant item to bring a quiet customer back | section 2 |
-# | cart upsell with a true statistic | add-ons without copy that overclaims | section 3 |
-# | session quality | pick the page layout by how focused a visit is | section 9 |
-# | similar items | "more like this" on product pages | section 4 |
-# | explanations | show (or audit) which history items drove a suggestion | section 5 |
-# | cross-domain candidates | cross-sell between catalogues (retail → marketplace) | section 10 |
-# | batch serving | a few milliseconds per request on a CPU | section 7 |
-#
-# From the measured results (notebook 04, `reports/metrics.json`):
-
-# %%
-if measured_here is not None:
-    pairs = bootstrap_pairs(measured_here)
-    best = measured_here["bootstrap"]["best_baseline"]
-    gap, n_measured = find_pair(pairs, "SASRec", best), measured_here["ensemble"]["size"]
-    sasrec_name = "SASRec (mean of seeds)" if n_measured > 1 else "SASRec (one seed)"
-    print(bootstrap_verdict(gap, sasrec_name, best))
-    if n_measured > 1:
-        print(bootstrap_verdict(find_pair(pairs, "SASRec", "ensemble"), sasrec_name,
-                                f"an ensemble of {n_measured} seeds"))
-    advice = {
-        "better": "Use SASRec when the order of recent items matters and its lead over the "
-                  f"simple baselines pays for training and serving a neural model; keep the "
-                  f"tuned {best} as the fallback and the yardstick.",
-        "tie": f"On this data a tuned {best} is as good within the noise: ship it first (it "
-               "serves anonymous sessions too, from their last items), and adopt SASRec where "
-               "it measurably wins on your own data.",
-        "worse": f"On this data the tuned {best} is better: ship it, and try SASRec again "
-                 "with more data or other settings.",
-    }
-    print(advice[gap.verdict])
-else:
-    print(f"notebook 04's comparison is not shown: {stale}")
-
-# %% [markdown]
 # ## Beyond the shop's pages
 #
 # Two tools that are not a page of the shop: a label for how focused a session is, and
-# suggestions across two catalogues, shown on the synthetic retail log. Section 8's table
+# suggestions across two catalogues, shown on the synthetic retail log. Section 10's table
 # counts them among the capabilities.
 
 # %% [markdown]
-# ## 9. Session quality
+# ## 8. Session quality
 #
 # How coherent is a session? The raw score is the mean pairwise cosine of the session's
 # item vectors. Popular items sit close together in the model's table (they appear beside
@@ -539,12 +506,18 @@ print(f"real last 10: {1 - label_shares.loc['real last 10', 'LOW']:.1%} MEDIUM o
       f"mean raw score {means.loc['real last 10', 'score']:.3f}, mean lift "
       f"{means.loc['real last 10', 'lift']:.3f}; thresholds: MEDIUM {thresholds.medium:.3f}, "
       f"HIGH {thresholds.high:.3f}")
+raw_order = ("above" if means.loc["popular 10", "score"] > means.loc["random 10", "score"]
+             else "not above")
+print(f"On the raw score, popular sessions sit {raw_order} random ones "
+      f"({means.loc['popular 10', 'score']:.3f} against {means.loc['random 10', 'score']:.3f}).")
+quality_pays, quality_said = worth.session_quality_verdict(label_shares)
+print(quality_said)
 
 # %% [markdown]
-# Read the left panel first: on the raw score, popular sessions sit above random ones
-# although their items were drawn at random from the top 100, because popular items sit
-# close together in the model's table. The lift (right) subtracts what popularity-matched
-# random items score. The thresholds come from these distributions, not from another
+# Read the left panel first: where popular sessions sit above random ones on the raw score
+# (the printed comparison above says whether they do here), although their items were
+# drawn at random from the top 100, it is because popular items sit close together in the
+# model's table. The lift (right) subtracts what popularity-matched random items score. The thresholds come from these distributions, not from another
 # model's habits: **MEDIUM** is more coherent than 95% of random sessions, **HIGH** also
 # beats three quarters of real users' sessions. The printed shares above say how often
 # sessions with no relation between their items still get MEDIUM or HIGH: the rate of
@@ -569,7 +542,7 @@ pd.DataFrame([
 ]).round(3).set_index("session")
 
 # %% [markdown]
-# ## 10. Cross-domain suggestions: retail to marketplace
+# ## 9. Cross-domain suggestions: retail to marketplace
 #
 # A retail team's log often covers two domains (groceries and a marketplace of durable
 # goods, say) and the question "what marketplace item fits this grocery basket?" (baby
@@ -626,6 +599,102 @@ popular_hit = np.mean([demo_targets[r] in [i for i in marketplace_popular if i n
 print(f"{len(to_marketplace):,} test users whose next item was a marketplace item: it is in "
       f"SASRec's 5 marketplace suggestions for {model_hit:.1%}, in the 5 most popular "
       f"marketplace items for {popular_hit:.1%}")
+
+# %% [markdown]
+# ## 10. What each capability is worth, and when a simpler model is enough
+#
+# | capability | business value | in this notebook |
+# | --- | --- | --- |
+# | next items for an anonymous session | recommendations before login, no user id needed | section 1 |
+# | re-engagement push | one relevant item to bring a quiet customer back | section 2 |
+# | cart upsell with a true statistic | add-ons without copy that overclaims | section 3 |
+# | session quality | pick the page layout by how focused a visit is | section 8 |
+# | similar items | "more like this" on product pages | section 4 |
+# | explanations | show (or audit) which history items drove a suggestion | section 5 |
+# | cross-domain candidates | cross-sell between catalogues (retail → marketplace) | section 9 |
+# | batch serving | a few milliseconds per request on a CPU | section 7 |
+#
+# What each was worth in this run, beside most-popular where it gives the same answer;
+# the verdicts are computed from these figures:
+
+# %%
+first_click = worth.first_click_ndcg(measured_here["sessions"] if measured_here else [])
+hr10 = {name: measured_here["systems"][name]["mean"]["hr@10"] if measured_here else np.nan
+        for name in ("SASRec", "most-popular")}
+had_cart = int(upsell["users_with_cart"].iloc[0])
+cart_said = (upsell["chose_it_later"].sum(), popular_follow["chose_it_later"].sum()) if had_cart else (np.nan, np.nan)
+real_flagged = 1 - label_shares.loc["real last 10", "LOW"]
+from_04 = None if measured_here else f"not shown: {stale}"
+display(worth.worth_table([
+    worth.Capability("anonymous session", "NDCG@10 after one item seen (notebook 04)", *first_click,
+                     verdict=from_04),
+    worth.Capability("re-engagement push", "one push is the next item (all test users)",
+                     push_hits["SASRec"], push_hits["most-popular"]),
+    worth.Capability("cart upsell", f"later choices on the 5 add-ons ({had_cart} users had the cart)",
+                     *cart_said),
+    worth.Capability("session quality", "real sessions labelled MEDIUM or HIGH", real_flagged,
+                     verdict="pays" if quality_pays else "does not pay on this data (section 8)"),
+    worth.Capability("similar items", "share sharing a category with the item",
+                     similar_share, popular_share),
+    worth.Capability("next item, known users", "HR@10 over all test users (notebook 04)",
+                     hr10["SASRec"], hr10["most-popular"], verdict=from_04),
+    worth.Capability("single request", "median ms on this CPU", float(np.median(single_ms)),
+                     lower_is_better=True),
+]).style.format("{:.4g}", subset=["SASRec", "most-popular"], na_rep="–"))
+
+# %% [markdown]
+# And the comparison with the tuned baselines (notebook 04, `metrics.json`):
+
+# %%
+if measured_here is not None:
+    pairs = bootstrap_pairs(measured_here)
+    best = measured_here["bootstrap"]["best_baseline"]
+    gap, n_measured = find_pair(pairs, "SASRec", best), measured_here["ensemble"]["size"]
+    sasrec_name = "SASRec (mean of seeds)" if n_measured > 1 else "SASRec (one seed)"
+    print(bootstrap_verdict(gap, sasrec_name, best))
+    if n_measured > 1:
+        print(bootstrap_verdict(find_pair(pairs, "SASRec", "ensemble"), sasrec_name,
+                                f"an ensemble of {n_measured} seeds"))
+    advice = {
+        "better": "Use SASRec when the order of recent items matters and its lead over the "
+                  f"simple baselines pays for training and serving a neural model; keep the "
+                  f"tuned {best} as the fallback and the yardstick.",
+        "tie": f"On this data a tuned {best} is as good within the noise: ship it first (it "
+               "serves anonymous sessions too, from their last items), and adopt SASRec where "
+               "it measurably wins on your own data.",
+        "worse": f"On this data the tuned {best} is better: ship it, and try SASRec again "
+                 "with more data or other settings.",
+    }
+    print(advice[gap.verdict])
+else:
+    print(f"notebook 04's comparison is not shown: {stale}")
+
+# %% [markdown]
+# And the comparison with the tuned baselines (notebook 04, `metrics.json`):
+
+# %%
+if measured_here is not None:
+    pairs = bootstrap_pairs(measured_here)
+    best = measured_here["bootstrap"]["best_baseline"]
+    gap, n_measured = find_pair(pairs, "SASRec", best), measured_here["ensemble"]["size"]
+    sasrec_name = "SASRec (mean of seeds)" if n_measured > 1 else "SASRec (one seed)"
+    print(bootstrap_verdict(gap, sasrec_name, best))
+    if n_measured > 1:
+        print(bootstrap_verdict(find_pair(pairs, "SASRec", "ensemble"), sasrec_name,
+                                f"an ensemble of {n_measured} seeds"))
+    advice = {
+        "better": "Use SASRec when the order of recent items matters and its lead over the "
+                  f"simple baselines pays for training and serving a neural model; keep the "
+                  f"tuned {best} as the fallback and the yardstick.",
+        "tie": f"On this data a tuned {best} is as good within the noise: ship it first (it "
+               "serves anonymous sessions too, from their last items), and adopt SASRec where "
+               "it measurably wins on your own data.",
+        "worse": f"On this data the tuned {best} is better: ship it, and try SASRec again "
+                 "with more data or other settings.",
+    }
+    print(advice[gap.verdict])
+else:
+    print(f"notebook 04's comparison is not shown: {stale}")
 
 # %% [markdown]
 # ## Takeaways

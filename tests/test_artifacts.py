@@ -12,6 +12,7 @@ import pytest
 from sasrec_utils.config import SASRecConfig
 from sasrec_utils.data.prepared import PreparedData, data_fingerprint
 from sasrec_utils.data.synthetic import synthetic_events
+from sasrec_utils.presets import CONFIGS, preset_config
 from sasrec_utils.report.artifacts import (
     CHECKPOINT_FILE,
     DATA_FILE,
@@ -20,6 +21,8 @@ from sasrec_utils.report.artifacts import (
     final_checkpoint,
     load_or_prepare,
     notebook_config,
+    preset_changes,
+    preset_line,
     project_root,
     save_prepared,
     seed_folder,
@@ -53,6 +56,31 @@ def test_notebook_config_treats_none_as_default_and_splits_paths():
     assert cfg.epochs == SASRecConfig().epochs
     assert cfg.hidden_dim == 32
     assert cfg.events_paths == ["a.parquet", "b.parquet"]
+
+
+def test_notebook_config_starts_from_the_preset_and_explicit_parameters_override_it():
+    cfg = notebook_config({"preset": "shopping", "dropout": 0.3, "max_len": None}, "03_training")
+    assert (cfg.max_len, cfg.hidden_dim, cfg.dropout, cfg.refit_on_valid) == (50, 128, 0.3, True)
+    assert notebook_config({"preset": "shopping"}, "04_evaluation").max_len == 50
+    assert notebook_config({"preset": None}, "03_training") == SASRecConfig()
+    with pytest.raises(ValueError, match="unknown preset 'x'"):
+        notebook_config({"preset": "x"}, "01_theory_and_data")
+
+
+def test_preset_line_names_the_preset_and_every_setting_it_changed():
+    changes = preset_changes("shopping")  # whatever the preset holds today
+    default, chosen = SASRecConfig().to_dict(), preset_config("shopping").to_dict()
+    assert changes and set(changes) <= set(CONFIGS["shopping"])
+    assert changes == {
+        name: (default[name], chosen[name])
+        for name in CONFIGS["shopping"]
+        if default[name] != chosen[name]
+    }
+    line = preset_line("shopping")
+    assert line.startswith("Preset `shopping`")
+    for name, (default, value) in changes.items():
+        assert f"{name} {default} → {value}" in line
+    assert preset_line(None).startswith("Preset: none") and preset_changes(None) == {}
 
 
 def test_notebook_config_takes_only_the_notebooks_config_parameters():

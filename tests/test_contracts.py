@@ -1,12 +1,14 @@
 """The files the notebooks pass on, and the parameters table make report reads."""
 
 import json
+from dataclasses import replace
 
 import pandas as pd
 import pytest
 
 from sasrec_utils.config import SASRecConfig
 from sasrec_utils.evaluation.metrics import BootstrapPair
+from sasrec_utils.presets import preset_config
 from sasrec_utils.report import contracts
 from sasrec_utils.report.contracts import (
     MAKE_VARIABLES,
@@ -28,10 +30,8 @@ def test_parameter_table_names_known_variables_and_config_fields():
         assert len(set(names)) == len(names), notebook
         for name in names:
             assert name in MAKE_VARIABLES, (notebook, name)
-            assert name in fields or name in {"artifacts", "report_dir", "n_seeds", "progress"}, (
-                notebook,
-                name,
-            )
+            extra = {"artifacts", "report_dir", "n_seeds", "progress", "preset", "ease_max_items"}
+            assert name in fields or name in extra, (notebook, name)
     assert len(set(MAKE_VARIABLES.values())) == len(MAKE_VARIABLES)
 
 
@@ -73,7 +73,10 @@ def test_metrics_round_trip_to_every_folder_and_refuses_foreign_files(tmp_path):
     paths = write_metrics([tmp_path / "a", tmp_path / "b"], evaluation)
     assert [p.parent.name for p in paths] == ["a", "b"]
     metrics = read_metrics(tmp_path / "a")
-    assert metrics == read_metrics(paths[1]) and set(metrics) == set(contracts.METRICS_KEYS)
+    assert metrics == read_metrics(paths[1]) and set(metrics) == {
+        *contracts.METRICS_KEYS,
+        *contracts.OPTIONAL_METRICS_KEYS,
+    }
     assert bootstrap_pairs(metrics) == evaluation.pairs  # data, not a string to parse
     assert metrics["bootstrap"]["best_baseline"] == "markov"
     assert metrics["data_sha256"] == "d" * 64 and metrics["ensemble"]["size"] == 3
@@ -93,6 +96,20 @@ def test_non_default_label_names_the_make_variables_of_a_run(tmp_path):
     assert label(SASRecConfig(epochs=2), seeds=(42,)) == "EPOCHS=2, 1 seed"
     assert label(SASRecConfig(dropout=0.3, seed=7), seeds=(7, 8)) == "DROPOUT=0.3, SEED=7, 2 seeds"
     assert label(SASRecConfig(refit_on_valid=True)) == "refit_on_valid=True"
+
+
+def test_non_default_label_of_a_preset_run_names_it_then_what_differs_from_it(tmp_path):
+    def label(cfg, preset, seeds=(42, 43, 44)):
+        write_metrics([tmp_path], replace(_evaluation(cfg, seeds), preset=preset))
+        return non_default_label(read_metrics(tmp_path))
+
+    shopping = preset_config("shopping", dataset="amazon-beauty")
+    assert label(shopping, "shopping") == "PRESET=shopping, DATASET=amazon-beauty"
+    assert label(shopping.replace(epochs=1), "shopping", (42,)) == (
+        "PRESET=shopping, DATASET=amazon-beauty, EPOCHS=1, 1 seed"
+    )
+    # without the preset recorded, its settings count as changes from SASRecConfig()
+    assert "MAX_LEN=50" in label(shopping, None)
 
 
 def test_benchmark_pair_is_found_by_its_systems():

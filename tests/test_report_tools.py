@@ -8,6 +8,7 @@ import pytest
 
 from sasrec_utils.config import SASRecConfig
 from sasrec_utils.evaluation.metrics import BootstrapPair
+from sasrec_utils.presets import CONFIGS
 from sasrec_utils.report.contracts import METRICS_KEYS, NOTEBOOK_PARAMETERS, read_metrics
 from tools import report_tools
 from tools.report_tools import (
@@ -172,6 +173,27 @@ def test_build_index_links_reports_with_headline_metrics(tmp_path):
     assert "<td>0.1200 ± 0.0100</td>" in page and "<td>0.0432</td>" in page
     assert page.index(">ensemble<") < page.index(">SASRec<") < page.index(">markov<")
     assert "943 users" in page
+    assert "Preset: none" in page and "Other runs" not in page
+
+
+def test_index_states_the_preset_and_links_the_runs_in_subfolders(tmp_path):
+    title = {"cell_type": "markdown", "source": ["# 1. Theory\n"]}
+    beauty = tmp_path / "amazon-beauty"
+    beauty.mkdir()
+    for folder, seconds in ((tmp_path, 30.0), (beauty, 100.0)):
+        (folder / "01_theory_and_data.ipynb").write_text(json.dumps(_executed([title], seconds)))
+        (folder / "02_model.ipynb").write_text(json.dumps(_executed([title], seconds)))
+    shopping_run = _metrics()
+    shopping_run["preset"], shopping_run["dataset"] = "shopping", "amazon-beauty"
+    shopping_run["config"] |= {"dataset": "amazon-beauty"} | CONFIGS["shopping"]
+    (beauty / "metrics.json").write_text(json.dumps(shopping_run))
+    build_index(beauty)
+    assert "Preset `shopping`" not in (page := (beauty / "index.html").read_text())
+    assert "Preset shopping (sasrec_utils.presets.CONFIGS)" in page
+    (tmp_path / "metrics.json").write_text(json.dumps(_metrics()))
+    page = build_index(tmp_path).read_text()
+    assert "<a href='amazon-beauty/index.html'>amazon-beauty/</a>" in page
+    assert "(amazon-beauty, PRESET=shopping, DATASET=amazon-beauty, 200 s of notebook" in page
 
 
 def test_index_leaves_the_readme_headline_to_default_runs(tmp_path, capsys):
@@ -228,6 +250,16 @@ def test_parameters_are_checked_before_any_stamp_is_written(tmp_path):
         with pytest.raises(ValueError, match=said):
             check_parameters("03_training", {bad: "0"})
     assert report_tools.main(["parameters", str(stamps)]) == 0  # defaults: nothing to refuse
+
+
+def test_preset_reaches_every_notebook_and_an_unknown_one_is_refused_first(tmp_path):
+    for notebook in NOTEBOOK_PARAMETERS:
+        assert papermill_args(notebook, {"PRESET": "shopping"})[-2:] == ["preset", "shopping"]
+    stamps = tmp_path / ".parameters"
+    with pytest.raises(ValueError, match="PRESET=shop: unknown preset 'shop'; known presets"):
+        write_parameter_stamps(stamps, {"PRESET": "shop", "EPOCHS": "1"})
+    assert not stamps.exists()
+    assert write_parameter_stamps(stamps, {"PRESET": "shopping"}) == list(NOTEBOOK_PARAMETERS)
 
 
 def test_a_parameter_changes_only_the_stamps_of_notebooks_that_read_it(tmp_path):

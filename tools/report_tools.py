@@ -28,7 +28,7 @@ from typing import Any
 from sasrec_utils.atomic import atomic_write_text
 from sasrec_utils.evaluation.metrics import find_pair
 from sasrec_utils.report import shopping
-from sasrec_utils.report.artifacts import notebook_config
+from sasrec_utils.report.artifacts import notebook_config, preset_line
 from sasrec_utils.report.contracts import (
     MAKE_VARIABLES,
     METRICS_FILE,
@@ -353,17 +353,46 @@ def read_benchmark(
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def notebook_seconds(folder: Path, name: str) -> tuple[dict[str, Any], float] | None:
+    """An executed notebook of ``folder`` and its papermill run time, or None if not run."""
+    path = folder / f"{name}.ipynb"
+    if not path.exists():
+        return None
+    notebook = json.loads(path.read_text())
+    return notebook, notebook.get("metadata", {}).get("papermill", {}).get("duration") or 0.0
+
+
+def other_runs(folder: Path) -> str:
+    """Links to the runs in ``folder``'s subfolders (``reports/amazon-beauty/``), each with
+    its dataset, parameters and notebook time; empty when there are none."""
+    items = []
+    for sub in sorted(path for path in folder.iterdir() if (path / "index.html").exists()):
+        seconds = sum(run[1] for name in NOTEBOOKS if (run := notebook_seconds(sub, name)))
+        metrics = read_metrics(sub) if (sub / METRICS_FILE).exists() else {}
+        said = (
+            f"{metrics['dataset']}, {non_default_label(metrics) or 'the default settings'}, "
+            if metrics
+            else ""
+        )
+        items.append(
+            f"<li><a href='{sub.name}/index.html'>{html.escape(sub.name)}/</a> "
+            f"<span class='muted'>({html.escape(said)}{seconds:.0f} s of notebook time)"
+            "</span></li>"
+        )
+    return f"<h2>Other runs</h2><ul>{''.join(items)}</ul>" if items else ""
+
+
 def build_index(reports_dir: str | os.PathLike) -> Path:
-    """Write ``reports_dir/index.html``: the five reports with run times and headline metrics."""
+    """Write ``reports_dir/index.html``: the five reports with run times, the run's preset,
+    headline metrics, and links to the runs in its subfolders."""
     folder = Path(reports_dir)
     items, total = [], 0.0
     for name in NOTEBOOKS:
-        path = folder / f"{name}.ipynb"
-        if not path.exists():
+        run = notebook_seconds(folder, name)
+        if run is None:
             items.append(f"<li>{name}: not run yet</li>")
             continue
-        notebook = json.loads(path.read_text())
-        duration = notebook.get("metadata", {}).get("papermill", {}).get("duration") or 0.0
+        notebook, duration = run
         total += duration
         items.append(
             f"<li><a href='{name}.html'>{html.escape(notebook_title(notebook))}</a> "
@@ -372,6 +401,7 @@ def build_index(reports_dir: str | os.PathLike) -> Path:
     metrics_path = folder / METRICS_FILE
     metrics = read_metrics(metrics_path) if metrics_path.exists() else {}
     headline = "<p>No metrics yet: run the evaluation notebook.</p>"
+    preset = html.escape(preset_line(metrics.get("preset"))).replace("`", "") if metrics else ""
     if metrics:
         shopping_benchmark = read_benchmark(folder, shopping.BENCHMARK_FILE)
         text = headline_text(metrics, read_benchmark(folder), shopping_benchmark)
@@ -394,9 +424,11 @@ td:first-child, th:first-child {{ text-align: left; }}
 <h1>SASRec: taught and measured</h1>
 <p>Five executed notebooks ({total:.0f} s of notebook time in all):</p>
 <ol>{"".join(items)}</ol>
+<p>{preset}</p>
 <h2>Headline test metrics</h2>
 {headline}
 {figure}
+{other_runs(folder)}
 <p class="muted">Regenerate with <code>make report</code>; parameters as in
 <code>make report EPOCHS=… DEVICE=…</code>.</p>
 </body></html>

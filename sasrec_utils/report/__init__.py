@@ -6,11 +6,22 @@
 cell, the terminal, a log), ``published`` (published figures with their protocol),
 ``reproducibility`` (the block every notebook ends with), ``differences`` (every
 difference from the SASRec paper, with its measured effect), ``narrative`` (sentences
-generated from their numbers), ``plots``, ``plots_results``,
+generated from their numbers), ``benchmark_files`` (the ``reports/benchmark*.json`` a
+notebook reads: here, or fetched from the repository), ``worth`` (what each capability of
+the production demo is worth, verdicts from the figures), ``plots``, ``plots_results``,
 ``plots_attention``.
 """
 
-from . import differences, fingerprints, narrative, plots, plots_attention, plots_results, shopping
+from . import (
+    differences,
+    fingerprints,
+    narrative,
+    plots,
+    plots_attention,
+    plots_results,
+    shopping,
+    worth,
+)
 from .artifacts import (
     DATA_FILE,
     ITEMS_FILE,
@@ -18,11 +29,14 @@ from .artifacts import (
     checkpoint_names,
     load_or_prepare,
     notebook_config,
+    preset_changes,
+    preset_line,
     project_root,
     save_prepared,
     train_seeds,
     trained_checkpoints,
 )
+from .benchmark_files import find_benchmark
 from .contracts import (
     METRICS_FILE,
     TRAINING_FILE,
@@ -57,6 +71,7 @@ __all__ = [
     "differences",
     "epoch_digest",
     "epoch_lines",
+    "find_benchmark",
     "fingerprints",
     "has_held_out",
     "load_or_prepare",
@@ -66,6 +81,8 @@ __all__ = [
     "plots",
     "plots_attention",
     "plots_results",
+    "preset_changes",
+    "preset_line",
     "project_root",
     "published_table",
     "read_metrics",
@@ -77,6 +94,7 @@ __all__ = [
     "trained_checkpoints",
     "trained_on",
     "training_summary",
+    "worth",
     "write_metrics",
     "write_training_summary",
 ]

@@ -32,6 +32,7 @@ from ..data.prepared import (
     save_sequences,
     split_for,
 )
+from ..presets import CONFIGS, preset_config
 from ..training.checkpoint import load_checkpoint
 from ..training.final_model import FinalModel, train_final
 from .contracts import (
@@ -74,12 +75,14 @@ def project_root(start: str | os.PathLike | None = None) -> Path:
 def notebook_config(parameters: Mapping[str, Any], notebook: str | None = None) -> SASRecConfig:
     """``SASRecConfig`` from a notebook's parameters: ``notebook_config(globals(), "03_training")``.
 
-    Only config fields count, and with ``notebook`` only those among its
-    ``NOTEBOOK_PARAMETERS`` (so a later variable named like a field, such as ``split``,
-    never leaks in). ``None`` means "the config's default". ``events_paths`` may be one
-    comma-separated string (what ``make report EVENTS=a,b`` passes) or a list.
+    A ``preset`` parameter (a name in ``presets.CONFIGS``) is the starting point, else
+    ``SASRecConfig()``; then the parameters that are config fields override it. With
+    ``notebook`` only its ``NOTEBOOK_PARAMETERS`` count (so a later variable named like a
+    field, such as ``split``, never leaks in). ``None`` means "the preset's, else the
+    config's default". ``events_paths`` may be one comma-separated string (what ``make
+    report EVENTS=a,b`` passes) or a list.
     """
-    names = set(SASRecConfig.__dataclass_fields__)
+    names = set(SASRecConfig.__dataclass_fields__) | {"preset"}
     if notebook is not None:
         names &= set(NOTEBOOK_PARAMETERS[notebook])
     values = {
@@ -87,7 +90,36 @@ def notebook_config(parameters: Mapping[str, Any], notebook: str | None = None) 
     }
     if isinstance(values.get("events_paths"), str):
         values["events_paths"] = [p.strip() for p in values["events_paths"].split(",") if p]
-    return SASRecConfig().replace(**values)
+    preset = values.pop("preset", None)
+    return preset_config(preset, **values) if preset else SASRecConfig().replace(**values)
+
+
+def preset_changes(preset: str | None) -> dict[str, tuple[Any, Any]]:
+    """Each setting the preset changes from ``SASRecConfig()``: name -> (default, preset's)."""
+    if not preset:
+        return {}
+    default, chosen = SASRecConfig().to_dict(), preset_config(preset).to_dict()
+    return {
+        name: (default[name], chosen[name])
+        for name in CONFIGS[preset]
+        if default[name] != chosen[name]
+    }
+
+
+def preset_line(preset: str | None) -> str:
+    """The line each report page shows: the run's preset and every setting it changed."""
+    if not preset:
+        return (
+            "Preset: none, the SASRecConfig() defaults (`make report PRESET=NAME` starts "
+            f"from one of {sorted(CONFIGS)}; explicit parameters override it)."
+        )
+    changes = ", ".join(
+        f"{name} {default} → {value}" for name, (default, value) in preset_changes(preset).items()
+    )
+    return (
+        f"Preset `{preset}` (sasrec_utils.presets.CONFIGS), changing from SASRecConfig(): "
+        f"{changes or 'nothing'}; explicit parameters override it."
+    )
 
 
 def data_settings(cfg: SASRecConfig) -> dict[str, Any]:

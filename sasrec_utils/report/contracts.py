@@ -27,6 +27,7 @@ import pandas as pd
 from ..atomic import atomic_write_json
 from ..config import SASRecConfig
 from ..evaluation.metrics import BootstrapPair
+from ..presets import preset_config
 from ..training.early_stopping import BEST_VALID_KEY
 from .protocol import TRAIN
 
@@ -39,7 +40,9 @@ METRICS_FILE = "metrics.json"
 
 # Parameters `make report` passes, per notebook; the Makefile variable that sets each is
 # MAKE_VARIABLES[name] (an unset variable leaves the notebook's default).
-_DATA = ("artifacts", "dataset", "data_dir", "events_paths", "vocabulary_path")
+# `preset` (a name in presets.CONFIGS, Makefile PRESET) is the base every notebook's config
+# starts from; the explicit parameters then override it (artifacts.notebook_config).
+_DATA = ("artifacts", "preset", "dataset", "data_dir", "events_paths", "vocabulary_path")
 _MODEL = ("embeddings_path", "hidden_dim", "n_layers", "n_heads", "max_len", "dropout", "seed")
 NOTEBOOK_PARAMETERS: dict[str, tuple[str, ...]] = {
     "01_theory_and_data": (*_DATA, "seed"),
@@ -50,7 +53,7 @@ NOTEBOOK_PARAMETERS: dict[str, tuple[str, ...]] = {
         *("epochs", "patience", "loss", "lr", "batch_size", "batch_tokens", "device"),
         *("n_seeds", "progress"),
     ),
-    "04_evaluation": (*_DATA, "report_dir", "device", "seed", "n_seeds"),
+    "04_evaluation": (*_DATA, "report_dir", "device", "seed", "n_seeds", "ease_max_items"),
     "05_production_demo": (*_DATA, "seed"),
 }
 DEFAULT_N_SEEDS = 3  # notebook 03's (and 04's) default number of seeds
@@ -63,6 +66,8 @@ MAKE_VARIABLES = {
     "embeddings_path": "EMBEDDINGS",
     "n_seeds": "N_SEEDS",
     "progress": "PROGRESS",
+    "preset": "PRESET",
+    "ease_max_items": "EASE_MAX_ITEMS",
     **{
         name: name.upper()
         for name in (
@@ -177,6 +182,8 @@ METRICS_KEYS = (
     "config",
     "describes",
 )
+# written since presets reach the notebooks; files from before lack it (read as no preset)
+OPTIONAL_METRICS_KEYS = ("preset",)
 PROTOCOL = "leave-one-out, full ranking over all items, history masked, pessimistic ties"
 
 
@@ -205,11 +212,13 @@ class Evaluation:
     by_history_length: pd.DataFrame
     training: dict[str, Any]
     describes: dict[str, Any]
+    preset: str | None = None  # the presets.CONFIGS name the run's config started from
 
     def to_json(self) -> dict[str, Any]:
         """The ``METRICS_KEYS`` as plain JSON values."""
         return {
             "dataset": self.cfg.dataset,
+            "preset": self.preset,
             "split": "test",
             "protocol": PROTOCOL,
             "n_queries": self.n_queries,
@@ -318,13 +327,17 @@ def best_baseline_pair(benchmark: Mapping[str, Any], trained_on: str = TRAIN) ->
 
 def non_default_label(metrics: Mapping[str, Any]) -> str:
     """How the run behind ``metrics`` differs from ``make report``'s defaults, as the
-    Makefile variables that set it (``"EPOCHS=2, 1 seed"``); empty for a default run.
+    Makefile variables that set it (``"EPOCHS=2, 1 seed"``; ``"PRESET=shopping, ..."`` then
+    what differs from the preset); empty for a default run.
 
     The device is where the run happened, not a parameter of the method: not counted.
     """
-    defaults = json.loads(json.dumps(SASRecConfig().to_dict()))  # tuples as JSON lists
+    preset = metrics.get("preset")  # absent from metrics files before presets were passed
+    base = preset_config(preset) if preset else SASRecConfig()
+    defaults = json.loads(json.dumps(base.to_dict()))  # tuples as JSON lists
     used = metrics["config"]
-    changed = [
+    changed = [f"PRESET={preset}"] if preset else []
+    changed += [
         f"{MAKE_VARIABLES.get(name, name)}={used[name]}"
         for name in defaults
         if name != "device" and used.get(name, defaults[name]) != defaults[name]
