@@ -87,7 +87,7 @@ data_dir = None
 events_paths = None  # for "events": parquet file(s)
 vocabulary_path = None  # for "events": optional item_vocabulary.parquet
 session = None  # titles or item ids typed by a visitor; None: a MovieLens example, or a real user's items
-cart = None  # titles or item ids in a cart; None: a MovieLens example, or a real user's items
+cart = None  # titles or item ids in a cart; None: a MovieLens example, or a common pair
 k = 10  # recommendations per request
 journey_users = 5  # test users followed in the re-engagement and journey sections
 coherence_sessions = 300  # sessions of each kind measured to set the coherence thresholds
@@ -171,8 +171,10 @@ else:
 
 # %% [markdown]
 # The example requests. On MovieLens they are typed as a person would: exact titles or a
-# distinctive part of one. Without titles (retail data), they are a real test user's recent
-# items. `catalogue.resolve` turns the text into item ids and refuses ambiguous text.
+# distinctive part of one. Without titles (retail or shopping data), the session is a real
+# test user's recent items and the cart the two items most training users held together
+# (`insights.common_cart`), so its add-ons have past customers to count.
+# `catalogue.resolve` turns the text into item ids and refuses ambiguous text.
 
 # %%
 if session is None:
@@ -180,7 +182,7 @@ if session is None:
                if items is not None else data.to_original(split.test.histories[0][-5:]).tolist())
 if cart is None:
     cart = (["Toy Story (1995)", "Aladdin (1992)", "Lion King, The (1994)"]
-            if items is not None else data.to_original(split.test.histories[1][-3:]).tolist())
+            if items is not None else data.to_original(insights.common_cart(split.train)).tolist())
 session_ids = catalogue.resolve(session)
 cart_ids = catalogue.resolve(cart)
 pd.DataFrame({

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from sasrec_utils.serving.catalogue import UnknownItemsWarning
-from sasrec_utils.serving.insights import cart_follow_ups, explain
+from sasrec_utils.serving.insights import cart_follow_ups, common_cart, explain
 
 from .conftest import ITEM_IDS, N_ITEMS, sequences_from_lists
 
@@ -55,3 +55,16 @@ def test_cart_follow_ups_count_users_who_had_the_whole_cart_then_the_item(rec):
     assert frame["share"].tolist() == [0.5, 0.25, 0.0]
     nobody = cart_follow_ups(rec, train, [110, 111], [105])
     assert nobody["users_with_cart"].tolist() == [0] and np.isnan(nobody["share"].iloc[0])
+
+
+def test_common_cart_is_the_pair_most_users_held_before_their_last_item():
+    # pairs before each last item: row 0 {1,2}; row 1 {2,1},{2,3},{1,3}; row 2 {3,4};
+    # row 3 {1,2} twice (counted once); row 4: only its last item holds 9
+    train = sequences_from_lists([[1, 2, 5], [2, 1, 3, 5], [3, 4, 6], [1, 2, 1, 2, 7], [4, 9]])
+    assert common_cart(train).tolist() == [1, 2]  # rows 0, 1, 3
+    # within the recent items only: the last 2 before each last item
+    assert common_cart(train, recent=2).tolist() == [1, 2]  # rows 0, 3 ({1,2} in [2,1,2])
+    recent_only = sequences_from_lists([[1, 2, 3, 4, 5], [3, 4, 9], [6, 1, 2, 8]])
+    assert common_cart(recent_only, recent=2).tolist() == [3, 4]  # {1,2} only in row 2
+    with pytest.raises(ValueError, match="two distinct items"):
+        common_cart(sequences_from_lists([[1, 2], [3, 3, 4]]))

@@ -8,7 +8,7 @@ import pytest
 
 from sasrec_utils.config import SASRecConfig
 from sasrec_utils.evaluation.metrics import BootstrapPair
-from sasrec_utils.presets import CONFIGS
+from sasrec_utils.presets import CONFIGS, preset_config
 from sasrec_utils.report.contracts import METRICS_KEYS, NOTEBOOK_PARAMETERS, read_metrics
 from tools import report_tools
 from tools.report_tools import (
@@ -389,6 +389,12 @@ def test_headline_adds_the_shopping_benchmark_when_it_is_there():
     assert "published under the same protocol: BSARec 0.0611, ICSRec 0.0578" in papers
     assert "0.0650 ± 0.0020" in deployment and "markov fitted alike 0.0520: +25.0%" in deployment
     assert "0.0611" not in deployment  # no published figure beside the refit
+    benchmark["config"] = preset_config("shopping", dataset="amazon-beauty").to_dict()
+    assert "the `shopping` preset **0.0580" in headline_text(_metrics(), None, benchmark)
+    benchmark["config"]["hidden_dim"] = 8  # a file run with settings the preset since left
+    assert "an earlier `shopping` preset (the current one awaits `make bench-beauty`) **0.0580" in (
+        headline_text(_metrics(), None, benchmark)
+    )
 
 
 def test_a_shopping_file_without_a_papers_protocol_row_sets_nothing_beside_the_papers():

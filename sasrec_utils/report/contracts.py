@@ -107,11 +107,12 @@ def training_summary(
     runs: Mapping[int, FinalModel],
     checkpoints: Mapping[int, str],
     data_sha256: str,
-    peak_memory_mib: float = float("nan"),
+    peak_memory_mib: float | None = None,
 ) -> dict[str, Any]:
     """What ``training.json`` holds for runs of ``artifacts.train_seeds``; ``checkpoints``
     names each seed's final checkpoint relative to the artifacts folder, ``data_sha256``
-    is ``data_fingerprint`` of the data they learnt from."""
+    is ``data_fingerprint`` of the data they learnt from; ``peak_memory_mib`` None where
+    it was not measured (written as JSON null)."""
     entries = []
     for seed, final in runs.items():
         selected = final.selected

@@ -2,7 +2,9 @@
 
 ``explain`` takes a ``Recommender`` and a history of external item ids, like its methods;
 ``cart_follow_ups`` counts, in the training sequences, what users who had a whole cart did
-next. (Session coherence is in ``coherence``.)
+next; ``common_cart`` finds a pair of items many of them held together, an example cart
+with follow-ups to count where items have no titles. (Session coherence is in
+``coherence``.)
 """
 
 from __future__ import annotations
@@ -114,3 +116,30 @@ def cart_follow_ups(
             "share": [count / users if users else float("nan") for count in later],
         }
     )
+
+
+def common_cart(train: Sequences, recent: int = 10) -> np.ndarray:
+    """The two items (internal ids, ``(2,)``) that the most training users held together
+    among their ``recent`` items before their last one, so the cart has follow-ups.
+
+    Each user counts a pair once; ties go to the smaller pair of ids. Raises ``ValueError``
+    when no user has two distinct items there.
+    """
+    rows = np.repeat(np.arange(len(train)), train.lengths)
+    from_end = train.offsets[rows] + train.lengths[rows] - np.arange(len(train.items))
+    window = np.flatnonzero((from_end >= 2) & (from_end <= recent + 1))  # not the last item
+    keys = []
+    for gap in range(1, recent):
+        first, second = window[:-gap], window[gap:]
+        same_user = rows[first] == rows[second]
+        a, b = train.items[first[same_user]], train.items[second[same_user]]
+        distinct = a != b
+        low, high = np.minimum(a, b)[distinct], np.maximum(a, b)[distinct]
+        pair = low.astype(np.int64) * (int(train.items.max()) + 1) + high
+        keys.append(np.stack([rows[first[same_user]][distinct], pair], axis=1))
+    held = np.unique(np.concatenate(keys), axis=0) if keys else np.empty((0, 2), np.int64)
+    if not len(held):
+        raise ValueError("no training user holds two distinct items before their last one")
+    pairs, users = np.unique(held[:, 1], return_counts=True)
+    best = int(pairs[np.argmax(users)])
+    return np.array(divmod(best, int(train.items.max()) + 1))
