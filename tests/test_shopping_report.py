@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from sasrec_utils.presets import preset_config
 from sasrec_utils.report import shopping
 
 
@@ -187,3 +188,12 @@ def test_sessions_long_format_and_provenance(benchmark):
     assert list(table.columns) == ["SASRec", "markov"]
     text = shopping.provenance(benchmark)
     assert "50 min in all" in text and "[100, 101]" in text
+    assert "an earlier `shopping` preset" in text  # the fixture's config is not today's
+
+
+def test_provenance_says_whether_the_file_ran_todays_preset(benchmark):
+    benchmark["config"] = preset_config("shopping", seed=3, refit_on_valid=True).to_dict()
+    assert shopping.runs_todays_preset(benchmark)  # seed and refit are not the preset's model
+    assert "with today's `shopping` preset:" in shopping.provenance(benchmark)
+    benchmark["config"]["frequency_mix"] = 0.0
+    assert not shopping.runs_todays_preset(benchmark)

@@ -26,9 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from sasrec_utils.atomic import atomic_write_text
-from sasrec_utils.config import SASRecConfig
 from sasrec_utils.evaluation.metrics import find_pair
-from sasrec_utils.presets import CONFIGS
 from sasrec_utils.report import shopping
 from sasrec_utils.report.artifacts import notebook_config, preset_line
 from sasrec_utils.report.contracts import (
@@ -254,21 +252,16 @@ def benchmark_text(benchmark: dict[str, Any]) -> str:
     )
 
 
-def _shopping_preset_name(benchmark: dict[str, Any]) -> str:
-    """ "the `shopping` preset" when ``benchmark`` ran today's preset's model settings, else
-    words saying the file holds an earlier one (the refit is a protocol, not a setting)."""
-    settings = {k: v for k, v in CONFIGS["shopping"].items() if k != "refit_on_valid"}
-    ran = {**SASRecConfig().to_dict(), **benchmark["config"]}
-    if all(ran[k] == v for k, v in settings.items()):
-        return "the `shopping` preset"
-    return "an earlier `shopping` preset (the current one awaits `make bench-beauty`)"
-
-
 def shopping_text(benchmark: dict[str, Any]) -> str:
     """``make bench-beauty``'s held-out results as one Markdown sentence (leading space): the
     papers' protocol beside the published figures, then the deployment refit, each against
     the best baseline fitted on the same items."""
     seeds = ", ".join(map(str, benchmark["held_out_seeds"]))
+    preset = (
+        "the `shopping` preset"
+        if shopping.runs_todays_preset(benchmark)
+        else "an earlier `shopping` preset (the current one awaits `make bench-beauty`)"
+    )
     parts = []
     for protocol in (TRAIN, TRAIN_VALID):
         if not has_held_out(benchmark, protocol):
@@ -282,7 +275,7 @@ def shopping_text(benchmark: dict[str, Any]) -> str:
             else "deployment, retrained on the validation item too"
         )
         text = (
-            f"{label}: {_shopping_preset_name(benchmark)} **{sasrec['ndcg@10']:.4f} ± "
+            f"{label}: {preset} **{sasrec['ndcg@10']:.4f} ± "
             f"{sasrec['ndcg@10_sd']:.4f}** (worst seed {sasrec['ndcg@10_min']:.4f}), HR@10 "
             f"{sasrec['hr@10']:.4f}, against {pair.baseline} fitted alike "
             f"{baseline['ndcg@10']:.4f}: {pair.lift:+.1%}, 95% interval "
