@@ -8,7 +8,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -510,8 +510,9 @@ print(f"real last 10: {1 - label_shares.loc['real last 10', 'LOW']:.1%} MEDIUM o
       f"mean raw score {means.loc['real last 10', 'score']:.3f}, mean lift "
       f"{means.loc['real last 10', 'lift']:.3f}; thresholds: MEDIUM {thresholds.medium:.3f}, "
       f"HIGH {thresholds.high:.3f}")
-raw_order = ("above" if means.loc["popular 10", "score"] > means.loc["random 10", "score"]
-             else "not above")
+popular_raw, random_raw = means.loc["popular 10", "score"], means.loc["random 10", "score"]
+raw_order = ("above" if popular_raw > random_raw
+             else "below" if popular_raw < random_raw else "level with")
 print(f"On the raw score, popular sessions sit {raw_order} random ones "
       f"({means.loc['popular 10', 'score']:.3f} against {means.loc['random 10', 'score']:.3f}).")
 quality_pays, quality_said = worth.session_quality_verdict(label_shares)
