@@ -25,6 +25,7 @@ SCHEDULES = ("constant", "cosine")
 ACTIVATIONS = ("gelu", "relu", "swiglu")
 TRAIN_EXAMPLES = ("windows", "prefixes")
 PROPOSALS = ("popularity", "uniform")
+LAYER_NORMS = ("pre", "post")
 
 
 @dataclass
@@ -46,6 +47,11 @@ class SASRecConfig:
         dropout: the rate on the embeddings and on each block's attention and feed-forward
         outputs (and inside the feed-forward layer).
         attention_dropout: the rate on the attention weights (0: none, the default).
+        layer_norm: ``pre`` (LayerNorm before each block's attention and feed-forward and
+        once at the end, item embeddings scaled by sqrt(D): the SASRec paper's code) or
+        ``post`` (LayerNorm after each residual sum and on the summed embeddings, no
+        scaling: BERT's order, kept by the S3-Rec family's code that FMLP-Rec, ICLRec and
+        BSARec build on).
         frequency_mix: an extension of SASRec (BSARec, Shin et al. AAAI 2024; after
         FMLP-Rec, Zhou et al. WWW 2022): each block mixes ``frequency_mix`` of a
         frequency-domain filter of its input with ``1 - frequency_mix`` of attention (0:
@@ -111,6 +117,7 @@ class SASRecConfig:
     ffn_activation: str = "gelu"
     dropout: float = 0.2
     attention_dropout: float = 0.0
+    layer_norm: str = "pre"
     frequency_mix: float = 0.0
     frequency_cutoff: int = 3
     # training
@@ -172,6 +179,7 @@ class SASRecConfig:
         _choice("ffn_activation", self.ffn_activation, ACTIVATIONS)
         _choice("train_examples", self.train_examples, TRAIN_EXAMPLES)
         _choice("negative_proposal", self.negative_proposal, PROPOSALS)
+        _choice("layer_norm", self.layer_norm, LAYER_NORMS)
         _int_at_least("max_len", self.max_len, 2)
         _int_at_least("hidden_dim", self.hidden_dim, 1)
         _int_at_least("n_layers", self.n_layers, 1)

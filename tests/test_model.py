@@ -25,8 +25,9 @@ def test_shapes_and_attention():
     assert torch.allclose(model(seq), hidden, atol=1e-5)  # fused path == explicit path
 
 
-def test_causality():
-    model = make()
+@pytest.mark.parametrize("layer_norm", ["pre", "post"])
+def test_causality(layer_norm):
+    model = make(layer_norm=layer_norm)
     seq = torch.tensor([[1, 2, 3, 4, 5, 6]])
     changed = seq.clone()
     changed[0, 4] = 17
@@ -35,11 +36,41 @@ def test_causality():
     assert not torch.allclose(a[:, 4:], b[:, 4:], atol=1e-3)
 
 
-def test_left_padding_does_not_change_last_scores():
-    model = make()
+@pytest.mark.parametrize("layer_norm", ["pre", "post"])
+def test_left_padding_does_not_change_last_scores(layer_norm):
+    model = make(layer_norm=layer_norm)
     short = torch.tensor([[3, 4, 5]])
     padded = torch.tensor([[0, 0, 0, 0, 3, 4, 5]])
     assert torch.allclose(model.score_last(short), model.score_last(padded), atol=1e-5)
+
+
+def test_post_norm_block_computed_by_hand():
+    # layer_norm="post": LN(item + position), then LN(x + attn(x)), then LN(x + FFN(x)),
+    # and no final LayerNorm; "pre" differs in every one of these steps
+    torch.manual_seed(3)
+    cfg = SASRecConfig(max_len=5, hidden_dim=8, n_heads=2, n_layers=1, dropout=0.0)
+    model = SASRec(12, cfg.replace(layer_norm="post")).eval()
+    seq = torch.tensor([[0, 4, 7, 1, 9]])
+    with torch.no_grad():
+        x = model.emb_norm(model.item_emb(seq) + model.pos_emb(torch.arange(5)))
+        block = model.blocks[0]
+        q, k, v = block.attn.qkv(x).split(8, dim=-1)
+        heads = [t.view(1, 5, 2, 4).transpose(1, 2) for t in (q, k, v)]
+        scores = heads[0] @ heads[1].transpose(-2, -1) / 2.0  # sqrt(d_head = 4)
+        allowed = attention_mask(seq)
+        weights = scores.masked_fill(~allowed, float("-inf")).softmax(-1)
+        attended = block.attn.out((weights @ heads[2]).transpose(1, 2).reshape(1, 5, 8))
+        x = block.ln_attn(x + attended)
+        expected = block.ln_ffn(x + block.ffn(x))
+        assert torch.allclose(model(seq), expected, atol=1e-5)
+        pre = SASRec(12, cfg).eval()
+        pre.load_state_dict(model.state_dict(), strict=False)
+        assert not torch.allclose(pre(seq), expected, atol=1e-2)
+
+
+def test_unknown_layer_norm_is_refused_by_name():
+    with pytest.raises(ValueError, match="layer_norm"):
+        SASRecConfig(layer_norm="middle")
 
 
 def test_mask_has_no_empty_rows():

@@ -109,7 +109,8 @@ class SwiGLU(nn.Module):
 
 
 class Block(nn.Module):
-    """Pre-LayerNorm transformer block: x + attn(LN(x)), then x + FFN(LN(x)).
+    """Transformer block: x + attn(LN(x)), then x + FFN(LN(x)) (``layer_norm="pre"``), or
+    LN(x + attn(x)), then LN(x + FFN(x)) (``"post"``).
 
     The FFN is ``Linear -> activation -> dropout -> Linear`` with ``cfg.ffn_activation``:
     GELU (default), ReLU (the paper's) or SwiGLU (a gated unit; its first layer is twice
@@ -131,6 +132,7 @@ class Block(nn.Module):
             nn.Linear(width, dim),
         )
         self.drop = LeanDropout(cfg.dropout)
+        self.post_norm = cfg.layer_norm == "post"
         self.frequency_mix = cfg.frequency_mix
         self.frequency = (
             FrequencyFilter(dim, cfg.max_len, cfg.frequency_cutoff) if cfg.frequency_mix else None
@@ -144,14 +146,17 @@ class Block(nn.Module):
         Q = L, or 1 with ``last=True`` (only the most recent position is computed). With
         ``frequency_mix > 0`` the attention output is mixed with the frequency filter's.
         """
-        normed = self.ln_attn(x)
-        attended, weights = self.attn(normed, bias, need_weights, last)
+        inputs = x if self.post_norm else self.ln_attn(x)
+        attended, weights = self.attn(inputs, bias, need_weights, last)
         if self.frequency is not None:
             real = bias[:, 0, -1] == 0  # (B, L): the last query sees every real item
-            filtered = self.frequency(normed, real)[:, -attended.shape[1] :]
+            filtered = self.frequency(inputs, real)[:, -attended.shape[1] :]
             attended = (1 - self.frequency_mix) * attended + self.frequency_mix * filtered
         if last:
             x = x[:, -1:]
+        if self.post_norm:
+            x = self.ln_attn(x + self.drop(attended))
+            return self.ln_ffn(x + self.drop(self.ffn(x))), weights
         x = x + self.drop(attended)
         x = x + self.drop(self.ffn(self.ln_ffn(x)))
         return x, weights
@@ -170,7 +175,11 @@ class SASRec(nn.Module):
         self.pos_emb = nn.Embedding(cfg.max_len, cfg.hidden_dim)
         self.emb_drop = LeanDropout(cfg.dropout)
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
-        self.ln_final = nn.LayerNorm(cfg.hidden_dim)
+        # pre: one LayerNorm after the last block; post: on the summed embeddings instead
+        # (each block already ends in one)
+        self.post_norm = cfg.layer_norm == "post"
+        self.emb_norm = nn.LayerNorm(cfg.hidden_dim) if self.post_norm else None
+        self.ln_final = nn.Identity() if self.post_norm else nn.LayerNorm(cfg.hidden_dim)
         self.apply(_init_weights)
 
     def forward(
@@ -198,8 +207,12 @@ class SASRec(nn.Module):
                 "keep the most recent max_len items"
             )
         positions = torch.arange(self.max_len - length, self.max_len, device=seq.device)
-        scale = math.sqrt(self.item_emb.embedding_dim)
-        x = self.emb_drop(self.item_emb(seq) * scale + self.pos_emb(positions))  # (B, L, D)
+        if self.emb_norm is not None:  # post: LN(item + position)
+            x = self.emb_norm(self.item_emb(seq) + self.pos_emb(positions))
+        else:  # pre: the paper's code scales the item embeddings by sqrt(D)
+            scale = math.sqrt(self.item_emb.embedding_dim)
+            x = self.item_emb(seq) * scale + self.pos_emb(positions)
+        x = self.emb_drop(x)  # (B, L, D)
         # built once as an additive float mask and shared by every layer (SDPA would
         # otherwise convert a boolean mask to floats again in each layer)
         mask = attention_mask(seq)  # (B, 1, L, L) bool
