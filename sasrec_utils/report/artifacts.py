@@ -42,6 +42,7 @@ from .contracts import (
     write_training_summary,
 )
 from .progress import epoch_lines
+from .seed_pool import SEED_LOG_FILE, seed_processes, threads_per_process, train_in_processes
 
 log = logging.getLogger(__name__)
 
@@ -211,7 +212,15 @@ def train_seeds(
     resume: bool = False,
 ) -> dict[int, FinalModel]:
     """Train ``cfg`` once per seed (``refit.train_final``) into ``artifacts/seed-<s>/``;
-    ``resume`` continues each seed's interrupted run from its ``last.pt``."""
+    ``resume`` continues each seed's interrupted run from its ``last.pt``.
+
+    Where a CPU has a core per seed to spare (``seed_pool.seed_processes``), the seeds
+    train side by side, one process each; their epoch lines go to the terminal and to
+    ``seed-<s>/training-log.txt``, and are printed here, seed by seed, when all are done.
+    """
+    processes = seed_processes(cfg, len(seeds))
+    if processes > 1:
+        return _train_side_by_side(artifacts, cfg, prepared, seeds, processes, progress, resume)
     runs = {}
     for seed in seeds:
         if progress not in (False, "none"):
@@ -219,6 +228,33 @@ def train_seeds(
         out = seed_folder(artifacts, seed)
         runs[seed] = train_final(cfg.replace(seed=seed), prepared, out, progress, resume)
     return runs
+
+
+def _train_side_by_side(
+    artifacts: str | os.PathLike,
+    cfg: SASRecConfig,
+    prepared: PreparedData,
+    seeds: list[int],
+    processes: int,
+    progress: bool | str,
+    resume: bool,
+) -> dict[int, FinalModel]:
+    threads = threads_per_process(processes)
+    shown = progress not in (False, "none")
+    if shown:
+        print(
+            f"seeds {seeds}: {processes} at a time, one process each on {threads} CPU "
+            f"thread(s); each epoch's line goes to the terminal and to "
+            f"seed-<seed>/{SEED_LOG_FILE}, shown here when all are done",
+            flush=True,
+        )
+    jobs = [(cfg.replace(seed=s), seed_folder(artifacts, s)) for s in seeds]
+    results = train_in_processes(jobs, prepared, processes, threads, resume)
+    if shown:
+        for seed in seeds:
+            lines = (seed_folder(artifacts, seed) / SEED_LOG_FILE).read_text()
+            print(f"== seed {seed}\n{lines}", end="", flush=True)
+    return dict(zip(seeds, results, strict=True))
 
 
 def final_checkpoint(artifacts: str | os.PathLike, cfg: SASRecConfig, seed: int) -> Path:
