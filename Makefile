@@ -50,10 +50,11 @@ help:
 	@echo "  ARTIFACTS        folder of data, checkpoints and stamps (default artifacts)"
 	@echo "  PROGRESS         training progress in reports: lines or bar (default lines)"
 	@echo "  PARAMS_FILE      YAML file of notebook parameters for make report"
-	@echo "  EPOCHS, ...      notebook parameters of make report: README, 'make report parameters'"
 	@echo "  LATENCY_ARGS     options of benchmarks/latency.py (e.g. --checkpoint FILE)"
 	@echo "  BENCH_ARGS       options of benchmarks/bench.py (bench, bench-beauty)"
 	@echo "  BENCH_SCALE_ARGS options of benchmarks/bench_scale.py"
+	@echo "make report's notebook parameters (empty: the notebook's default; README, 'make report parameters'):"
+	@$(TOOLS) parameter-help 2>/dev/null || echo "  EPOCHS, ...      listed here once make install has run"
 
 # creates $(VENV) when the rule above needs it, then installs with the new make's PYTHON
 install:

@@ -41,7 +41,7 @@ from sasrec_utils.model.losses import build_loss
 from sasrec_utils.model.sasrec import SASRec
 from sasrec_utils.report.protocol import trained_on
 from sasrec_utils.report.shopping import LOSS_VARIANTS
-from sasrec_utils.runtime import peak_rss_mib, resolve_device, set_seed
+from sasrec_utils.runtime import peak_rss_mib, resolve_device, set_seed, use_threads
 from sasrec_utils.training import distributed
 from sasrec_utils.training.final_model import final_train, train_final
 from sasrec_utils.training.loop import train_epoch
@@ -365,8 +365,7 @@ def main() -> None:
     """Run the job given as JSON in ``argv[1]``; print its result as the last line."""
     job = json.loads(sys.argv[1])
     cfg = SASRecConfig.from_dict(job["config"])
-    if cfg.num_threads:
-        torch.set_num_threads(cfg.num_threads)
+    use_threads(cfg.num_threads)  # every job, not only training: the project's thread rule
     print(json.dumps(JOBS[job["kind"]](cfg, job)), flush=True)
 
 

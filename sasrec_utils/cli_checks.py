@@ -24,6 +24,8 @@ def output_folder(option: str, path: str, writes: tuple[str, ...]) -> Path:
     """
     folder = Path(path)
     for above in [folder, *folder.parents]:
+        if above.is_symlink() and not above.exists():
+            raise ValueError(f"{option} {path}: {above} is a link to nothing; pass a folder")
         if above.exists() and not above.is_dir():
             where = "is a file" if above == folder else f"is inside {above}, which is a file"
             raise ValueError(f"{option} {path}: {where}; pass a folder")

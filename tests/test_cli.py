@@ -131,6 +131,15 @@ def test_an_out_that_is_a_file_is_refused_before_training(tmp_path, monkeypatch)
     assert taken.read_text() == "mine"
 
 
+def test_an_out_that_links_to_nothing_is_refused_before_training(tmp_path, monkeypatch):
+    refuse_work(monkeypatch)
+    dangling = tmp_path / "dangling"
+    dangling.symlink_to(tmp_path / "gone")
+    with pytest.raises(SystemExit, match=r"^sasrec train: --out .*dangling: .* a link to nothing"):
+        main(["train", "--out", str(dangling)])
+    assert dangling.is_symlink() and not (tmp_path / "gone").exists()
+
+
 def test_an_out_holding_an_earlier_run_is_left_as_it_was(tmp_path, monkeypatch):
     refuse_work(monkeypatch)
     (tmp_path / "best.pt").write_bytes(b"earlier")

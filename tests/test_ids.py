@@ -61,3 +61,17 @@ def test_padding_and_out_of_range_indices_have_no_external_id():
         ids.to_external([0])
     with pytest.raises(ValueError, match=r"\[4\] are not items"):
         ids.to_external([4])
+
+
+def test_missing_ids_are_refused_naming_positions():
+    with pytest.raises(ValueError, match=r"must not be missing.*2 are, at positions \[0, 2\]"):
+        IdMap(np.array([np.nan, 5.0, np.nan]))
+    with pytest.raises(ValueError, match=r"at positions \[1\]"):
+        IdMap(np.array(["a", None], dtype=object))
+
+
+def test_a_fractional_internal_index_is_refused_not_cut():
+    ids = IdMap(np.array([7000, 7001, 7002]))
+    with pytest.raises(ValueError, match=r"must be integers, got float64 \(e\.g\. 1\.9\)"):
+        ids.to_external([1.9])
+    assert ids.to_external(np.array([2], dtype=np.uint32)).tolist() == [7001]

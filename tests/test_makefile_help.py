@@ -6,6 +6,8 @@ import re
 import subprocess
 from pathlib import Path
 
+from sasrec_utils.report.contracts import MAKE_VARIABLES
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -35,6 +37,8 @@ def test_make_help_lists_every_target_and_parameter_on_its_own_line():
     assert targets - listed == set(), "targets missing from make help"
     assert parameters - listed == set(), "parameters missing from make help"
     assert all(len(line.split(maxsplit=1)) == 2 for line in shown if line.startswith("  "))
+    assert set(MAKE_VARIABLES.values()) - listed == set(), "notebook parameters missing"
+    assert "  PRESET           notebook parameter preset (01, 02, 03, 04, 05)" in shown
 
 
 def test_make_latency_runs_the_benchmark_with_this_checkout():

@@ -218,6 +218,24 @@ def test_users_with_two_items_only_are_refused_before_training(tmp_path):
         prepare_data(cfg)
 
 
+def test_fit_on_a_split_without_validation_queries_says_so_before_training():
+    import pandas as pd
+
+    from sasrec_utils.data.prepared import PreparedData
+    from sasrec_utils.data.sequences import build_sequences
+    from sasrec_utils.data.splits import leave_one_out_split
+    from sasrec_utils.training.loop import fit
+
+    events = pd.DataFrame(
+        {"user_id": [1, 1, 2, 2], "item_id": [1, 2, 2, 3], "timestamp": [0, 1, 0, 1]}
+    )
+    sequences = build_sequences(events)
+    prepared = PreparedData(sequences, leave_one_out_split(sequences))
+    cfg = SASRecConfig(epochs=1, hidden_dim=8, max_len=5, device="cpu", num_threads=1)
+    with pytest.raises(ValueError, match=r"no validation queries.*at least 3 events"):
+        fit(cfg, prepared, progress=False)
+
+
 def test_a_path_object_in_events_paths_trains_and_its_checkpoint_loads(tmp_path):
     from sasrec_utils.training.checkpoint import load_checkpoint
     from sasrec_utils.training.loop import fit
@@ -237,3 +255,15 @@ def test_a_path_object_in_events_paths_trains_and_its_checkpoint_loads(tmp_path)
     )
     fit(cfg, prepare_data(cfg), out_dir=tmp_path / "run", progress=False)
     assert load_checkpoint(tmp_path / "run" / "best.pt")["config"]["events_paths"] == [str(path)]
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("1 5 6 7\n2 6\u00a07 8\n", r":2: '6\\xa07' holds a non-ASCII space \(U\+00A0\)"),
+        ("1 5 6 7\n\ufeff2 6 7 8\n", r":2: '\\ufeff2' holds a byte-order mark \(U\+FEFF\)"),
+    ],
+)
+def test_a_token_holding_another_space_or_a_mark_is_refused_by_line(tmp_path, text, says):
+    with pytest.raises(ValueError, match=says):
+        read_user_lines(write(tmp_path, text))

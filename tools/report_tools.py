@@ -600,6 +600,16 @@ def colab_link_problems(root: str | os.PathLike = ".") -> list[str]:
     return problems
 
 
+def parameter_help() -> list[str]:
+    """One `make help` line per notebook parameter of `make report`: its Makefile
+    variable, the notebook parameter it sets and the notebooks that read it."""
+    lines = []
+    for name, variable in sorted(MAKE_VARIABLES.items(), key=lambda pair: pair[1]):
+        readers = [notebook[:2] for notebook, names in NOTEBOOK_PARAMETERS.items() if name in names]
+        lines.append(f"  {variable:<16} notebook parameter {name} ({', '.join(readers)})")
+    return lines
+
+
 # ---------------------------------------------------------------- CLI
 
 
@@ -618,10 +628,14 @@ def main(argv: list[str] | None = None) -> int:
     headline = commands.add_parser("headline", help="rewrite README's headline from REPORTS")
     headline.add_argument("reports")
     headline.add_argument("readme")
+    commands.add_parser("parameter-help", help="make help's lines for make report's parameters")
     failure = commands.add_parser("failure", help="explain a failed papermill run")
     failure.add_argument("executed")
     failure.add_argument("source")
     args = parser.parse_args(argv)
+    if args.command == "parameter-help":
+        print("\n".join(parameter_help()))
+        return 0
     if args.command == "papermill-args":
         print(" ".join(papermill_args(args.notebook, os.environ)))
         return 0

@@ -29,6 +29,7 @@ class IdMap:
             values = np.array(list(self.external), dtype=object)
         if values.ndim != 1:
             raise ValueError(f"item ids must be one-dimensional, got shape {values.shape}")
+        _refuse_missing(values)
         _refuse_duplicates(values)
         values.setflags(write=False)
         object.__setattr__(self, "external", values)
@@ -70,7 +71,13 @@ class IdMap:
     def to_external(self, internal: Iterable[int] | np.ndarray) -> np.ndarray:
         """External ids of internal indices; ``ValueError`` naming any outside ``1..n``
         (``0`` is padding, no item: numpy would answer it with the last id)."""
-        indices = np.asarray(internal, dtype=np.int64)
+        given = np.asarray(internal)
+        if given.dtype.kind not in "iu" and given.size:  # 1.9 would be cut to item 1
+            raise ValueError(
+                f"internal item indices must be integers, got {given.dtype} "
+                f"(e.g. {given.ravel()[0].item()!r})"
+            )
+        indices = given.astype(np.int64)
         outside = indices[(indices < 1) | (indices > len(self))]
         if outside.size:
             raise ValueError(
@@ -92,6 +99,18 @@ def as_id_list(ids: Iterable, name: str) -> list:
             f"pass a list, e.g. [{ids!r}]"
         )
     return ids.tolist() if hasattr(ids, "tolist") else list(ids)
+
+
+def _refuse_missing(values: np.ndarray) -> None:
+    """``ValueError`` for a missing id (NaN, None): no two of them could be told apart."""
+    missing = [
+        position for position, item in enumerate(values.tolist()) if item is None or item != item
+    ]
+    if missing:
+        raise ValueError(
+            f"item ids must not be missing (NaN or None); {len(missing)} are, at positions "
+            f"{missing[:5]}"
+        )
 
 
 def _refuse_duplicates(values: np.ndarray) -> None:

@@ -45,6 +45,7 @@ BEAUTY_URL = (
 )
 BEAUTY_SHA256 = "226cce9c3105299ca0db9615d7d3fb32b3175e90da43100ae352599f0f0107b8"
 GZIP_MAGIC = b"\x1f\x8b"
+ASCII_SPACE = re.compile(r"[ \t\r\n\f\v]+")  # what separates ids on a line
 PLAIN_INTEGER = re.compile(r"-?[1-9][0-9]*|0", re.ASCII)  # the one spelling of each integer
 
 
@@ -64,7 +65,7 @@ def read_user_lines(path: str | os.PathLike) -> pd.DataFrame:
         raise FileNotFoundError(f"{path}: file not found (one line per user expected)")
     users, items, positions, first_line = [], [], [], {}
     for number, line in _numbered_lines(path):
-        tokens = line.split()
+        tokens = _tokens(path, number, line)
         if not tokens:
             continue
         user, taken = tokens[0], tokens[1:]
@@ -91,6 +92,22 @@ def read_user_lines(path: str | os.PathLike) -> pd.DataFrame:
             "timestamp": np.asarray(positions, dtype=np.int64),
         }
     )
+
+
+def _tokens(path: Path, number: int, line: str) -> list[str]:
+    """The ids of one line, split at ASCII spaces and tabs. ``ValueError`` naming the file
+    and line when a token holds another space (a no-break space, say) or a byte-order
+    mark (two files joined with ``cat``): where one id ends would be a guess."""
+    tokens = ASCII_SPACE.split(line.strip(" \t\r\n\f\v"))
+    for token in tokens:
+        odd = next((char for char in token if char.isspace() or char == "\ufeff"), None)
+        if odd is not None:
+            what = "a byte-order mark" if odd == "\ufeff" else "a non-ASCII space"
+            raise ValueError(
+                f"{path}:{number}: {token!r} holds {what} (U+{ord(odd):04X}); separate ids "
+                "by spaces or tabs only, and join files as text without their marks"
+            )
+    return [token for token in tokens if token]
 
 
 def _numbered_lines(path: Path) -> Iterator[tuple[int, str]]:

@@ -160,6 +160,12 @@ class Trainer:
         validation: bool = True,
     ) -> None:
         self.cfg, self.prepared = cfg, prepared
+        if validation and len(prepared.split.valid) == 0:
+            raise ValueError(
+                "no validation queries to early-stop on: with leave-one-out a user needs at "
+                "least 3 events (history, validation item, test item); prepare the data "
+                "with data.prepared.prepare_data, which says how many users have enough"
+            )
         self.valid_queries = prepared.split.valid.sample(cfg.valid_users, cfg.seed)
         self.validation = validation  # False: a fixed number of epochs, the last one kept
         self.device = resolve_device(cfg.device)

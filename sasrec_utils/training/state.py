@@ -47,7 +47,8 @@ def epoch_line(row: dict[str, Any], state: TrainingState, epochs: int) -> str:
 def stop_line(state: TrainingState, cfg: SASRecConfig, validation: bool = True) -> str:
     """Why training ended and which epoch is kept."""
     if not validation:
-        return f"trained {state.epoch} epochs; the last one is kept"
+        epochs = "1 epoch; it is" if state.epoch == 1 else f"{state.epoch} epochs; the last one is"
+        return f"trained {epochs} kept"
     best = f"epoch {state.best_epoch} (valid {VALID_LABEL} {state.best_valid:.4f}) is kept"
     if patience_spent(state.stale, cfg.patience):
         return (
