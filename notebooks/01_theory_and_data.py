@@ -23,8 +23,9 @@
 # This notebook poses the problem, builds the pieces of SASRec's attention with tiny runnable
 # demos, then loads the data, looks at it, splits it, and saves it for notebooks 02–05.
 #
-# **Reads:** MovieLens-100k (or your parquet event logs). **Writes:** `artifacts/sequences.npz`,
-# `artifacts/items.parquet` (titles), `artifacts/data.json`.
+# **Reads:** the data the `dataset` parameter names (MovieLens-100k by default, or your
+# parquet event logs). **Writes:** `artifacts/sequences.npz`, `artifacts/items.parquet`
+# (titles, when the data has them), `artifacts/data.json`.
 
 # %% tags=["remove-input"]
 # Colab only: install sasrec_utils; Colab's own torch is kept as it is. The newest
@@ -89,7 +90,7 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from IPython.display import display
+from IPython.display import Markdown, display
 
 from sasrec_utils.data import (
     PreparedData,
@@ -105,6 +106,7 @@ from sasrec_utils.report import (
     DATA_FILE,
     ITEMS_FILE,
     SEQUENCES_FILE,
+    narrative,
     notebook_config,
     plots,
     preset_line,
@@ -303,10 +305,12 @@ pd.DataFrame(rows).set_index("d")
 #
 # ## The data
 #
-# By default: **MovieLens-100k**, 100,000 ratings of 1,682 films by 943 people. Each
-# rating is treated as an interaction ("this person watched this film"), ordered by time;
-# the rating value itself is not used. With `dataset="events"` the same steps read your own
-# parquet logs (`user_id, item_id, timestamp`).
+# The `dataset` parameter picks the data: MovieLens-100k by default, and with
+# `dataset="events"` the same steps read your own parquet logs (`user_id, item_id,
+# timestamp`). This run's:
+
+# %% tags=["remove-input"]
+display(Markdown(narrative.DATASETS[cfg.dataset]))
 
 # %%
 log = load_events(cfg)
@@ -375,22 +379,32 @@ plots.popularity_figure(counts)
 # %% [markdown]
 # ### Events over time
 #
-# How activity is spread in time. MovieLens-100k spans about seven months, and a person
-# often rates many films in one sitting: the share of consecutive events with the *same*
-# timestamp, printed below, tells how much of the "order" is the order of one sitting.
-#
-# What follows from it: these are *ratings*, entered in bursts, not viewing order. Within
-# one second the order is the file's (the sort is stable), so for such events the
-# sequence, and sometimes which item is the "last" (the test target), is partly
-# arbitrary. A model can still learn which films belong together in a sitting, but no
-# model can predict the order inside it, so every system's scores here have a ceiling
-# below what a real viewing log would allow.
+# How activity is spread in time, and how much of each history's order is the order of
+# time. Events of one user with the *same* timestamp keep the file's order (the sort is
+# stable), so for such events the sequence, and sometimes which item is the "last" (the
+# test target), is partly arbitrary: no model can predict the order inside a tie. Their
+# share is printed below. Data that holds order but no times (timestamps that are only
+# positions in each history) gets no time axis.
+
+# %% tags=["remove-input"]
+if cfg.dataset == "ml-100k":
+    display(Markdown(
+        "MovieLens-100k spans about seven months, and a person often rates many films in one "
+        "sitting: these are *ratings*, entered in bursts, not viewing order. A model can "
+        "still learn which films belong together in a sitting, but not the order inside it, "
+        "so every system's scores here have a ceiling below what a real viewing log would "
+        "allow."))
 
 # %%
 ordered = events.sort_values(["user_id", "timestamp"], kind="stable")
 same_second = (ordered.groupby("user_id")["timestamp"].diff() == 0).mean()
+positions_only = narrative.timestamps_are_positions(events)
 print(f"consecutive events of a user with the same timestamp: {same_second:.1%}")
-plots.events_over_time_figure(events["timestamp"].to_numpy())
+if positions_only:
+    print(f"{cfg.dataset}: every timestamp is the event's position in its user's history "
+          "(0, 1, 2, ...): the data holds order but no times, so no events-over-time figure")
+else:
+    display(plots.events_over_time_figure(events["timestamp"].to_numpy()))
 
 # %% [markdown]
 # ## The split: leave one out, rank everything
@@ -477,10 +491,10 @@ print(f"System A: HR@10 {a['hr@10']:.2f}, NDCG@10 {a['ndcg@10']:.3f}. "
 # %% [markdown]
 # ## Save for the next notebooks
 #
-# The prepared sequences go to one `.npz` of plain arrays (no pickle), the titles to a
-# parquet file, and `data.json` records which data settings produced them. Notebooks 02–05
-# load these instead of re-reading the raw files; if they are missing (for example when a
-# notebook is opened alone on Colab), they are rebuilt on the spot.
+# The prepared sequences go to one `.npz` of plain arrays (no pickle), the titles (when the
+# data has them) to a parquet file, and `data.json` records which data settings produced
+# them. Notebooks 02–05 load these instead of re-reading the raw files; if they are missing
+# (for example when a notebook is opened alone on Colab), they are rebuilt on the spot.
 
 # %%
 save_prepared(artifacts, cfg, PreparedData(data, split, items))
@@ -491,16 +505,19 @@ pd.DataFrame([(name, os.path.getsize(os.path.join(artifacts, name)) / 1024)
 
 # %% [markdown]
 # ## Takeaways
-#
-# * Next-item prediction ranks the whole catalogue for a sequence; no user id is needed.
-# * Attention is a softmax-weighted mix of values; the causal mask keeps the future out
-#   (and already breaks the symmetry under shuffling); positions let it tell the order of
-#   older items too; √d keeps the softmax from saturating.
-# * The data has a long tail (most-popular is a strong baseline) and many ties in time
-#   (order inside a sitting is arbitrary).
-# * Leave-one-out with full ranking asks the product question, and is what every later
-#   number uses; NDCG@10 scores a hit by its rank (1 / log₂(rank + 1)), HR@10 only by
-#   whether it is in the top 10.
+
+# %% tags=["remove-input"]
+display(Markdown(f"""
+* Next-item prediction ranks the whole catalogue for a sequence; no user id is needed.
+* Attention is a softmax-weighted mix of values; the causal mask keeps the future out
+  (and already breaks the symmetry under shuffling); positions let it tell the order of
+  older items too; √d keeps the softmax from saturating.
+* The data has a long tail (most-popular is a strong baseline) and
+  {narrative.time_order_clause(same_second, positions_only)}.
+* Leave-one-out with full ranking asks the product question, and is what every later
+  number uses; NDCG@10 scores a hit by its rank (1 / log₂(rank + 1)), HR@10 only by
+  whether it is in the top 10.
+"""))
 
 # %% [markdown]
 # ## Reproducibility

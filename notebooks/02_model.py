@@ -92,15 +92,13 @@ seed = None
 
 # %%
 import inspect
-import json
 import os
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
-from IPython.display import display
+from IPython.display import Markdown, display
 
 from sasrec_utils.data import data_fingerprint
 from sasrec_utils.model import (
@@ -113,7 +111,9 @@ from sasrec_utils.model import (
 from sasrec_utils.model.sasrec import CausalSelfAttention
 from sasrec_utils.report import (
     differences,
+    find_benchmark,
     load_or_prepare,
+    narrative,
     notebook_config,
     plots_attention,
     preset_line,
@@ -163,6 +163,15 @@ plots_attention.model_diagram_figure(cfg)
 # %%
 model = SASRec(data.n_items, cfg).eval()
 print(model)
+
+# %% tags=["remove-input"]
+if cfg.frequency_mix > 0:
+    display(Markdown(
+        "Each block's `frequency` module is not SASRec's: it is BSARec's frequency filter "
+        "(Shin et al., AAAI 2024), an extension this run uses: the block mixes "
+        f"{cfg.frequency_mix:g} of the filter's output with {1 - cfg.frequency_mix:g} of "
+        "attention's (`frequency_mix`). Its row in the table of differences below says what "
+        "it does, and the note after the causality check why it needs prefixes."))
 
 # %% [markdown]
 # ## Where the parameters are
@@ -290,18 +299,21 @@ print(f"by hand: {hand_bce.mean():.6f}; losses.OneNegativeBCE: {package_bce:.6f}
 # %% [markdown]
 # ## Every difference from the paper
 #
-# The paper is Kang & McAuley, ICDM 2018, with its authors' code. Each difference, and what
-# undoing it measured where someone measured it: the loss on the test items of `make
-# bench`'s held-out seeds (when `reports/benchmark.json` is there), the others on the
-# validation items of the sweep that chose the defaults. "not measured" means what it
-# says: keep such a choice as a default of this project, not as a finding.
+# The paper is Kang & McAuley, ICDM 2018, with its authors' code. Each point where this
+# project may differ from it, with this run's choice (from its config: a run may do as the
+# paper), then each extension of SASRec this run uses, and what undoing a difference
+# measured where someone measured it: the loss on the test items of the held-out seeds in
+# this dataset's benchmark file (`make bench` writes `reports/benchmark.json` for ML-100k,
+# `make bench-beauty` `reports/benchmark_beauty.json` for Amazon Beauty), the others on the
+# validation items of the ML-100k sweep that chose the defaults. "not measured" means
+# neither source measured it: keep such a choice as a default of this project, not as a
+# finding.
 
 # %%
-bench_file = Path("reports") / "benchmark.json"
-bench = json.loads(bench_file.read_text()) if bench_file.exists() else None
-if bench is not None and bench["dataset"] != cfg.dataset:
-    bench = None  # measured on another dataset: not this one's effect
-differences.paper_differences(bench).style.hide(axis="index").set_properties(
+bench_name, bench_make = differences.BENCHMARK_FILES.get(cfg.dataset, (None, None))
+bench = (find_benchmark(bench_name, repository=REPOSITORY, make_target=bench_make)
+         if bench_name else None)
+differences.paper_differences(cfg, bench).style.hide(axis="index").set_properties(
     **{"text-align": "left", "white-space": "normal"})
 
 # %% [markdown]
@@ -332,8 +344,9 @@ pd.DataFrame(
 #
 # Take one real sequence, change **one item in the middle** of it, and compare the hidden
 # states position by position. If the mask works, every position before the changed one is
-# bit-for-bit unchanged, and the changed position and every later one move (they all see
-# the new item). The model is in eval mode, so dropout is off.
+# unchanged (bit for bit, or up to float rounding: the line below the table says which),
+# and the changed position and every later one move (they all see the new item). The
+# model is in eval mode, so dropout is off.
 
 # %%
 original = seq[:1].clone()  # (1, L)
@@ -347,11 +360,23 @@ shown = np.arange(max(int(real[0]), middle - 4), min(original.shape[1], middle +
 display(pd.DataFrame({"position": shown, "relative to the change": shown - middle,
                       "max |change| in hidden state": difference[shown].numpy()}))
 before, after = difference[int(real[0]) : middle], difference[middle:]
-print(f"{len(before)} positions before the changed one: largest change {before.max():.1e}"
-      if len(before) else "no position before the changed one")
+print(narrative.unchanged_before_sentence(before.numpy()))
 print(f"the changed position and the {len(after) - 1} after it: smallest change "
       f"{after.min():.1e}, so every one of them moved" if after.min() > 0 else
       "some later position did not move")
+
+# %% tags=["remove-input"]
+if cfg.frequency_mix > 0:
+    display(Markdown(
+        f"With the frequency filter (`frequency_mix={cfg.frequency_mix:g}`) this check holds "
+        "only because the model is untrained: the filter's learned factor starts at 1, "
+        "where it passes its input through unchanged (the Fourier transform's round trip "
+        "leaves float rounding). A trained filter mixes every position of its window with "
+        "every other, later ones included, so a window's early positions would see their "
+        "own targets. That is why such a model trains on prefixes "
+        f"(`train_examples='{cfg.train_examples}'`, which the config requires): each "
+        "example's window ends at the item it predicts from, and a recommendation reads "
+        "only the last position, which has nothing after it."))
 
 # %% [markdown]
 # Padding is masked too: adding padding slots (10 by default) in front of the sequence leaves the last
@@ -374,19 +399,22 @@ print(f"last hidden state unchanged by {n_pad} padding slots:", same)
 # positions, columns the items they look at; the first column is the total weight on the
 # items older than the window, so every row sums to 1. Before training the scores q · k
 # are all near zero, so each row spreads its weight almost **evenly** over every item it
-# may see, and the older items, being the most, take most of it. The grey upper triangle
-# is the future: masked, never seen. Notebook 04 puts this map beside the trained one.
+# may see; the line below the map compares its bottom row with an even spread. The grey
+# upper triangle is the future: masked, never seen. Notebook 04 puts this map beside the
+# trained one.
 
 # %%
 user = int(np.argmax(split.test.histories.lengths >= 15))  # a test user with 15+ items
 history = split.test.histories[user]
-untrained = window_weights(last_layer_attention(model, history), 15)
+untrained_map = last_layer_attention(model, history)  # (L, L), L = min(history, max_len)
+untrained = window_weights(untrained_map, 15)
 names = (items.set_index("item_id").loc[data.to_original(history[-15:]), "title"].tolist()
          if items is not None else [str(i) for i in data.to_original(history[-15:])])
-plots_attention.attention_grid_figure(
+display(plots_attention.attention_grid_figure(
     [(untrained, names, f"untrained model, test user {data.user_ids[split.test.users[user]]}")],
     columns=1,
-)
+))
+print(narrative.older_items_sentence(untrained_map, 15))
 
 # %% [markdown]
 # ## Optional: start from pretrained item vectors
@@ -425,7 +453,7 @@ pd.Series(dtype=object, data={
 #   slices of width D/H and `out` mixes them.
 # * Full-softmax cross-entropy ranks the target against every item; the paper's BCE
 #   against one random item. Every other difference from the paper is in the table, with
-#   its measured effect or "not measured".
+#   this run's choice and its measured effect or "not measured".
 # * The causal mask is what lets one forward pass train every position without peeking.
 # * Padding changes nothing; positions count from the most recent item.
 # * On a large catalogue the item table is nearly the whole model.

@@ -22,8 +22,9 @@
 #
 # This notebook trains SASRec with `sasrec_utils.training.loop.fit` once per seed (3 by default),
 # plots the loss and the validation metric per epoch, and saves each seed's best
-# checkpoint for notebooks 04 and 05. One seed's result on 943 test users is a draw from a
-# wide distribution, so the report trains several and reports their mean and spread.
+# checkpoint for notebooks 04 and 05. One seed's result is one draw among many (how far
+# seeds disagree depends on the data), so the report trains several and reports their
+# mean and spread.
 # Every setting is a parameter; `None` means the package default (`SASRecConfig()`), so the
 # defaults live in one place.
 #
@@ -111,7 +112,7 @@ from pathlib import Path
 
 import pandas as pd
 import torch
-from IPython.display import HTML, display
+from IPython.display import HTML, Markdown, display
 
 from sasrec_utils.atomic import atomic_write_text
 from sasrec_utils.config import SASRecConfig
@@ -122,6 +123,7 @@ from sasrec_utils.report import (
     epoch_digest,
     epoch_lines,
     load_or_prepare,
+    narrative,
     notebook_config,
     plots_results,
     preset_line,
@@ -150,12 +152,11 @@ print(f"training on {run_device}; {len(prepared.split.train):,} training sequenc
 # ## The settings
 #
 # Only the settings that differ from the package defaults (`SASRecConfig()`) because a
-# parameter set them; the full configuration is folded below the table. How the defaults
-# were chosen is in `benchmarks/README.md`: on the validation items since the second round;
-# a few settings of the first rounds (dropout 0.2, max_len 200, width 64, 2 layers, 2 heads,
-# the batch cap) were picked on test, and the validation sweep since found nothing better.
+# preset or a parameter set them; the full configuration is folded below the table. The
+# line above the table says how this run's settings were chosen.
 
 # %%
+print(narrative.picked_on_test_sentence(cfg, preset))
 defaults = SASRecConfig().to_dict()
 notes = {"amp": f"not used on {run_device.type}" if not cfg.amp_on(run_device.type) else ""}
 settings = pd.DataFrame(
@@ -174,15 +175,34 @@ display(HTML(f"<details><summary>all {len(settings)} settings</summary>"
 # %% [markdown]
 # ## What training does
 #
-# * Each epoch, every user contributes **one window** of their most recent training items
-#   (at most `max_len`). The causal mask lets every position of the window predict its next
-#   item in the same forward pass, so a user with 100 items in the window gives 99 training
-#   examples at once (each of the first 99 items predicts the one after it; the last has
-#   nothing after it in training), with no copies of prefixes.
-# * Users with histories of similar length are batched together, so a batch is padded only
-#   to its own longest window. A batch holds at most `batch_tokens` positions (users ×
-#   window length): many short histories, or a few long ones, so every step learns from
-#   about the same number of targets and holds about the same activations in memory.
+# How a history becomes training examples is `train_examples`; this run's:
+
+# %% tags=["remove-input"]
+if cfg.train_examples == "windows":
+    display(Markdown(
+        "Each epoch, every user contributes **one window** of their most recent training "
+        f"items (at most `max_len`, {cfg.max_len} here). The causal mask lets every position "
+        "of the window predict its next item in the same forward pass, so a user with 100 "
+        "items in the window gives 99 training examples at once (each of the first 99 items "
+        "predicts the one after it; the last has nothing after it in training), with no "
+        "copies of prefixes."))
+else:
+    display(Markdown(
+        "Each epoch, every **prefix** of every user's training items is one example "
+        "(`train_examples='prefixes'`, as BSARec and FMLP-Rec build them): its most recent "
+        f"items (at most `max_len`, {cfg.max_len} here), of which only the last position "
+        "predicts, the item that followed the prefix. A user with 100 training items gives "
+        "99 examples, one row each, so an epoch runs more rows than one window per user "
+        "would; in exchange every example predicts from the position a served query "
+        "predicts from. The examples are (user, end) index pairs, cut from the one array "
+        "of items when a batch is built: no prefix is ever copied."))
+
+# %% [markdown]
+# * Examples (windows or prefixes) of similar length are batched together, so a batch is
+#   padded only to its own longest window. A batch holds at most `batch_tokens` positions
+#   (rows × window length): many short histories, or a few long ones, so every step holds
+#   about the same activations in memory (and, with windows, learns from about the same
+#   number of targets).
 # * With `loss="ce"` (the default) each position's prediction is a softmax over **all**
 #   items and the loss is the cross-entropy of the true next item: the same task as the
 #   evaluation, ranking the whole catalogue. The loss is in nats per position; a uniform guess
@@ -190,9 +210,9 @@ display(HTML(f"<details><summary>all {len(settings)} settings</summary>"
 #   one random negative per position; notebook 04 measures what the full softmax buys.
 # * `mask_seen_in_loss=True` (the default): the items a position has already seen in its
 #   window are left out of its softmax, exactly as the evaluation leaves the history out
-#   of the ranking. A film is rated once, so "predict something already seen" is never the
-#   right answer; without the mask the model spends its capacity learning that. (For
-#   shops where people re-buy, set it to `False`.)
+#   of the ranking. Where a person takes an item once (a film is rated once), "predict
+#   something already seen" is never the right answer; without the mask the model spends
+#   its capacity learning that. (For shops where people re-buy, set it to `False`.)
 # * After each epoch, the model ranks all items for every validation query (the
 #   second-to-last item). **Early stopping** keeps the epoch with the best validation
 #   NDCG@10 and stops after `patience` validations without improvement. The test items are
@@ -206,7 +226,11 @@ display(HTML(f"<details><summary>all {len(settings)} settings</summary>"
 # (what `make report` uses) each epoch's line (training loss, this epoch's validation
 # NDCG@10, the best so far) goes to the terminal as it happens and to
 # `artifacts/training-log.txt`; the report shows a few epochs per seed and the full log
-# folded away below them.
+# folded away below them. On a CPU with a core for each seed (and no thread count set by
+# hand), the seeds train **side by side**, one process each with the cores shared out
+# (`report.seed_pool`): the same runs as one after another, in about half the time on two
+# cores. Their lines then go to the terminal and to `artifacts/seed-<seed>/training-log.txt`,
+# and appear here, seed by seed, when all are done.
 
 # %%
 log_path = os.path.join(artifacts, "training-log.txt")
@@ -267,9 +291,10 @@ print(f"{len(history)} epochs in all written to {os.path.join(artifacts, 'histor
 # ## Device and memory
 #
 # On a GPU the figure is the peak memory torch allocated; on a CPU it is the peak resident
-# memory of this whole process (Python, the data and the models), an upper bound on what
-# training needed. Mixed precision (`amp`) is used only on CUDA; on a CPU it is off
-# whatever the setting says.
+# memory of this whole process (Python, the data and the models), or of the largest seed
+# process when the seeds trained side by side (the table's `what` says which), an upper
+# bound on what one training run needed. Mixed precision (`amp`) is used only on CUDA; on
+# a CPU it is off whatever the setting says.
 
 # %%
 pd.Series(dtype=object, data={
@@ -295,7 +320,9 @@ pd.DataFrame([(name, os.path.getsize(os.path.join(artifacts, name)) / 2**20)
 # %% [markdown]
 # ## Takeaways
 #
-# * One forward pass trains every position of a window: no per-prefix copies.
+# * No training example is a copy: one window per user trains every position in one
+#   forward pass (`train_examples='windows'`), one row per prefix trains its last position
+#   (`'prefixes'`); both are cut from one array of items.
 # * Early stopping on the validation items picks the epoch; the test items stay unseen
 #   until notebook 04.
 # * Seeds disagree: compare settings by the mean over several seeds, never by one run.

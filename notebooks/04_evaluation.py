@@ -20,7 +20,7 @@
 #
 # # 4. Evaluation: is SASRec worth it against strong simple baselines?
 #
-# The models of notebook 03 (one per seed) against five baselines on the **test** split,
+# The models of notebook 03 (one per seed) against simple baselines on the **test** split,
 # ranking **every** item: hit rate, NDCG, MRR, catalogue coverage and novelty, as mean ±
 # sd over seeds; a paired bootstrap interval for the difference to the best baseline;
 # how good the recommendations are after only 1, 2, 3, 5 or 10 clicks; how the answer
@@ -102,7 +102,7 @@ import time
 import numpy as np
 import pandas as pd
 import torch
-from IPython.display import display
+from IPython.display import Markdown, display
 
 from sasrec_utils.data import data_fingerprint, item_popularity, users_per_item
 from sasrec_utils.evaluation import (
@@ -181,7 +181,7 @@ print(f"{len(models)} SASRec models (seeds {list(models)}), evaluating on {run_d
 # * **most-popular**: the items with the most training interactions, for everyone.
 # * **random**: a fixed pseudo-random score per (user, item): the floor.
 #
-# The three tuned baselines are simple, fast, and known to come close to neural models on
+# The tuned baselines are simple, fast, and known to come close to neural models on
 # small data (Ferrari Dacrema et al., RecSys 2019; Ludewig et al., 2021): beating them,
 # not most-popular, is what justifies SASRec. Each baseline's few settings are chosen on
 # the **validation** items by a small grid; the test items are scored once.
@@ -293,7 +293,7 @@ display(comparison)
 bench = find_benchmark("benchmark.json", report_dir, REPOSITORY, make_target="make bench")
 if bench is not None and bench["dataset"] != cfg.dataset:
     print(f"benchmark.json measured {bench['dataset']}, not {cfg.dataset}: not shown")
-else:
+elif bench is not None:
     shown = [s for s in bench["summaries"] if s["role"] == "held-out"]
     display(pd.DataFrame([{"system": s["system"], "test NDCG@10": s["ndcg@10"],
                            "sd": s["ndcg@10_sd"], "seeds": s["seeds"]} for s in shown]).round(4))
@@ -332,9 +332,10 @@ print(narrative.session_masking_sentence(sessions))
 # %% [markdown]
 # ## Does history length matter?
 #
-# Test users are split into four groups of about equal size by how many items their
-# history holds. For each group: NDCG@10 of SASRec (mean over seeds), the best baseline and
-# most-popular. Two effects pull in opposite directions: a longer history tells the model
+# Test users are split into groups of about equal size by how many items their history
+# holds (the quartiles of the lengths; a length shared by many users can merge two of
+# them, so the table may have fewer than four rows). For each group: NDCG@10 of SASRec
+# (mean over seeds), the best baseline and most-popular. Two effects pull in opposite directions: a longer history tells the model
 # more about the person, but long-time users have already seen the popular items (which
 # are then excluded) and their next choice is harder to guess. The model only reads the
 # last `max_len` items of the longest histories.
@@ -410,7 +411,9 @@ plots_results.sampled_vs_full_figure(side_by_side)
 # %%
 ours = {
     "source": "this report (SASRec, first seed)",
-    "model": f"SASRec ({cfg.loss}, this project's defaults)" if cfg.loss == "ce" else f"SASRec ({cfg.loss})",
+    "model": (f"SASRec ({cfg.loss}, the {preset} preset)" if preset
+              else f"SASRec ({cfg.loss}, this project's defaults)" if cfg.loss == "ce"
+              else f"SASRec ({cfg.loss})"),
     "dataset": f"{cfg.dataset} ({len(split.test):,} test users, {n_items:,} items)",
     "protocol": f"sampled: target against {sampled_negatives} random negatives, leave-one-out",
     "trained_on": trained_on(cfg),
@@ -429,18 +432,17 @@ published_table(ours if ours["trained_on"] == "train" else None).style.format(
 # *(This section shows the shopping benchmark's file as it is; nothing in it is computed
 # by this notebook.)*
 #
-# ML-100k's 943 film raters are not a shop. **Amazon Beauty** is: 22,363 shoppers and
-# 12,101 products, a median of 6 purchases per shopper, short and sparse histories like a
-# retail catalogue's (S3-Rec's preprocessed file, the one the published figures below use).
+# A film-rating log is not a shop. **Amazon Beauty** is: 22,363 shoppers and 12,101
+# products, a median of 6 purchases per shopper, short and sparse histories like a retail
+# catalogue's (S3-Rec's preprocessed file, the one the published figures below use).
 # `make bench-beauty` trains the `shopping` preset there, chosen on the validation items
 # with selection seeds only, tests it once on held-out seeds, and chooses the simple
-# baselines' settings on validation. Unlike this notebook's ML-100k baselines (fitted on
-# the training items only), Beauty's final baselines are refitted on training + validation
-# items, as the preset's SASRec is (`refit_on_valid`; `benchmarks/README.md`, which also
-# lists the targets set for the preset against what was measured). It
-# takes far longer than this report, so its figures
-# are read from `reports/benchmark_beauty.json`: the first line says how and when they
-# were produced.
+# baselines' settings on validation. Each row of its table says what its weights were
+# trained on, SASRec's and the baselines' alike: the training items only (the papers'
+# protocol) or training + validation items (`refit_on_valid`, as a shop deploys);
+# `benchmarks/README.md` also lists the targets set for the preset against what was
+# measured. It takes far longer than this report, so its figures are read from
+# `reports/benchmark_beauty.json`: the first line says how and when they were produced.
 
 # %%
 beauty = find_benchmark(shopping.BENCHMARK_FILE, report_dir, REPOSITORY,
@@ -517,7 +519,8 @@ if beauty is not None and "loss_times" in beauty:
 #
 # Two real test users: the first whose next item SASRec (the first seed) ranked in its top
 # 10 (a hit), and the first it missed. For each, the last layer's attention (mean over
-# heads) over the last 15 items, untrained (the same seed's initial weights, left) and
+# heads) over the last `attention_window` items (a shorter history is shown whole, and
+# nothing is older than it), untrained (the same seed's initial weights, left) and
 # trained (right), on one colour scale. The first column is the weight on all older items,
 # so each row sums to 1 and nothing is cropped; the **bottom row** is the position that
 # produces the recommendation. Below the figure, that row's weight on the older items and
@@ -544,7 +547,7 @@ for row, kind in ((hit_row, "hit"), (miss_row, "miss")):
         panels.append((weights, labels, f"{kind} ({name}): next was {target_name}, "
                                         f"ranked {int(sasrec_ranks[row])}"))
         bottom_rows.append({"user": kind, "weights": name, "history length": len(history),
-                            f"on items older than the last {len(labels)}": weights[-1, 0],
+                            f"on items older than the last {attention_window}": weights[-1, 0],
                             "on the most recent item": weights[-1, -1],
                             "largest on one shown item": weights[-1, 1:].max()})
 display(plots_attention.attention_grid_figure(panels))
@@ -559,9 +562,12 @@ pd.DataFrame(bottom_rows).set_index(["user", "weights"]).round(3)
 #
 # What the paper found: Kang & McAuley (ICDM 2018) report that SASRec's attention
 # focuses on recent items on the sparse datasets and
-# attends to a wider, longer range on the dense MovieLens-1M. ML-100k is a film-rating
-# log like ML-1M (its density is printed in notebook 01). The sentence below says what
-# this model does, from its numbers.
+# attends to a wider, longer range on the dense MovieLens-1M (notebook 01 prints this
+# data's density). The sentence below says what this model does, from its numbers.
+
+# %% tags=["remove-input"]
+if cfg.dataset == "ml-100k":
+    display(Markdown("ML-100k is a film-rating log like ML-1M."))
 
 # %%
 recency = weight_by_distance(model, split.test, run_device, max_distance=50)
@@ -598,8 +604,8 @@ spread = (f"{sasrec_summary['sd']['ndcg@10']:.4f} (sd over {len(models)} seeds)"
 contrast_gap = sampled["SASRec"]["sampled_hr@10"] / max(results[seed_names[0]]["hr@10"], 1e-12)
 for line in (
     "Full ranking, history masked, pessimistic ties, every choice on validation.",
-    "Against the strongest simple baseline, not most-popular: " + bootstrap_verdict(best_pair)
-    + ".",
+    "Against the simple baseline chosen on validation (not most-popular): "
+    + bootstrap_verdict(best_pair) + ".",
     f"SASRec's NDCG@10 is {sasrec_summary['mean']['ndcg@10']:.4f}; one seed's spread is "
     f"{spread}.",
     f"Sampled HR@10 ({sampled_negatives} negatives) is {contrast_gap:.1f}x the full-ranking "

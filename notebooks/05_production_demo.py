@@ -198,8 +198,8 @@ pd.DataFrame({
 # A visitor who is not logged in viewed these items, in this order. The model has never
 # seen this "user": the session itself is the input. Items already in the session are
 # excluded from the answer. Beside it, what most-popular would show the same visitor;
-# below, how much the two lists overlap and what share of each list shares a genre with
-# the session (a measure, not a judgement by eye).
+# below, how much the two lists overlap and, when the data has genres, what share of each
+# list shares a genre with the session (a measure, not a judgement by eye).
 
 # %%
 compared = recommender.versus_popular(session_ids, k=k)
@@ -234,10 +234,11 @@ else:
 # %% [markdown]
 # ## 2. Re-engagement push
 #
-# A returning customer has gone quiet. From their last 10 items the model picks **one**
-# item they have not had yet, for a push notification or an email. Five customers, each
-# with the items the push was chosen from, the model's pick and most-popular's; then how
-# often each single pick is what the test users really did next.
+# A returning customer has gone quiet. From their last 10 items (the whole history when it
+# is shorter) the model picks **one** item they have not had yet, for a push notification
+# or an email. Five customers, each with the items the push was chosen from, the model's
+# pick and most-popular's; then how often each single pick is what the test users really
+# did next.
 
 # %%
 journey_rows = rng.choice(len(split.test), size=min(journey_users, len(split.test)), replace=False)
@@ -250,7 +251,7 @@ for row in journey_rows:
     fallback = recommender.most_popular(history, k=1)
     pushes.append({
         "user": data.user_ids[split.test.users[row]],
-        "last 10 items (oldest first)": "; ".join(catalogue.names(catalogue.to_internal(history[-10:]))),
+        "last items, at most 10 (oldest first)": "; ".join(catalogue.names(catalogue.to_internal(history[-10:]))),
         "SASRec's push": "; ".join(catalogue.names(catalogue.to_internal(push["item_id"]))),
         "most-popular's": "; ".join(catalogue.names(catalogue.to_internal(fallback["item_id"]))),
     })
@@ -342,7 +343,8 @@ if not np.isnan(similar_share):
 # %% [markdown]
 # ## 5. Why this recommendation?
 #
-# For the real user's last 12 items, the top recommendation and two views of what drove it:
+# For the real user's last 12 items (the whole history when it is shorter; the first line
+# below says how many), the top recommendation and two views of what drove it:
 #
 # * **attention weight** (left): where the last attention step looked. It is the same for
 #   every candidate item and is not an attribution;
@@ -354,6 +356,7 @@ if not np.isnan(similar_share):
 
 # %%
 recent = person_history[-12:]
+print(f"the user's {len(recent)} most recent items, of {len(person_history)}")
 top = recommender.recommend(recent, k=1)
 top_item = top["item_id"].iloc[0]
 top_name = top["title"].iloc[0] if "title" in top else top_item
@@ -463,12 +466,13 @@ print(f"{batch_ms / len(requests):.2f} ms per request in batches of 64 "
 # ## 8. Session quality
 #
 # How coherent is a session? The raw score is the mean pairwise cosine of the session's
-# item vectors. Popular items sit close together in the model's table (they appear beside
-# everything), so the raw score is high for any set of blockbusters: it partly measures
-# popularity. The **lift** subtracts what sessions of equally popular random items score,
-# so it keeps only what the relation between the items adds. Three kinds of sessions
-# measured: real users' last 10 items, 10 random items, and 10 popular items taken from
-# different genres (or just popular, without genres).
+# item vectors. It carries popularity too: in some models' tables popular items sit close
+# together (they appear beside everything), in others apart, so the raw score of a set of
+# popular items says little by itself. The **lift** subtracts what sessions of equally
+# popular random items score, so it keeps only what the relation between the items adds.
+# Three kinds of sessions measured: real users' last 10 items (fewer when a history is
+# shorter: the first line below gives their sizes), 10 random items, and 10 items drawn at
+# random from the 100 most popular.
 
 # %%
 test_histories = [data.to_original(split.test.histories[r][-10:]).tolist()
@@ -479,6 +483,9 @@ random_sessions = [rng.choice(data.item_ids, size=10, replace=False).tolist()
 top = catalogue.popular(np.zeros(0, dtype=np.int64), 100)[0]
 popular_sessions = [catalogue.to_external(rng.choice(top, size=10, replace=False)).tolist()
                     for _ in range(coherence_sessions)]
+real_sizes = np.array([len(history) for history in test_histories])
+print(f"real sessions: {len(real_sizes)} test users' last 10 items, {real_sizes.min()} to "
+      f"{real_sizes.max()} items (median {np.median(real_sizes):g})")
 thresholds = coherence.calibrate(recommender, test_histories, random_sessions)
 print(thresholds.reason)
 measured = pd.DataFrame([
@@ -551,12 +558,12 @@ pd.DataFrame([
 #
 # A retail team's log often covers two domains (groceries and a marketplace of durable
 # goods, say) and the question "what marketplace item fits this grocery basket?" (baby
-# formula → a stroller). MovieLens has no domains, so this section uses the project's
-# synthetic retail log, whose ids say their domain (`fmcg_` retail, `nfmcg_`
-# marketplace), and a small model trained on it here in a few seconds. A session of
-# retail items only asks for marketplace items only, with `candidates=`: an allow-list of
-# ids, or a predicate on the id as here. (The generator's few duplicate or unmapped
-# events, dropped while loading, are left unreported here.)
+# formula → a stroller). Neither MovieLens nor Amazon Beauty has domains, so whatever this
+# run's data, this section uses the project's synthetic retail log, whose ids say their
+# domain (`fmcg_` retail, `nfmcg_` marketplace), and a small model trained on it here in a
+# few seconds. A session of retail items only asks for marketplace items only, with
+# `candidates=`: an allow-list of ids, or a predicate on the id as here. (The generator's
+# few duplicate or unmapped events, dropped while loading, are left unreported here.)
 
 # %%
 demo_files = synthetic_events(Path(artifacts) / "synthetic-tiny", seed=0)
@@ -681,7 +688,8 @@ else:
 #   models and damaged files, and falls back to popularity for unknown visitors.
 # * Every answer has a reference beside it (most-popular), and every number in the copy is
 #   measured: shares of real past customers, coherence against popularity-matched chance.
-# * Raw embedding similarity is partly popularity; correct for it before acting on it.
+# * Raw embedding similarity carries popularity (up or down: section 8 prints which way
+#   here); correct for it before acting on it.
 # * `candidates=` turns the same model into a cross-domain or in-stock-only recommender.
 
 # %% [markdown]

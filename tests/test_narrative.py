@@ -1,8 +1,22 @@
 """Report sentences generated from their numbers: hand-computed figures and directions."""
 
+import numpy as np
 import pandas as pd
 
+from sasrec_utils.config import DATASETS, SASRecConfig
+from sasrec_utils.presets import preset_config
 from sasrec_utils.report import narrative
+
+# every default of the first rounds changed
+CHANGED = {
+    "dropout": 0.3,
+    "max_len": 50,
+    "hidden_dim": 32,
+    "n_layers": 1,
+    "n_heads": 1,
+    "lr": 5e-4,
+    "batch_tokens": 0,
+}
 
 
 def _recency(weights: list[float], uniform: list[float]) -> pd.DataFrame:
@@ -72,3 +86,59 @@ def test_calibration_sentence_compares_the_top_k_mass_with_the_hit_rate():
     assert "roughly calibrated" in calibrated
     low = narrative.calibration_sentence({"top_k_probability": 0.1, "hit_rate": 0.2, "queries": 5})
     assert "under-confident (0.50x)" in low
+
+
+def test_every_dataset_is_described():
+    assert set(narrative.DATASETS) == set(DATASETS)
+    assert "no times" in narrative.DATASETS["amazon-beauty"]
+
+
+def test_timestamps_that_count_each_users_events_are_positions():
+    positions = pd.DataFrame({"user_id": [1, 1, 1, 2, 2], "timestamp": [0, 1, 2, 0, 1]})
+    assert narrative.timestamps_are_positions(positions)
+    times = positions.assign(timestamp=[880_000_000, 880_000_000, 880_000_060, 0, 1])
+    assert not narrative.timestamps_are_positions(times)
+
+
+def test_time_order_clause_follows_the_share_of_ties():
+    assert narrative.time_order_clause(0.506, False).startswith("many ties in time (50.6%")
+    assert narrative.time_order_clause(0.02, False).startswith("few ties in time (2.0%")
+    assert narrative.time_order_clause(0.0, True).startswith("no ties in time: its timestamps")
+
+
+def test_older_items_sentence_compares_the_bottom_row_with_an_even_spread():
+    # 4 items seen, a window of 2: the bottom row puts 0.1 + 0.2 on the 2 older ones
+    attention = np.tril(np.ones((4, 4)))
+    attention[-1] = [0.1, 0.2, 0.3, 0.4]
+    text = narrative.older_items_sentence(attention, 2)
+    assert "sees 4 items: it puts 0.30 of its weight on the 2 older than the 2 shown" in text
+    assert "and 0.70 on those 2; an even spread would give the older ones 0.50." in text
+    attention[-1] = [0.4, 0.3, 0.2, 0.1]  # 0.7 on the older ones
+    assert "so the older items take most of it." in narrative.older_items_sentence(attention, 2)
+    short = narrative.older_items_sentence(np.array([[1.0, 0.0], [0.5, 0.5]]), 15)
+    assert "puts 0.00 of its weight on the 0 older than the 2 shown" in short
+
+
+def test_unchanged_before_sentence_tells_bits_from_rounding_from_a_leak():
+    exact = narrative.unchanged_before_sentence(np.zeros(100))
+    assert exact == (
+        "100 positions before the changed one: largest change 0.0e+00, bit-for-bit unchanged"
+    )
+    rounded = narrative.unchanged_before_sentence(np.array([2.384186e-07]))
+    assert rounded.startswith("1 position before the changed one: largest change 2.4e-07, ")
+    assert rounded.endswith("unchanged up to float rounding (at most 1e-05)")
+    assert "leaked" in narrative.unchanged_before_sentence(np.array([0.0, 0.3]))
+    assert narrative.unchanged_before_sentence(np.array([])) == "no position before the changed one"
+
+
+def test_picked_on_test_sentence_names_the_kept_defaults_the_preset_does_not_set():
+    default = narrative.picked_on_test_sentence(SASRecConfig())
+    assert "(dropout 0.2, max_len 200, hidden_dim 64, n_layers 2, n_heads 2, lr 0.001, " in default
+    assert default.startswith("How the defaults were chosen")
+    # the shopping preset sets max_len, hidden_dim (64, chosen on its own validation), n_heads
+    # and dropout: of the first rounds' defaults it keeps n_layers, lr and batch_tokens
+    shopping = narrative.picked_on_test_sentence(preset_config("shopping"), "shopping")
+    assert shopping.startswith("The `shopping` preset sets its own settings")
+    assert "(n_layers 2, lr 0.001, batch_tokens 4096)" in shopping
+    nothing = SASRecConfig(**CHANGED)
+    assert "keeps none" in narrative.picked_on_test_sentence(nothing)
