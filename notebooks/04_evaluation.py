@@ -560,10 +560,10 @@ pd.DataFrame(bottom_rows).set_index(["user", "weights"]).round(3)
 # mean weight on the item d steps back, against what equal attention to every item would
 # give the same users.
 #
-# What the paper found: Kang & McAuley (ICDM 2018) report that SASRec's attention
-# focuses on recent items on the sparse datasets and
-# attends to a wider, longer range on the dense MovieLens-1M (notebook 01 prints this
-# data's density). The sentence below says what this model does, from its numbers.
+# What the paper found: Kang & McAuley (ICDM 2018, the attention-weights figure) report
+# that SASRec's attention focuses on recent items on the sparse Amazon Beauty and attends
+# to a wider, longer range on the dense MovieLens-1M (notebook 01 prints this data's
+# density). The sentence below says what this model does, from its numbers.
 
 # %% tags=["remove-input"]
 if cfg.dataset == "ml-100k":

@@ -64,6 +64,11 @@ def test_the_defaults_give_every_difference_a_row_and_unmeasured_ones_say_so():
     assert effects["batches"].startswith("+0.0060")  # 0.1215 - 0.1155
     ours = dict(zip(table["what"], table["this run"], strict=True))
     assert ours["attention heads"] == "2 heads of width D/2 (`n_heads=2`)"
+    assert ours["width (D)"] == "64 (`hidden_dim`)" and effects["width (D)"] == "not measured"
+    paper_width = differences.paper_differences(SASRecConfig(hidden_dim=50)).set_index("what")
+    assert paper_width.loc["width (D)", "measured effect"] == differences.AS_THE_PAPER
+    post = differences.paper_differences(SASRecConfig(layer_norm="post")).set_index("what")
+    assert post.loc["item embedding scale", "this run"].startswith("no scale: LayerNorm")
     assert ours["batches"] == "at most 4,096 positions (users × window length), at most 256 users"
 
 

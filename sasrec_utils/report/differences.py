@@ -74,6 +74,7 @@ DIFFERENCES: tuple[tuple[str, str, str | None], ...] = (
     ("loss", "binary cross-entropy of the target against one random negative per position", None),
     ("seen items in the loss", "every item is a candidate", "mask_seen_in_loss=False"),
     ("feed-forward activation", "ReLU", None),
+    ("width (D)", "50 (its Beauty and MovieLens-1M runs)", None),
     ("attention heads", "one head (two were slightly worse in its ablation)", "n_heads=1"),
     ("item embedding scale", "E[s] in the equations; E[s]·√D in the authors' code", None),
     (
@@ -160,6 +161,7 @@ def _model_choices(cfg: SASRecConfig) -> dict[str, tuple[str, bool]]:
         else ("on embeddings, sub-layer outputs and the FFN only (`attention_dropout=0`)", False)
     )
     return {
+        "width (D)": (f"{cfg.hidden_dim} (`hidden_dim`)", cfg.hidden_dim == 50),
         "feed-forward activation": activation,
         "attention heads": heads,
         "item embedding scale": (
