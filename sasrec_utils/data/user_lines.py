@@ -98,7 +98,7 @@ def _tokens(path: Path, number: int, line: str) -> list[str]:
     """The ids of one line, split at ASCII spaces and tabs. ``ValueError`` naming the file
     and line when a token holds another space (a no-break space, say) or a byte-order
     mark (two files joined with ``cat``): where one id ends would be a guess."""
-    tokens = ASCII_SPACE.split(line.strip(" \t\r\n\f\v"))
+    tokens = [token for token in ASCII_SPACE.split(line) if token]
     for token in tokens:
         odd = next((char for char in token if char.isspace() or char == "\ufeff"), None)
         if odd is not None:
@@ -107,7 +107,7 @@ def _tokens(path: Path, number: int, line: str) -> list[str]:
                 f"{path}:{number}: {token!r} holds {what} (U+{ord(odd):04X}); separate ids "
                 "by spaces or tabs only, and join files as text without their marks"
             )
-    return [token for token in tokens if token]
+    return tokens
 
 
 def _numbered_lines(path: Path) -> Iterator[tuple[int, str]]:

@@ -177,9 +177,9 @@ class SASRec(nn.Module):
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
         # pre: one LayerNorm after the last block; post: on the summed embeddings instead
         # (each block already ends in one)
-        self.post_norm = cfg.layer_norm == "post"
-        self.emb_norm = nn.LayerNorm(cfg.hidden_dim) if self.post_norm else None
-        self.ln_final = nn.Identity() if self.post_norm else nn.LayerNorm(cfg.hidden_dim)
+        post_norm = cfg.layer_norm == "post"
+        self.emb_norm = nn.LayerNorm(cfg.hidden_dim) if post_norm else None
+        self.ln_final = nn.Identity() if post_norm else nn.LayerNorm(cfg.hidden_dim)
         self.apply(_init_weights)
 
     def forward(
