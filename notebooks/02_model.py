@@ -370,8 +370,8 @@ if cfg.frequency_mix > 0:
     display(Markdown(
         f"With the frequency filter (`frequency_mix={cfg.frequency_mix:g}`) this check holds "
         "only because the model is untrained: the filter's learned factor starts at 1, "
-        "where it passes its input through unchanged (the Fourier transform's round trip "
-        "leaves float rounding). A trained filter mixes every position of its window with "
+        "where it passes its input through unchanged (up to float rounding: the low "
+        "frequencies are taken out and added back). A trained filter mixes every position of its window with "
         "every other, later ones included, so a window's early positions would see their "
         "own targets. That is why such a model trains on prefixes "
         f"(`train_examples='{cfg.train_examples}'`, which the config requires): each "

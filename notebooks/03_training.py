@@ -226,8 +226,8 @@ else:
 # (what `make report` uses) each epoch's line (training loss, this epoch's validation
 # NDCG@10, the best so far) goes to the terminal as it happens and to
 # `artifacts/training-log.txt`; the report shows a few epochs per seed and the full log
-# folded away below them. On a CPU with a core for each seed (and no thread count set by
-# hand), the seeds train **side by side**, one process each with the cores shared out
+# folded away below them. On a CPU with two cores or more (and no thread count set by
+# hand), the seeds train **side by side**, one process each, up to two per core
 # (`report.seed_pool`): the same runs as one after another, in about half the time on two
 # cores. Their lines then go to the terminal and to `artifacts/seed-<seed>/training-log.txt`,
 # and appear here, seed by seed, when all are done.

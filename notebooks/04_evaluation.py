@@ -432,9 +432,10 @@ published_table(ours if ours["trained_on"] == "train" else None).style.format(
 # *(This section shows the shopping benchmark's file as it is; nothing in it is computed
 # by this notebook.)*
 #
-# A film-rating log is not a shop. **Amazon Beauty** is: 22,363 shoppers and 12,101
-# products, a median of 6 purchases per shopper, short and sparse histories like a retail
-# catalogue's (S3-Rec's preprocessed file, the one the published figures below use).
+# Beside MovieLens's film ratings, the benchmarks hold a shop's log: **Amazon Beauty**,
+# 22,363 shoppers and 12,101 products, a median of 6 purchases per shopper, short and
+# sparse histories like a retail catalogue's (S3-Rec's preprocessed file, the one the
+# published figures below use).
 # `make bench-beauty` trains the `shopping` preset there, chosen on the validation items
 # with selection seeds only, tests it once on held-out seeds, and chooses the simple
 # baselines' settings on validation. Each row of its table says what its weights were

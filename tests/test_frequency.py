@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from sasrec_utils.config import SASRecConfig
-from sasrec_utils.model.frequency import FrequencyFilter
+from sasrec_utils.model.frequency import FrequencyFilter, low_pass_matrix
 from sasrec_utils.model.sasrec import SASRec
 
 
@@ -54,3 +54,27 @@ def test_a_model_with_the_filter_serves_what_it_computes():
 def test_the_filter_on_windows_is_refused_by_name():
     with pytest.raises(ValueError, match=r"frequency_mix=0\.5 needs train_examples='prefixes'"):
         SASRecConfig(frequency_mix=0.5)
+
+
+def test_the_matrix_filters_as_the_fft_does():
+    # the reference: pad to max_len, real FFT, zero the high frequencies, inverse FFT
+    torch.manual_seed(3)
+    max_len, cutoff, length = 12, 3, 7
+    x = torch.randn(2, length, 5, dtype=torch.float64)
+    padded = torch.nn.functional.pad(x, (0, 0, max_len - length, 0))
+    spectrum = torch.fft.rfft(padded, dim=1, norm="ortho")
+    spectrum[:, cutoff:] = 0
+    expected = torch.fft.irfft(spectrum, n=max_len, dim=1, norm="ortho")[:, -length:]
+    layer = FrequencyFilter(5, max_len, cutoff)
+    with torch.no_grad():
+        layer.sqrt_beta.zero_()  # the low frequencies alone
+    out = layer(x.float(), torch.ones(2, length, dtype=torch.bool))
+    assert torch.allclose(out.double(), expected, atol=1e-5)
+
+
+def test_the_low_pass_matrix_is_a_projection_of_rank_two_cutoff_less_one():
+    # cutoff 3 keeps the constant and two (cos, sin) pairs: 5 directions of 12
+    low_pass = low_pass_matrix(12, 3)
+    assert torch.allclose(low_pass @ low_pass, low_pass, atol=1e-6)
+    assert torch.allclose(low_pass, low_pass.T, atol=1e-6)
+    assert round(float(torch.trace(low_pass))) == 5

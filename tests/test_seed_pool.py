@@ -16,11 +16,18 @@ def two_cores(monkeypatch):
     monkeypatch.setattr(seed_pool, "physical_cores", lambda: 2)
 
 
-def test_one_process_per_core_up_to_the_seeds(two_cores):
+def test_up_to_two_processes_per_core_and_no_more_than_the_seeds(two_cores):
     cfg = SASRecConfig(device="cpu")
-    assert seed_pool.seed_processes(cfg, 3) == 2
+    assert seed_pool.seed_processes(cfg, 3) == 3
+    assert seed_pool.seed_processes(cfg, 5) == 4
     assert seed_pool.seed_processes(cfg, 1) == 1
-    assert seed_pool.threads_per_process(2) == 1  # 2 cores: one thread each
+    assert seed_pool.threads_per_process(3) == 1  # 2 cores: one thread each
+
+
+def test_a_single_core_trains_the_seeds_in_turn(monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(seed_pool, "physical_cores", lambda: 1)
+    assert seed_pool.seed_processes(SASRecConfig(device="cpu"), 3) == 1
 
 
 def test_threads_fixed_by_hand_keep_the_seeds_in_turn(two_cores, monkeypatch):

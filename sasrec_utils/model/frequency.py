@@ -15,31 +15,43 @@ Shapes: B batch, L window (<= max_len), D hidden size, F = max_len // 2 + 1 freq
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
+
+
+def low_pass_matrix(max_len: int, cutoff: int) -> torch.Tensor:
+    """(max_len, max_len) float32 ``P`` with ``P @ x`` = the ``cutoff`` lowest frequencies of x.
+
+    Keeping the lowest frequencies of a length-``max_len`` window is a fixed linear map of
+    its positions: column ``j`` is the filtered unit impulse at position ``j`` (the real
+    FFT, the higher frequencies zeroed, the inverse FFT; orthonormal). One small matrix
+    product per block then does what a forward and an inverse FFT (and their gradients) do.
+    """
+    impulses = torch.eye(max_len, dtype=torch.float64)  # column j: the impulse at j
+    spectrum = torch.fft.rfft(impulses, dim=0, norm="ortho")  # (F, max_len) complex
+    spectrum[cutoff:] = 0
+    return torch.fft.irfft(spectrum, n=max_len, dim=0, norm="ortho").float()
 
 
 class FrequencyFilter(nn.Module):
     """Keep the ``cutoff`` lowest frequencies of a window, scale the rest by ``beta**2`` (D,).
 
-    Padding positions are zeroed and every window is left-padded to ``max_len`` before the
-    transform, so a history is filtered the same way whatever the batch's width.
+    Padding positions are zeroed and every window is filtered as if left-padded to
+    ``max_len``, so a history is filtered the same way whatever the batch's width: the
+    window of ``L`` real-or-padding positions takes the last ``L`` rows and columns of
+    ``low_pass_matrix`` (the zeros before it add nothing).
     """
 
     def __init__(self, dim: int, max_len: int, cutoff: int) -> None:
         super().__init__()
-        self.max_len = max_len
-        self.cutoff = cutoff
         self.sqrt_beta = nn.Parameter(torch.ones(1, 1, dim))  # starts as the identity
+        # derived from max_len and cutoff, so not saved in checkpoints
+        self.register_buffer("low_pass", low_pass_matrix(max_len, cutoff), persistent=False)
 
     def forward(self, x: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
         """x (B, L, D), real (B, L) bool -> (B, L, D) low frequencies + beta**2 * the rest."""
         length = x.shape[1]
         x = x * real[..., None].to(x.dtype)
-        padded = F.pad(x, (0, 0, self.max_len - length, 0)).float()  # (B, max_len, D)
-        spectrum = torch.fft.rfft(padded, dim=1, norm="ortho")  # (B, F, D) complex
-        low_pass = torch.zeros_like(spectrum)
-        low_pass[:, : self.cutoff] = spectrum[:, : self.cutoff]
-        low = torch.fft.irfft(low_pass, n=self.max_len, dim=1, norm="ortho")[:, -length:]
-        low = low.to(x.dtype)
+        window = self.low_pass[-length:, -length:]  # (L, L)
+        with torch.autocast(x.device.type, enabled=False):  # in float32, as an FFT runs
+            low = torch.matmul(window, x.float()).to(x.dtype)  # (B, L, D)
         return low + self.sqrt_beta**2 * (x - low)

@@ -214,8 +214,8 @@ def train_seeds(
     """Train ``cfg`` once per seed (``refit.train_final``) into ``artifacts/seed-<s>/``;
     ``resume`` continues each seed's interrupted run from its ``last.pt``.
 
-    Where a CPU has a core per seed to spare (``seed_pool.seed_processes``), the seeds
-    train side by side, one process each; their epoch lines go to the terminal and to
+    On a CPU with two cores or more (``seed_pool.seed_processes``), the seeds train side
+    by side, one process each, up to two per core; their epoch lines go to the terminal and to
     ``seed-<s>/training-log.txt``, and are printed here, seed by seed, when all are done.
     """
     processes = seed_processes(cfg, len(seeds))
