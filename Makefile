@@ -133,7 +133,7 @@ report: $(REPORTS)/index.html
 
 $(REPORTS)/index.html: $(REPORT_HTML) $(REPORTS)/metrics.json
 	@$(TOOLS) index $(REPORTS) $(if $(filter reports,$(REPORTS)),--readme README.md)
-	@$(if $(filter reports/%,$(REPORTS)),$(TOOLS) index reports)
+	@$(if $(filter reports/%,$(REPORTS)),$(TOOLS) index reports --readme README.md)
 
 $(REPORTS)/metrics.json: $(REPORTS)/04_evaluation.ipynb ;
 

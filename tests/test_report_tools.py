@@ -29,6 +29,8 @@ from tools.report_tools import (
     repository_url,
     sync_colab_links,
     sync_readme_headline,
+    sync_readme_timings,
+    timings_table,
     write_parameter_stamps,
 )
 
@@ -229,6 +231,36 @@ def test_run_to_run_timings_stay_out_of_the_readme_headline(tmp_path):
     assert not sync_readme_headline(readme, slower)  # same figures: README unchanged
 
 
+def test_readme_timings_list_each_run_and_notebook(tmp_path):
+    title = {"cell_type": "markdown", "source": ["# 1. Theory\n"]}
+    reports, beauty = tmp_path / "reports", tmp_path / "reports" / "amazon-beauty"
+    beauty.mkdir(parents=True)
+    for folder, seconds in ((reports, 30.0), (beauty, 150.0)):
+        (folder / "01_theory_and_data.ipynb").write_text(json.dumps(_executed([title], seconds)))
+        (folder / "03_training.ipynb").write_text(json.dumps(_executed([title], 2 * seconds)))
+    shopping_run = _metrics()
+    shopping_run["preset"], shopping_run["dataset"] = "shopping", "amazon-beauty"
+    shopping_run["config"] |= {"dataset": "amazon-beauty"} | CONFIGS["shopping"]
+    (beauty / "metrics.json").write_text(json.dumps(shopping_run))
+    (reports / "metrics.json").write_text(json.dumps(_metrics()))
+    build_index(beauty)
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- timings:start -->\nold\n<!-- timings:end -->\nend\n")
+    assert sync_readme_timings(readme, reports)
+    lines = readme.read_text().splitlines()
+    assert lines[2].endswith(
+        "ml-100k, the default settings | "
+        "`reports/amazon-beauty/`: PRESET=shopping, DATASET=amazon-beauty |"
+    )
+    assert "| `01_theory_and_data` | 30 s | 2.5 min |" in lines
+    assert "| `02_model` | not run | not run |" in lines
+    assert "| all five | **1.5 min** | **7.5 min** |" in lines  # 30 + 60 s; 150 + 300 s
+    assert lines[0] == "intro" and lines[-1] == "end" and "old" not in lines
+    assert not sync_readme_timings(readme, reports)  # idempotent
+    readme.write_text("no block")
+    assert not sync_readme_timings(readme, reports) and readme.read_text() == "no block"
+
+
 def test_a_fresh_clone_says_no_parameter_changed(tmp_path, capsys, monkeypatch):
     for name in ("EPOCHS", "N_SEEDS", "SEED"):
         monkeypatch.delenv(name, raising=False)
@@ -288,6 +320,10 @@ def test_readme_headline_block_is_rewritten_in_place(tmp_path):
     readme.write_text("no block")
     with pytest.raises(ValueError, match="no <!-- headline:start -->"):
         sync_readme_headline(readme, _metrics())
+
+
+def test_readme_timings_agree_with_the_committed_reports():
+    assert timings_table(ROOT / "reports") in (ROOT / "README.md").read_text()
 
 
 def test_readme_headline_agrees_with_the_committed_metrics():

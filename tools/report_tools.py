@@ -161,6 +161,8 @@ def notebook_title(notebook: dict[str, Any]) -> str:
 BENCHMARK_FILE = "benchmark.json"
 HEADLINE_START = "<!-- headline:start -->"
 HEADLINE_END = "<!-- headline:end -->"
+TIMINGS_START = "<!-- timings:start -->"
+TIMINGS_END = "<!-- timings:end -->"
 
 
 def _mean(metrics: dict[str, Any], system: str, key: str) -> float:
@@ -385,6 +387,47 @@ def other_runs(folder: Path) -> str:
             "</span></li>"
         )
     return f"<h2>Other runs</h2><ul>{''.join(items)}</ul>" if items else ""
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 60 else f"{seconds / 60:.1f} min"
+
+
+def timings_table(reports_dir: str | os.PathLike) -> str:
+    """A markdown table of each notebook's run time in ``reports_dir`` and in each of its
+    subfolders' runs (``reports/amazon-beauty/``), one column per run, named by its dataset
+    and the parameters that made it."""
+    top = Path(reports_dir)
+    runs = [top, *sorted(path for path in top.iterdir() if (path / "index.html").exists())]
+    columns, seconds = [], []
+    for folder in runs:
+        metrics = read_metrics(folder) if (folder / METRICS_FILE).exists() else {}
+        label = non_default_label(metrics) if metrics else ""
+        dataset = metrics.get("dataset", folder.name)
+        name = label if "DATASET=" in label else f"{dataset}, {label or 'the default settings'}"
+        where = top.name if folder == top else f"{top.name}/{folder.name}"
+        columns.append(f"`{where}/`: {name}")
+        seconds.append({n: run[1] for n in NOTEBOOKS if (run := notebook_seconds(folder, n))})
+    lines = ["| notebook | " + " | ".join(columns) + " |", "|---" * (len(runs) + 1) + "|"]
+    for name in NOTEBOOKS:
+        cells = [_duration(run[name]) if name in run else "not run" for run in seconds]
+        lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
+    totals = [_duration(sum(run.values())) for run in seconds]
+    lines.append("| all five | " + " | ".join(f"**{total}**" for total in totals) + " |")
+    return "\n".join(lines)
+
+
+def sync_readme_timings(readme: str | os.PathLike, reports_dir: str | os.PathLike) -> bool:
+    """Rewrite the README's timings block (when it has one) from the runs in
+    ``reports_dir``; True when it changed."""
+    path = Path(readme)
+    text = path.read_text()
+    pattern = re.compile(re.escape(TIMINGS_START) + ".*?" + re.escape(TIMINGS_END), re.DOTALL)
+    block = f"{TIMINGS_START}\n{timings_table(reports_dir)}\n{TIMINGS_END}"
+    updated = pattern.sub(lambda _: block, text)
+    if updated != text:
+        _rewrite(path, updated)
+    return updated != text
 
 
 def build_index(reports_dir: str | os.PathLike) -> Path:
@@ -624,7 +667,9 @@ def main(argv: list[str] | None = None) -> int:
     badges.add_argument("--root", default=".")
     index = commands.add_parser("index", help="write REPORTS/index.html, README's headline")
     index.add_argument("reports", nargs="?", default="reports")
-    index.add_argument("--readme", help="also rewrite this README's headline, default runs only")
+    index.add_argument(
+        "--readme", help="also rewrite this README's headline and timings, default runs only"
+    )
     headline = commands.add_parser("headline", help="rewrite README's headline from REPORTS")
     headline.add_argument("reports")
     headline.add_argument("readme")
@@ -668,6 +713,8 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 return 0
             write_headline(args.readme, args.reports, metrics)
+            changed = sync_readme_timings(args.readme, args.reports)
+            print(f"{'updated' if changed else 'unchanged'}: {args.readme} timings")
         return 0
     if args.command == "headline":
         write_headline(args.readme, args.reports, read_metrics(args.reports))
