@@ -6,6 +6,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from sasrec_utils.config import SASRecConfig
 from sasrec_utils.evaluation import BootstrapPair
@@ -122,6 +123,25 @@ def test_comparison_figure_draws_no_sd_and_each_bootstrap_interval():
     assert "+0.0085 [-0.0047, +0.0220]" in " ".join(t.get_text() for t in difference.texts)
     assert difference.get_yticklabels()[0].get_text() == "SASRec\n− cooccurrence"
     _labelled(fig)
+
+
+def test_interval_labels_stay_inside_the_difference_panel():
+    # a negative difference near the panel's left edge: its label once ran over the ticks
+    table = pd.DataFrame(
+        {"hr@10": [0.098, 0.092], "ndcg@10": [0.059, 0.0555]}, index=["ensemble", "SASRec"]
+    )
+    pairs = [
+        BootstrapPair("SASRec", "markov", 0.0079, 0.0064, 0.0094, 0.16, 0.13, 0.2, 1000, 9),
+        BootstrapPair(
+            "SASRec", "ensemble", -0.0035, -0.0041, -0.0029, -0.06, -0.07, -0.05, 1000, 9
+        ),
+    ]
+    fig = plots_results.comparison_figure(table, pairs=pairs)
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    panel = fig.axes[-1].get_window_extent(renderer)
+    for text in fig.axes[-1].texts:
+        box = text.get_window_extent(renderer)
+        assert panel.x0 <= box.x0 and box.x1 <= panel.x1, text.get_text()
 
 
 def test_session_figure_has_one_line_per_system():

@@ -117,9 +117,10 @@ def _difference_panel(ax, pairs: Sequence[BootstrapPair]) -> None:
             else "#555555"
         )
         ax.errorbar(pair.difference, row, xerr=[[low], [high]], fmt="o", color=color, capsize=4)
-        ax.annotate(
+        ax.annotate(  # centred in the panel above its row: never over the tick labels
             f"{pair.difference:+.4f} [{pair.difference_low:+.4f}, {pair.difference_high:+.4f}]",
-            (pair.difference, row),
+            (0.5, row),
+            xycoords=("axes fraction", "data"),
             xytext=(0, 8),
             textcoords="offset points",
             ha="center",
@@ -127,7 +128,7 @@ def _difference_panel(ax, pairs: Sequence[BootstrapPair]) -> None:
         )
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_yticks(y, [f"{pair.system}\n− {pair.baseline}" for pair in pairs])
-    ax.margins(x=0.25)  # room for the interval's label
+    ax.margins(x=0.25)
     ax.set_ylim(-0.7, len(pairs) - 0.3)
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
     ax.set_xlabel("NDCG@10 difference (95% interval)")
