@@ -325,13 +325,19 @@ def sync_readme_headline(
 ) -> bool:
     """Rewrite the README's headline block from ``metrics`` (and the benchmarks); True
     when it changed."""
-    path = Path(readme)
-    text = path.read_text()
-    pattern = re.compile(re.escape(HEADLINE_START) + ".*?" + re.escape(HEADLINE_END), re.DOTALL)
-    if not pattern.search(text):
-        raise ValueError(f"{path}: no {HEADLINE_START} ... {HEADLINE_END} block to fill")
     headline = headline_text(metrics, benchmark, shopping_benchmark, timings=False)
     block = f"{HEADLINE_START}\n{headline}\n{HEADLINE_END}"
+    return _replace_block(Path(readme), HEADLINE_START, HEADLINE_END, block, required=True)
+
+
+def _replace_block(path: Path, start: str, end: str, block: str, required: bool) -> bool:
+    """Replace the text from ``start`` to ``end`` (markers included) in ``path`` with
+    ``block``; True when the file changed. Without the markers: ``ValueError`` when
+    ``required``, else nothing changes."""
+    text = path.read_text()
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.DOTALL)
+    if required and not pattern.search(text):
+        raise ValueError(f"{path}: no {start} ... {end} block to fill")
     updated = pattern.sub(lambda _: block, text)
     if updated != text:
         _rewrite(path, updated)
@@ -369,11 +375,16 @@ def notebook_seconds(folder: Path, name: str) -> tuple[dict[str, Any], float] | 
     return notebook, notebook.get("metadata", {}).get("papermill", {}).get("duration") or 0.0
 
 
+def subfolder_runs(folder: Path) -> list[Path]:
+    """The rendered runs in ``folder``'s subfolders (each with its ``index.html``), sorted."""
+    return sorted(path for path in folder.iterdir() if (path / "index.html").exists())
+
+
 def other_runs(folder: Path) -> str:
     """Links to the runs in ``folder``'s subfolders (``reports/amazon-beauty/``), each with
     its dataset, parameters and notebook time; empty when there are none."""
     items = []
-    for sub in sorted(path for path in folder.iterdir() if (path / "index.html").exists()):
+    for sub in subfolder_runs(folder):
         seconds = sum(run[1] for name in NOTEBOOKS if (run := notebook_seconds(sub, name)))
         metrics = read_metrics(sub) if (sub / METRICS_FILE).exists() else {}
         said = (
@@ -398,7 +409,7 @@ def timings_table(reports_dir: str | os.PathLike) -> str:
     subfolders' runs (``reports/amazon-beauty/``), one column per run, named by its dataset
     and the parameters that made it."""
     top = Path(reports_dir)
-    runs = [top, *sorted(path for path in top.iterdir() if (path / "index.html").exists())]
+    runs = [top, *subfolder_runs(top)]
     columns, seconds = [], []
     for folder in runs:
         metrics = read_metrics(folder) if (folder / METRICS_FILE).exists() else {}
@@ -420,14 +431,8 @@ def timings_table(reports_dir: str | os.PathLike) -> str:
 def sync_readme_timings(readme: str | os.PathLike, reports_dir: str | os.PathLike) -> bool:
     """Rewrite the README's timings block (when it has one) from the runs in
     ``reports_dir``; True when it changed."""
-    path = Path(readme)
-    text = path.read_text()
-    pattern = re.compile(re.escape(TIMINGS_START) + ".*?" + re.escape(TIMINGS_END), re.DOTALL)
     block = f"{TIMINGS_START}\n{timings_table(reports_dir)}\n{TIMINGS_END}"
-    updated = pattern.sub(lambda _: block, text)
-    if updated != text:
-        _rewrite(path, updated)
-    return updated != text
+    return _replace_block(Path(readme), TIMINGS_START, TIMINGS_END, block, required=False)
 
 
 def build_index(reports_dir: str | os.PathLike) -> Path:
@@ -612,13 +617,9 @@ def sync_colab_links(root: str | os.PathLike = ".") -> list[Path]:
             subprocess.run(sync, check=True, capture_output=True, timeout=120)
             changed += [source, paired]
     readme = root / "README.md"
-    if readme.exists():
-        text = readme.read_text()
-        pattern = re.compile(re.escape(README_START) + ".*?" + re.escape(README_END), re.DOTALL)
-        updated = pattern.sub(lambda _: readme_badges(repository), text)
-        if updated != text:
-            _rewrite(readme, updated)
-            changed.append(readme)
+    badges = readme_badges(repository)
+    if readme.exists() and _replace_block(readme, README_START, README_END, badges, False):
+        changed.append(readme)
     return changed
 
 
