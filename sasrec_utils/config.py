@@ -26,6 +26,7 @@ ACTIVATIONS = ("gelu", "relu", "swiglu")
 TRAIN_EXAMPLES = ("windows", "prefixes")
 PROPOSALS = ("popularity", "uniform")
 LAYER_NORMS = ("pre", "post")
+FREQUENCY_NORMS = ("shared", "per_branch")
 
 
 @dataclass
@@ -58,6 +59,9 @@ class SASRecConfig:
         plain SASRec). The filter keeps the ``frequency_cutoff`` lowest frequencies of the
         window and rescales the rest by a learned per-dimension factor; it sees the whole
         window, so it needs ``train_examples="prefixes"`` (``model.frequency``).
+        frequency_norm: ``shared`` (the filter's and attention's outputs are mixed, then
+        added to the block's input) or ``per_branch`` (each gets its own residual sum and
+        LayerNorm, then they are mixed: BSARec's code; needs ``layer_norm="post"``).
     Training
         loss: ``ce`` (full softmax over all items), ``bce`` (one sampled negative, as in the
         paper), ``sampled_softmax`` (``n_negatives`` shared negatives, logQ-corrected) or
@@ -69,6 +73,8 @@ class SASRecConfig:
         item: the paper's) or ``prefixes`` (every prefix of a history is one example whose
         last position predicts the next item, as BSARec and FMLP-Rec train;
         ``data.prefixes``).
+        empty_prefix: with ``prefixes``, each history also gives the empty prefix, whose
+        (all-padding) window predicts the history's first item, as BSARec's data does.
         contrastive_weight / contrastive_temperature: an extension of SASRec (CL4SRec, Xie
         et al. ICDE 2022; DuoRec, Qiu et al. WSDM 2022): with a weight > 0, InfoNCE of two
         dropout views of each history (temperature) is added to the loss
@@ -120,6 +126,7 @@ class SASRecConfig:
     layer_norm: str = "pre"
     frequency_mix: float = 0.0
     frequency_cutoff: int = 3
+    frequency_norm: str = "shared"
     # training
     loss: str = "ce"
     n_negatives: int = 256
@@ -139,6 +146,7 @@ class SASRecConfig:
     grad_clip: float = 1.0
     window: str = "recent"
     train_examples: str = "windows"
+    empty_prefix: bool = False
     loss_chunk_rows: int = 0
     loss_horizon: int = 1
     horizon_decay: float = 1.0
@@ -180,6 +188,7 @@ class SASRecConfig:
         _choice("train_examples", self.train_examples, TRAIN_EXAMPLES)
         _choice("negative_proposal", self.negative_proposal, PROPOSALS)
         _choice("layer_norm", self.layer_norm, LAYER_NORMS)
+        _choice("frequency_norm", self.frequency_norm, FREQUENCY_NORMS)
         _int_at_least("max_len", self.max_len, 2)
         _int_at_least("hidden_dim", self.hidden_dim, 1)
         _int_at_least("n_layers", self.n_layers, 1)
@@ -231,6 +240,7 @@ class SASRecConfig:
             "sparse_item_grad",
             "logq_correction",
             "in_batch_negatives",
+            "empty_prefix",
         )
         for name in flags:
             if not isinstance(getattr(self, name), bool):
@@ -256,6 +266,16 @@ class SASRecConfig:
                 f"frequency_mix={self.frequency_mix} needs train_examples='prefixes': the "
                 "frequency filter sees the whole window, so a window's early positions would "
                 "see their own targets; set train_examples or frequency_mix=0"
+            )
+        if self.frequency_norm == "per_branch" and self.layer_norm != "post":
+            raise ValueError(
+                "frequency_norm='per_branch' needs layer_norm='post': each branch ends in "
+                f"its own LayerNorm, got layer_norm={self.layer_norm!r}"
+            )
+        if self.empty_prefix and self.train_examples != "prefixes":
+            raise ValueError(
+                "empty_prefix=True needs train_examples='prefixes' (it adds one prefix per "
+                f"history), got train_examples={self.train_examples!r}"
             )
         if self.in_batch_negatives and self.loss != "sampled_softmax":
             raise ValueError(

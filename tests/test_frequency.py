@@ -78,3 +78,56 @@ def test_the_low_pass_matrix_is_a_projection_of_rank_two_cutoff_less_one():
     assert torch.allclose(low_pass @ low_pass, low_pass, atol=1e-6)
     assert torch.allclose(low_pass, low_pass.T, atol=1e-6)
     assert round(float(torch.trace(low_pass))) == 5
+
+
+def test_per_branch_norm_mixes_two_normalised_residual_sums_by_hand():
+    from torch.nn.functional import layer_norm
+
+    torch.manual_seed(3)
+    cfg = SASRecConfig(
+        max_len=4,
+        hidden_dim=6,
+        n_heads=1,
+        train_examples="prefixes",
+        frequency_mix=0.7,
+        frequency_cutoff=1,
+        layer_norm="post",
+        frequency_norm="per_branch",
+        dropout=0.0,
+    )
+    block = SASRec(5, cfg).blocks[0].eval()
+    with torch.no_grad():
+        block.frequency.sqrt_beta.zero_()  # the filter is then the window's mean / max_len
+    x = torch.randn(1, 4, 6)
+    bias = torch.zeros(1, 1, 4, 4).masked_fill_(~torch.ones(4, 4).tril().bool(), float("-inf"))
+    with torch.no_grad():
+        out, _ = block(x, bias)
+        attended, _ = block.attn(x, bias)
+        filtered = x.sum(dim=1, keepdim=True).expand_as(x) / 4
+        mixed = 0.3 * layer_norm(x + attended, (6,)) + 0.7 * layer_norm(x + filtered, (6,))
+        expected = layer_norm(mixed + block.ffn(mixed), (6,))
+    assert torch.allclose(out, expected, atol=1e-5)
+
+
+def test_a_per_branch_model_serves_what_it_computes():
+    torch.manual_seed(4)
+    cfg = SASRecConfig(
+        max_len=6,
+        hidden_dim=8,
+        train_examples="prefixes",
+        frequency_mix=0.7,
+        layer_norm="post",
+        frequency_norm="per_branch",
+        dropout=0.0,
+    )
+    model = SASRec(20, cfg).eval()
+    seq = torch.tensor([[0, 0, 3, 5, 7, 2], [1, 2, 3, 4, 5, 6]])
+    with torch.no_grad():
+        assert torch.allclose(model.user_vectors(seq), model(seq)[:, -1], atol=1e-5)
+
+
+def test_per_branch_norm_without_post_norm_is_refused_by_name():
+    with pytest.raises(ValueError, match="frequency_norm='per_branch' needs layer_norm='post'"):
+        SASRecConfig(train_examples="prefixes", frequency_mix=0.7, frequency_norm="per_branch")
+    with pytest.raises(ValueError, match="frequency_norm"):
+        SASRecConfig(frequency_norm="both")

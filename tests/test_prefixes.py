@@ -71,3 +71,33 @@ def test_a_prefix_batch_trains_the_last_position_alone_to_the_same_loss():
     fast = FullCrossEntropy(mask_seen=False)(model, inputs, targets)
     whole = full_cross_entropy(model(inputs)[:, -1], targets[:, -1], model.item_matrix())
     assert fast.item() == pytest.approx(whole.item(), rel=1e-5)
+
+
+def test_the_empty_prefix_predicts_each_first_item_from_padding_alone():
+    seqs = sequences_from_lists([[1, 2, 3], [4], [5, 6]])
+    targets_at, lengths = prefix_ends(seqs, empty=True)
+    assert seqs.items[targets_at].tolist() == [1, 2, 3, 4, 5, 6]
+    assert lengths.tolist() == [0, 1, 2, 0, 0, 1]
+    examples = set()
+    for inputs, targets in prefix_batches(seqs, 5, 2, np.random.default_rng(0), empty=True):
+        assert inputs.shape[1] >= 1  # a batch of empty prefixes is one padding column
+        for row, target in zip(inputs, targets[:, -1], strict=True):
+            examples.add((tuple(row[row > 0].tolist()), int(target)))
+    assert examples == {((), 1), ((1,), 2), ((1, 2), 3), ((), 4), ((), 5), ((5,), 6)}
+
+
+def test_empty_prefixes_train_through_the_model_and_need_prefixes():
+    import torch
+
+    from sasrec_utils.model.losses import FullCrossEntropy
+    from sasrec_utils.model.sasrec import SASRec
+
+    cfg = SASRecConfig(max_len=4, hidden_dim=8, train_examples="prefixes", empty_prefix=True)
+    seqs = sequences_from_lists([[1, 2], [3]])
+    batches = list(epoch_batches(cfg, seqs, np.random.default_rng(0)))
+    assert sum(len(t) for _, t in batches) == 3  # [] -> 1, [1] -> 2, [] -> 3
+    inputs, targets = (torch.from_numpy(a) for a in batches[0])
+    loss = FullCrossEntropy(mask_seen=True)(SASRec(3, cfg), inputs, targets)
+    assert torch.isfinite(loss)
+    with pytest.raises(ValueError, match="empty_prefix=True needs train_examples='prefixes'"):
+        SASRecConfig(empty_prefix=True)

@@ -24,7 +24,9 @@ def epoch_batches(
     one window per user (``train_examples="windows"``) or one example per prefix
     (``"prefixes"``, ``prefixes.prefix_batches``)."""
     if cfg.train_examples == "prefixes":
-        return prefix_batches(train, cfg.max_len, cfg.batch_size, rng, cfg.batch_tokens)
+        return prefix_batches(
+            train, cfg.max_len, cfg.batch_size, rng, cfg.batch_tokens, cfg.empty_prefix
+        )
     return training_batches(
         train, cfg.max_len, cfg.batch_size, rng, cfg.window, max_tokens=cfg.batch_tokens
     )

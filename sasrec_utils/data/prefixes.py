@@ -20,17 +20,19 @@ from .bounds import batch_bounds
 from .sequences import Sequences
 
 
-def prefix_ends(seqs: Sequences) -> tuple[np.ndarray, np.ndarray]:
+def prefix_ends(seqs: Sequences, empty: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(P,) int64 absolute indices into ``seqs.items`` of every target, and (P,) prefix lengths.
 
     Row ``u`` of length ``n`` gives ``n - 1`` prefixes: ``s[:1] -> s[1]``, ..., ``s[:n-1] ->
-    s[n-1]``; rows shorter than 2 give none.
+    s[n-1]``; rows shorter than 2 give none. With ``empty=True`` each non-empty row also
+    gives the empty prefix ``s[:0] -> s[0]`` (length 0), ``n`` prefixes in all.
     """
-    per_row = np.maximum(seqs.lengths - 1, 0)
-    first_target = np.repeat(seqs.offsets[:-1] + 1, per_row)  # (P,)
+    skipped = 0 if empty else 1  # leading items that are never a target
+    per_row = np.maximum(seqs.lengths - skipped, 0)
+    first_target = np.repeat(seqs.offsets[:-1] + skipped, per_row)  # (P,)
     before = np.repeat(np.cumsum(per_row) - per_row, per_row)  # prefixes of earlier rows
-    within = np.arange(int(per_row.sum()), dtype=np.int64) - before  # 0 .. n - 2 in a row
-    return first_target + within, within + 1
+    within = np.arange(int(per_row.sum()), dtype=np.int64) - before  # 0 .. n - 1 - skipped
+    return first_target + within, within + skipped
 
 
 def prefix_batches(
@@ -39,15 +41,17 @@ def prefix_batches(
     batch_size: int,
     rng: np.random.Generator,
     max_tokens: int = 0,
+    empty: bool = False,
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yield ``(inputs, targets)``, both ``(B, L)`` int64, left-padded with 0.
 
     Row ``r`` is one prefix: inputs its last ``m = min(e, max_len)`` items, targets zero
     but for the last column, the item that followed. Prefixes of similar length share a
-    batch (batch order shuffled), so ``L`` is the batch's longest prefix; ``batch_size``
-    and ``max_tokens`` bound a batch as in ``batches.training_batches``.
+    batch (batch order shuffled), so ``L`` is the batch's longest prefix (at least 1: a
+    batch of empty prefixes, ``empty=True``, is one padding column); ``batch_size`` and
+    ``max_tokens`` bound a batch as in ``batches.training_batches``.
     """
-    targets_at, lengths = prefix_ends(seqs)
+    targets_at, lengths = prefix_ends(seqs, empty)
     order = rng.permutation(len(targets_at))
     sizes = np.minimum(lengths[order], max_len)
     by_size = np.argsort(sizes, kind="stable")
@@ -56,7 +60,7 @@ def prefix_batches(
     for b in rng.permutation(len(bounds)):
         rows = slice(*bounds[b])
         ends, size = targets_at[order[rows]], sizes[rows]
-        width = int(size.max())
+        width = max(int(size.max()), 1)
         columns = np.arange(width)
         index = ends[:, None] - width + columns  # (B, L) item indices, left part invalid
         real = columns >= width - size[:, None]

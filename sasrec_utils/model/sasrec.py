@@ -114,7 +114,11 @@ class Block(nn.Module):
 
     The FFN is ``Linear -> activation -> dropout -> Linear`` with ``cfg.ffn_activation``:
     GELU (default), ReLU (the paper's) or SwiGLU (a gated unit; its first layer is twice
-    as wide).
+    as wide). With the frequency filter (``cfg.frequency_mix`` = a), attention's output is
+    mixed with the filter's before the residual sum (``frequency_norm="shared"``), or, as
+    BSARec's code does, each branch gets its own residual sum and LayerNorm and the two
+    are mixed after (``"per_branch"``, post-norm only): a LN(x + filter(x)) +
+    (1 - a) LN(x + attn(x)).
     """
 
     def __init__(self, cfg: SASRecConfig) -> None:
@@ -137,6 +141,8 @@ class Block(nn.Module):
         self.frequency = (
             FrequencyFilter(dim, cfg.max_len, cfg.frequency_cutoff) if cfg.frequency_mix else None
         )
+        per_branch = self.frequency is not None and cfg.frequency_norm == "per_branch"
+        self.ln_frequency = nn.LayerNorm(dim) if per_branch else None
 
     def forward(
         self, x: torch.Tensor, bias: torch.Tensor, need_weights: bool = False, last: bool = False
@@ -148,12 +154,20 @@ class Block(nn.Module):
         """
         inputs = x if self.post_norm else self.ln_attn(x)
         attended, weights = self.attn(inputs, bias, need_weights, last)
+        filtered = None
         if self.frequency is not None:
             real = bias[:, 0, -1] == 0  # (B, L): the last query sees every real item
             filtered = self.frequency(inputs, real)[:, -attended.shape[1] :]
-            attended = (1 - self.frequency_mix) * attended + self.frequency_mix * filtered
         if last:
             x = x[:, -1:]
+        if self.ln_frequency is not None:  # BSARec: each branch normalised, then mixed
+            mix = self.frequency_mix
+            x = (1 - mix) * self.ln_attn(x + self.drop(attended)) + mix * self.ln_frequency(
+                x + self.drop(filtered)
+            )
+            return self.ln_ffn(x + self.drop(self.ffn(x))), weights
+        if filtered is not None:
+            attended = (1 - self.frequency_mix) * attended + self.frequency_mix * filtered
         if self.post_norm:
             x = self.ln_attn(x + self.drop(attended))
             return self.ln_ffn(x + self.drop(self.ffn(x))), weights
