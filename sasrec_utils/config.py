@@ -27,6 +27,7 @@ TRAIN_EXAMPLES = ("windows", "prefixes")
 PROPOSALS = ("popularity", "uniform")
 LAYER_NORMS = ("pre", "post")
 FREQUENCY_NORMS = ("shared", "per_branch")
+BETA_INITS = ("ones", "normal")
 
 
 @dataclass
@@ -46,7 +47,8 @@ class SASRecConfig:
         ffn_mult: width of the feed-forward layer as a multiple of D.
         ffn_activation: ``gelu``, ``relu`` (the paper's) or ``swiglu`` (gated).
         dropout: the rate on the embeddings and on each block's attention and feed-forward
-        outputs (and inside the feed-forward layer).
+        outputs (and inside the feed-forward layer, unless ``ffn_inner_dropout=False``: the
+        SASRec paper's code drops there, BSARec's does not).
         attention_dropout: the rate on the attention weights (0: none, the default).
         layer_norm: ``pre`` (LayerNorm before each block's attention and feed-forward and
         once at the end, item embeddings scaled by sqrt(D): the SASRec paper's code) or
@@ -62,6 +64,8 @@ class SASRecConfig:
         frequency_norm: ``shared`` (the filter's and attention's outputs are mixed, then
         added to the block's input) or ``per_branch`` (each gets its own residual sum and
         LayerNorm, then they are mixed: BSARec's code; needs ``layer_norm="post"``).
+        frequency_beta_init: the filter's per-dimension factor starts at 1 (``ones``: the
+        identity) or at N(0, 1) draws (``normal``: BSARec's code).
     Training
         loss: ``ce`` (full softmax over all items), ``bce`` (one sampled negative, as in the
         paper), ``sampled_softmax`` (``n_negatives`` shared negatives, logQ-corrected) or
@@ -123,10 +127,12 @@ class SASRecConfig:
     ffn_activation: str = "gelu"
     dropout: float = 0.2
     attention_dropout: float = 0.0
+    ffn_inner_dropout: bool = True
     layer_norm: str = "pre"
     frequency_mix: float = 0.0
     frequency_cutoff: int = 3
     frequency_norm: str = "shared"
+    frequency_beta_init: str = "ones"
     # training
     loss: str = "ce"
     n_negatives: int = 256
@@ -189,6 +195,7 @@ class SASRecConfig:
         _choice("negative_proposal", self.negative_proposal, PROPOSALS)
         _choice("layer_norm", self.layer_norm, LAYER_NORMS)
         _choice("frequency_norm", self.frequency_norm, FREQUENCY_NORMS)
+        _choice("frequency_beta_init", self.frequency_beta_init, BETA_INITS)
         _int_at_least("max_len", self.max_len, 2)
         _int_at_least("hidden_dim", self.hidden_dim, 1)
         _int_at_least("n_layers", self.n_layers, 1)
@@ -241,6 +248,7 @@ class SASRecConfig:
             "logq_correction",
             "in_batch_negatives",
             "empty_prefix",
+            "ffn_inner_dropout",
         )
         for name in flags:
             if not isinstance(getattr(self, name), bool):

@@ -119,3 +119,12 @@ def test_cross_entropy_is_exact_when_logits_span_far_more_than_the_exp_floor():
         strict=True,
     ):
         assert torch.allclose(want, have, rtol=1e-5, atol=1e-6)
+
+
+def test_the_feed_forward_layer_drops_inside_unless_told_not_to():
+    cfg = SASRecConfig(hidden_dim=8, dropout=0.5)
+    inner = SASRec(5, cfg).blocks[0].ffn[2]
+    bare = SASRec(5, cfg.replace(ffn_inner_dropout=False)).blocks[0].ffn[2]
+    assert isinstance(inner, LeanDropout) and inner.p == 0.5
+    assert bare.p == 0.0  # ... while the block's output dropout keeps its rate
+    assert SASRec(5, cfg.replace(ffn_inner_dropout=False)).blocks[0].drop.p == 0.5

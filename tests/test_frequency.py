@@ -131,3 +131,12 @@ def test_per_branch_norm_without_post_norm_is_refused_by_name():
         SASRecConfig(train_examples="prefixes", frequency_mix=0.7, frequency_norm="per_branch")
     with pytest.raises(ValueError, match="frequency_norm"):
         SASRecConfig(frequency_norm="both")
+
+
+def test_the_filter_factor_starts_at_one_or_at_normal_draws():
+    torch.manual_seed(5)
+    drawn = FrequencyFilter(512, 8, 2, beta_init="normal").sqrt_beta.detach()
+    assert (FrequencyFilter(4, 8, 2).sqrt_beta == 1).all()
+    assert abs(drawn.mean().item()) < 0.15 and abs(drawn.std().item() - 1) < 0.1
+    with pytest.raises(ValueError, match="frequency_beta_init"):
+        SASRecConfig(frequency_beta_init="zeros")

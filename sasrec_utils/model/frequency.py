@@ -35,15 +35,20 @@ def low_pass_matrix(max_len: int, cutoff: int) -> torch.Tensor:
 class FrequencyFilter(nn.Module):
     """Keep the ``cutoff`` lowest frequencies of a window, scale the rest by ``beta**2`` (D,).
 
+    ``sqrt_beta`` starts at 1 (``beta_init="ones"``: the identity) or at N(0, 1) draws
+    (``"normal"``: BSARec's code).
+
     Padding positions are zeroed and every window is filtered as if left-padded to
     ``max_len``, so a history is filtered the same way whatever the batch's width: the
     window of ``L`` real-or-padding positions takes the last ``L`` rows and columns of
     ``low_pass_matrix`` (the zeros before it add nothing).
     """
 
-    def __init__(self, dim: int, max_len: int, cutoff: int) -> None:
+    def __init__(self, dim: int, max_len: int, cutoff: int, beta_init: str = "ones") -> None:
         super().__init__()
-        self.sqrt_beta = nn.Parameter(torch.ones(1, 1, dim))  # starts as the identity
+        # "ones": the filter starts as the identity; "normal": N(0, 1) draws, as BSARec's code
+        start = torch.randn(1, 1, dim) if beta_init == "normal" else torch.ones(1, 1, dim)
+        self.sqrt_beta = nn.Parameter(start)
         # derived from max_len and cutoff, so not saved in checkpoints
         self.register_buffer("low_pass", low_pass_matrix(max_len, cutoff), persistent=False)
 

@@ -114,8 +114,10 @@ class Block(nn.Module):
 
     The FFN is ``Linear -> activation -> dropout -> Linear`` with ``cfg.ffn_activation``:
     GELU (default), ReLU (the paper's) or SwiGLU (a gated unit; its first layer is twice
-    as wide). With the frequency filter (``cfg.frequency_mix`` = a), attention's output is
-    mixed with the filter's before the residual sum (``frequency_norm="shared"``), or, as
+    as wide); its inner dropout is off with ``cfg.ffn_inner_dropout=False`` (BSARec's).
+
+    With the frequency filter (``cfg.frequency_mix`` = a), attention's output is mixed
+    with the filter's before the residual sum (``frequency_norm="shared"``), or, as
     BSARec's code does, each branch gets its own residual sum and LayerNorm and the two
     are mixed after (``"per_branch"``, post-norm only): a LN(x + filter(x)) +
     (1 - a) LN(x + attn(x)).
@@ -132,14 +134,16 @@ class Block(nn.Module):
         self.ffn = nn.Sequential(
             nn.Linear(dim, 2 * width if gated else width),
             SwiGLU() if gated else nn.ReLU() if cfg.ffn_activation == "relu" else nn.GELU(),
-            LeanDropout(cfg.dropout),
+            LeanDropout(cfg.dropout if cfg.ffn_inner_dropout else 0.0),
             nn.Linear(width, dim),
         )
         self.drop = LeanDropout(cfg.dropout)
         self.post_norm = cfg.layer_norm == "post"
         self.frequency_mix = cfg.frequency_mix
         self.frequency = (
-            FrequencyFilter(dim, cfg.max_len, cfg.frequency_cutoff) if cfg.frequency_mix else None
+            FrequencyFilter(dim, cfg.max_len, cfg.frequency_cutoff, cfg.frequency_beta_init)
+            if cfg.frequency_mix
+            else None
         )
         per_branch = self.frequency is not None and cfg.frequency_norm == "per_branch"
         self.ln_frequency = nn.LayerNorm(dim) if per_branch else None
