@@ -64,7 +64,8 @@ def test_the_defaults_give_every_difference_a_row_and_unmeasured_ones_say_so():
     assert effects["batches"].startswith("+0.0060")  # 0.1215 - 0.1155
     ours = dict(zip(table["what"], table["this run"], strict=True))
     assert ours["attention heads"] == "2 heads of width D/2 (`n_heads=2`)"
-    assert ours["width (D)"] == "64 (`hidden_dim`)" and effects["width (D)"] == "not measured"
+    assert ours["width (D)"] == "64 (`hidden_dim`), the feed-forward layer as wide"
+    assert effects["width (D)"] == "not measured"
     paper_width = differences.paper_differences(SASRecConfig(hidden_dim=50)).set_index("what")
     assert paper_width.loc["width (D)", "measured effect"] == differences.AS_THE_PAPER
     post = differences.paper_differences(SASRecConfig(layer_norm="post")).set_index("what")
@@ -95,6 +96,23 @@ def test_rows_follow_the_run_config_and_its_extensions():
     frequency = next(what for what in table.index if what.startswith("frequency filter"))
     assert "mixes 0.7 of a filter" in table.loc[frequency, "this run"]
     assert "with 0.3 of attention" in table.loc[frequency, "this run"]  # 1 - 0.7
+    assert "own residual sum" not in table.loc[frequency, "this run"]
+
+
+def test_bsarec_s_block_and_data_options_are_named_in_their_rows():
+    from sasrec_utils.presets import preset_config
+
+    table = differences.paper_differences(preset_config("shopping")).set_index("what")
+    assert table.loc["width (D)", "this run"] == (
+        "64 (`hidden_dim`), the feed-forward layer 4× as wide (`ffn_mult`)"
+    )
+    # no dropout inside the feed-forward layer: not the authors' code, so not "as the paper"
+    assert "sub-layer outputs, and 0.5 on" in table.loc["dropout", "this run"]
+    assert table.loc["dropout", "measured effect"] != differences.AS_THE_PAPER
+    frequency = next(what for what in table.index if what.startswith("frequency filter"))
+    assert "`frequency_norm='per_branch'`" in table.loc[frequency, "this run"]
+    assert "(`empty_prefix`)" in table.loc["training examples", "this run"]
+    assert table.loc["seen items in the loss", "this run"].startswith("every item is a candidate")
 
 
 def test_a_sweep_row_is_quoted_only_for_the_setting_it_varied():

@@ -74,7 +74,7 @@ DIFFERENCES: tuple[tuple[str, str, str | None], ...] = (
     ("loss", "binary cross-entropy of the target against one random negative per position", None),
     ("seen items in the loss", "every item is a candidate", "mask_seen_in_loss=False"),
     ("feed-forward activation", "ReLU", None),
-    ("width (D)", "50 (its Beauty and MovieLens-1M runs)", None),
+    ("width (D)", "50 (its Beauty and MovieLens-1M runs), the feed-forward layer as wide", None),
     ("attention heads", "one head (two were slightly worse in its ablation)", "n_heads=1"),
     ("item embedding scale", "E[s] in the equations; E[s]·√D in the authors' code", None),
     (
@@ -150,18 +150,23 @@ def _model_choices(cfg: SASRecConfig) -> dict[str, tuple[str, bool]]:
             False,
         )
     )
+    inner = " and inside the FFN" if cfg.ffn_inner_dropout else ""
     dropout = (
         (
-            f"{cfg.dropout:g} on embeddings, sub-layer outputs and the FFN, and "
+            f"{cfg.dropout:g} on embeddings and sub-layer outputs{inner}, and "
             f"{cfg.attention_dropout:g} on the attention weights, as the authors' code "
             "(`attention_dropout`)",
-            True,
+            bool(inner),
         )
         if cfg.attention_dropout > 0
-        else ("on embeddings, sub-layer outputs and the FFN only (`attention_dropout=0`)", False)
+        else (f"on embeddings and sub-layer outputs{inner} only (`attention_dropout=0`)", False)
     )
+    ffn = "as wide" if cfg.ffn_mult == 1 else f"{cfg.ffn_mult}× as wide (`ffn_mult`)"
     return {
-        "width (D)": (f"{cfg.hidden_dim} (`hidden_dim`)", cfg.hidden_dim == 50),
+        "width (D)": (
+            f"{cfg.hidden_dim} (`hidden_dim`), the feed-forward layer {ffn}",
+            cfg.hidden_dim == 50 and cfg.ffn_mult == 1,
+        ),
         "feed-forward activation": activation,
         "attention heads": heads,
         "item embedding scale": (
@@ -183,7 +188,12 @@ def extensions(cfg: SASRecConfig) -> list[tuple[str, str, str]]:
                 "training examples",
                 "one window per user, every position predicting its next item",
                 "every prefix of a history is its own example, only its last position "
-                "predicting (`train_examples='prefixes'`, as BSARec and FMLP-Rec)",
+                "predicting (`train_examples='prefixes'`, as BSARec and FMLP-Rec)"
+                + (
+                    ", the empty prefix included: its first item from nothing (`empty_prefix`)"
+                    if cfg.empty_prefix
+                    else ""
+                ),
             )
         )
     if cfg.frequency_mix > 0:
@@ -194,7 +204,13 @@ def extensions(cfg: SASRecConfig) -> list[tuple[str, str, str]]:
                 f"each block mixes {cfg.frequency_mix:g} of a filter of its window in the "
                 f"frequency domain (the {cfg.frequency_cutoff} lowest frequencies kept, the "
                 f"rest rescaled by a learned factor) with {1 - cfg.frequency_mix:g} of "
-                "attention (`frequency_mix`)",
+                "attention (`frequency_mix`)"
+                + (
+                    ", each after its own residual sum and LayerNorm, as BSARec's code "
+                    "(`frequency_norm='per_branch'`)"
+                    if cfg.frequency_norm == "per_branch"
+                    else ""
+                ),
             )
         )
     if cfg.contrastive_weight > 0:
