@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from .field_checks import choice, int_at_least, is_number, number_in
+
 DATASETS = ("ml-100k", "ml-1m", "amazon-beauty", "user-lines", "events")
 LOSSES = ("ce", "bce", "sampled_softmax", "gbce")
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -184,36 +186,36 @@ class SASRecConfig:
 
     def validate(self) -> None:
         """Raise ``ValueError`` naming the first field whose value is impossible."""
-        _choice("dataset", self.dataset, DATASETS)
-        _choice("loss", self.loss, LOSSES)
-        _choice("device", self.device, DEVICES)
-        _choice("window", self.window, WINDOWS)
-        _choice("split", self.split, SPLITS)
-        _choice("lr_schedule", self.lr_schedule, SCHEDULES)
-        _choice("ffn_activation", self.ffn_activation, ACTIVATIONS)
-        _choice("train_examples", self.train_examples, TRAIN_EXAMPLES)
-        _choice("negative_proposal", self.negative_proposal, PROPOSALS)
-        _choice("layer_norm", self.layer_norm, LAYER_NORMS)
-        _choice("frequency_norm", self.frequency_norm, FREQUENCY_NORMS)
-        _choice("frequency_beta_init", self.frequency_beta_init, BETA_INITS)
-        _int_at_least("max_len", self.max_len, 2)
-        _int_at_least("hidden_dim", self.hidden_dim, 1)
-        _int_at_least("n_layers", self.n_layers, 1)
-        _int_at_least("n_heads", self.n_heads, 1)
-        _int_at_least("ffn_mult", self.ffn_mult, 1)
-        _int_at_least("n_negatives", self.n_negatives, 1)
-        _int_at_least("batch_size", self.batch_size, 1)
-        _int_at_least("batch_tokens", self.batch_tokens, 0)
-        _int_at_least("epochs", self.epochs, 1)
-        _int_at_least("patience", self.patience, 1)
-        _int_at_least("loss_chunk_rows", self.loss_chunk_rows, 0)
-        _int_at_least("loss_horizon", self.loss_horizon, 1)
-        _int_at_least("frequency_cutoff", self.frequency_cutoff, 1)
-        _int_at_least("seed", self.seed, 0)
-        _int_at_least("num_threads", self.num_threads, 0)
-        _int_at_least("eval_batch_size", self.eval_batch_size, 1)
-        _int_at_least("valid_users", self.valid_users, 0)
-        _int_at_least("eval_every", self.eval_every, 1)
+        choice("dataset", self.dataset, DATASETS)
+        choice("loss", self.loss, LOSSES)
+        choice("device", self.device, DEVICES)
+        choice("window", self.window, WINDOWS)
+        choice("split", self.split, SPLITS)
+        choice("lr_schedule", self.lr_schedule, SCHEDULES)
+        choice("ffn_activation", self.ffn_activation, ACTIVATIONS)
+        choice("train_examples", self.train_examples, TRAIN_EXAMPLES)
+        choice("negative_proposal", self.negative_proposal, PROPOSALS)
+        choice("layer_norm", self.layer_norm, LAYER_NORMS)
+        choice("frequency_norm", self.frequency_norm, FREQUENCY_NORMS)
+        choice("frequency_beta_init", self.frequency_beta_init, BETA_INITS)
+        int_at_least("max_len", self.max_len, 2)
+        int_at_least("hidden_dim", self.hidden_dim, 1)
+        int_at_least("n_layers", self.n_layers, 1)
+        int_at_least("n_heads", self.n_heads, 1)
+        int_at_least("ffn_mult", self.ffn_mult, 1)
+        int_at_least("n_negatives", self.n_negatives, 1)
+        int_at_least("batch_size", self.batch_size, 1)
+        int_at_least("batch_tokens", self.batch_tokens, 0)
+        int_at_least("epochs", self.epochs, 1)
+        int_at_least("patience", self.patience, 1)
+        int_at_least("loss_chunk_rows", self.loss_chunk_rows, 0)
+        int_at_least("loss_horizon", self.loss_horizon, 1)
+        int_at_least("frequency_cutoff", self.frequency_cutoff, 1)
+        int_at_least("seed", self.seed, 0)
+        int_at_least("num_threads", self.num_threads, 0)
+        int_at_least("eval_batch_size", self.eval_batch_size, 1)
+        int_at_least("valid_users", self.valid_users, 0)
+        int_at_least("eval_every", self.eval_every, 1)
         if self.hidden_dim % self.n_heads:
             raise ValueError(
                 f"hidden_dim={self.hidden_dim} is not divisible by n_heads={self.n_heads}; "
@@ -221,20 +223,20 @@ class SASRecConfig:
             )
         for name in _float_fields(self):  # NaN passes every range check: all comparisons fail
             value = getattr(self, name)
-            if _is_number(value) and not math.isfinite(value):
+            if is_number(value) and not math.isfinite(value):
                 raise ValueError(f"{name} must be a finite number, got {value!r}")
-        _number_in("dropout", self.dropout, 0.0, 1.0, upper_open=True)
-        _number_in("label_smoothing", self.label_smoothing, 0.0, 1.0, upper_open=True)
-        _number_in("gbce_t", self.gbce_t, 0.0, 1.0)
-        _number_in("frequency_mix", self.frequency_mix, 0.0, 1.0)
-        _number_in("contrastive_weight", self.contrastive_weight, 0.0, float("inf"))
+        number_in("dropout", self.dropout, 0.0, 1.0, upper_open=True)
+        number_in("label_smoothing", self.label_smoothing, 0.0, 1.0, upper_open=True)
+        number_in("gbce_t", self.gbce_t, 0.0, 1.0)
+        number_in("frequency_mix", self.frequency_mix, 0.0, 1.0)
+        number_in("contrastive_weight", self.contrastive_weight, 0.0, float("inf"))
         for name in ("lr", "contrastive_temperature"):
-            if not _is_number(getattr(self, name)) or getattr(self, name) <= 0:
+            if not is_number(getattr(self, name)) or getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be a number > 0, got {getattr(self, name)!r}")
-        _number_in("attention_dropout", self.attention_dropout, 0.0, 1.0, upper_open=True)
-        _number_in("horizon_decay", self.horizon_decay, 0.0, 1.0)
-        _number_in("weight_decay", self.weight_decay, 0.0, float("inf"))
-        _number_in("grad_clip", self.grad_clip, 0.0, float("inf"))
+        number_in("attention_dropout", self.attention_dropout, 0.0, 1.0, upper_open=True)
+        number_in("horizon_decay", self.horizon_decay, 0.0, 1.0)
+        number_in("weight_decay", self.weight_decay, 0.0, float("inf"))
+        number_in("grad_clip", self.grad_clip, 0.0, float("inf"))
         self._check_flags()
         self._check_loss_options()
         self._check_data_files()
@@ -339,26 +341,3 @@ def parse_overrides(pairs: Iterable[str]) -> dict[str, Any]:
 def _float_fields(cfg: SASRecConfig) -> list[str]:
     """Names of the fields declared ``float`` (every one must be finite)."""
     return [f.name for f in dataclasses.fields(cfg) if f.type in ("float", float)]
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}")
-
-
-def _int_at_least(name: str, value: Any, low: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-
-
-def _number_in(name: str, value: Any, low: float, high: float, upper_open: bool = False) -> None:
-    bad = not _is_number(value) or value < low or value > high
-    if upper_open and _is_number(value) and value >= high:
-        bad = True
-    if bad:
-        bracket = ")" if upper_open else "]"
-        raise ValueError(f"{name} must be a number in [{low}, {high}{bracket}, got {value!r}")
