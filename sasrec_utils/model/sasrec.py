@@ -164,20 +164,27 @@ class Block(nn.Module):
             filtered = self.frequency(inputs, real)[:, -attended.shape[1] :]
         if last:
             x = x[:, -1:]
-        if self.ln_frequency is not None:  # BSARec: each branch normalised, then mixed
-            mix = self.frequency_mix
-            x = (1 - mix) * self.ln_attn(x + self.drop(attended)) + mix * self.ln_frequency(
-                x + self.drop(filtered)
-            )
-            return self.ln_ffn(x + self.drop(self.ffn(x))), weights
-        if filtered is not None:
-            attended = (1 - self.frequency_mix) * attended + self.frequency_mix * filtered
+        x = self._attention_residual(x, attended, filtered)
         if self.post_norm:
-            x = self.ln_attn(x + self.drop(attended))
             return self.ln_ffn(x + self.drop(self.ffn(x))), weights
+        return x + self.drop(self.ffn(self.ln_ffn(x))), weights
+
+    def _attention_residual(
+        self, x: torch.Tensor, attended: torch.Tensor, filtered: torch.Tensor | None
+    ) -> torch.Tensor:
+        """x, attended, filtered (B, Q, D) -> x after the attention (and filter) sub-layer.
+
+        Pre-norm adds the mixed output to x; post-norm normalises that sum; per-branch
+        normalises each branch's sum apart and mixes them after (BSARec's block).
+        """
+        mix = self.frequency_mix
+        if self.ln_frequency is not None:
+            attention_sum = self.ln_attn(x + self.drop(attended))
+            return (1 - mix) * attention_sum + mix * self.ln_frequency(x + self.drop(filtered))
+        if filtered is not None:
+            attended = (1 - mix) * attended + mix * filtered
         x = x + self.drop(attended)
-        x = x + self.drop(self.ffn(self.ln_ffn(x)))
-        return x, weights
+        return self.ln_attn(x) if self.post_norm else x
 
 
 class SASRec(nn.Module):
