@@ -30,13 +30,14 @@ import platform
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 from ml100k_jobs import model_file
+from run_log import RunLog, job_key
 
 from sasrec_utils.atomic import atomic_write_json
 from sasrec_utils.config import SASRecConfig, parse_overrides
@@ -112,27 +113,46 @@ def run_child(kind: str, cfg: SASRecConfig, **extra) -> dict | list:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def run_children(jobs: list[tuple[str, SASRecConfig, dict]], parallel: int) -> list:
+def run_children(
+    jobs: list[tuple[str, SASRecConfig, dict]], parallel: int, log: RunLog | None = None
+) -> list:
     """``run_child`` of every ``(kind, cfg, extra)``, ``parallel`` processes at a time, each
-    on one torch thread when ``parallel > 1``; results in the order of ``jobs``."""
+    on one torch thread when ``parallel > 1``; results in the order of ``jobs``.
+
+    With a ``log``, a job it holds (same job, same code) is read back instead of run, and
+    each job that finishes is appended to it at once (``run_log.py``).
+    """
     if parallel > 1:
         jobs = [(kind, cfg.replace(num_threads=1), extra) for kind, cfg, extra in jobs]
+    keys = [job_key(kind, cfg.to_dict(), extra) for kind, cfg, extra in jobs]
+    results = {i: log.get(key) for i, key in enumerate(keys)} if log is not None else {}
+    results = {i: result for i, result in results.items() if result is not None}
+    if results:
+        print(f"{len(results)} of {len(jobs)} runs read back from {log.path}", file=sys.stderr)
     with ThreadPoolExecutor(max_workers=parallel) as pool:
-        futures = [pool.submit(run_child, kind, cfg, **extra) for kind, cfg, extra in jobs]
-        results = []
-        for future in futures:
-            results.append(future.result())
-            for row in results[-1] if isinstance(results[-1], list) else [results[-1]]:
+        futures = {
+            pool.submit(run_child, kind, cfg, **extra): i
+            for i, (kind, cfg, extra) in enumerate(jobs)
+            if i not in results
+        }
+        for future in as_completed(futures):
+            i = futures[future]
+            results[i] = future.result()
+            if log is not None:
+                log.add(keys[i], results[i])
+            for row in results[i] if isinstance(results[i], list) else [results[i]]:
                 shown = {k: v for k, v in row.items() if k not in ("ranks", "grid")}
                 print(json.dumps(shown), file=sys.stderr, flush=True)
-    return results
+    return [results[i] for i in range(len(jobs))]
 
 
-def sasrec_jobs(cfg: SASRecConfig, seeds: tuple[int, ...], role: str) -> list[tuple]:
-    """One ``sasrec`` job per seed (``role``: ``selection`` or ``held-out``)."""
-    return [
-        ("sasrec", cfg.replace(seed=seed), {"role": role, "models": str(MODELS)}) for seed in seeds
-    ]
+def sasrec_jobs(
+    cfg: SASRecConfig, seeds: tuple[int, ...], role: str, save_models: bool = True
+) -> list[tuple]:
+    """One ``sasrec`` job per seed (``role``: ``selection`` or ``held-out``); with
+    ``save_models`` each saves its weights into ``MODELS`` (for the ensembles)."""
+    extra = {"role": role, "models": str(MODELS) if save_models else None}
+    return [("sasrec", cfg.replace(seed=seed), extra) for seed in seeds]
 
 
 # ------------------------------------------------------------------ summaries
@@ -453,15 +473,21 @@ def sweep(
     print(markdown(shown, ("variant", "ndcg@10", "hr@10", "best_epoch", "train_s", "s_per_epoch")))
 
 
-def ladder(base: SASRecConfig, seeds: tuple[int, ...], out: Path, parallel: int) -> None:
+def ladder(
+    base: SASRecConfig, seeds: tuple[int, ...], out: Path, parallel: int, log: RunLog | None
+) -> None:
     """Each step of ``presets.SHOPPING_LADDER`` on the held-out seeds (papers' protocol,
-    tested once), written into ``out`` as its ``ladder`` list (the rest is kept)."""
+    tested once), written into ``out`` as its ``ladder`` list (the rest is kept).
+
+    Its runs save no weights (the benchmark's ensembles read theirs); with a ``log``, an
+    interrupted ladder resumes at the first run not yet finished.
+    """
     steps = ladder_configs(base)
     final = steps[-1][2].replace(seed=base.seed, num_threads=base.num_threads)
     if final != base.replace(refit_on_valid=False):
         raise SystemExit("the ladder does not end at the configuration benchmarked")
-    jobs = [job for _, _, cfg in steps for job in sasrec_jobs(cfg, seeds, "held-out")]
-    results = iter(run_children(jobs, parallel))
+    jobs = [job for _, _, cfg in steps for job in sasrec_jobs(cfg, seeds, "held-out", False)]
+    results = iter(run_children(jobs, parallel, log))
     rows = []
     for name, step, _ in steps:
         runs = [next(results)[0] for _ in seeds]  # the early-stopped model: trained on train
@@ -503,6 +529,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--ladder", action="store_true", help="only the ablation ladder, written into --out"
     )
+    parser.add_argument(
+        "--runs-log", type=Path, help="--ladder: finished runs kept here, reused when rerun"
+    )
     args = parser.parse_args(argv)
     selection_seeds = tuple(int(s) for s in args.selection_seeds.split(","))
     held_out_seeds = tuple(int(s) for s in args.held_out_seeds.split(","))
@@ -511,7 +540,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.sweep:
         sweep(cfg, args.sweep.split(","), selection_seeds, args.sweep_log, args.jobs)
     elif args.ladder:
-        ladder(cfg, held_out_seeds, args.out, args.jobs)
+        log = RunLog(args.runs_log) if args.runs_log else None
+        if log is not None and log.stale:
+            print(f"{log.stale} run(s) in {log.path} came from other code: run again")
+        ladder(cfg, held_out_seeds, args.out, args.jobs, log)
     else:
         baselines = tuple(args.baselines.split(","))
         unknown = sorted(set(baselines) - set(BASELINES))

@@ -1,0 +1,102 @@
+"""Finished benchmark runs kept in a JSONL file, so a benchmark of many hours resumes.
+
+``make bench-beauty``'s ladder trains 8 steps x 3 seeds (hours on two cores). Each child
+run that finishes is appended to the log as one line: the job (kind, the whole config,
+role), a fingerprint of the code that trains and scores, and the job's result. Run again
+with the same log, a job whose line has the same job *and* the same code fingerprint is
+read back instead of retrained; a change to any training or scoring module makes every
+line stale, so nothing measured by other code is ever reused.
+
+A line is appended whole and flushed to disk before the next job starts; a line cut short
+by a crash is reported and its job run again (the other lines are kept).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+# the code a run's figures depend on: data, model, training, scoring and the job runner
+# (not the report, serving or command-line modules, which never change a trained figure)
+COMPUTE_SOURCES = (
+    "sasrec_utils/config.py",
+    "sasrec_utils/field_checks.py",
+    "sasrec_utils/presets.py",
+    "sasrec_utils/runtime.py",
+    "sasrec_utils/data",
+    "sasrec_utils/model",
+    "sasrec_utils/training",
+    "sasrec_utils/evaluation",
+    "benchmarks/ml100k_jobs.py",
+)
+
+
+def compute_fingerprint(root: Path = ROOT) -> str:
+    """sha256 over the ``.py`` files of ``COMPUTE_SOURCES`` (paths and contents, sorted)."""
+    files: list[Path] = []
+    for source in COMPUTE_SOURCES:
+        path = root / source
+        files += sorted(path.rglob("*.py")) if path.is_dir() else [path]
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(f"{path.relative_to(root).as_posix()}\n".encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def job_key(kind: str, config: dict[str, Any], extra: dict[str, Any]) -> str:
+    """One job as canonical JSON: the same job always gives the same string."""
+    return json.dumps({"kind": kind, "config": config, **extra}, sort_keys=True)
+
+
+class RunLog:
+    """The finished runs of ``path`` measured by the current code, and appending to it."""
+
+    def __init__(self, path: Path, fingerprint: str | None = None) -> None:
+        self.path = path
+        self.fingerprint = fingerprint or compute_fingerprint()
+        self._results: dict[str, Any] = {}
+        self.stale = 0  # lines measured by other code: kept in the file, never reused
+        if path.exists():
+            self._read()
+
+    def _read(self) -> None:
+        for number, line in enumerate(self.path.read_text().splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                print(
+                    f"{self.path} line {number} was cut short (a crash?): its job runs again",
+                    file=sys.stderr,
+                )
+                continue
+            if record["code"] == self.fingerprint:
+                self._results[record["job"]] = record["result"]
+            else:
+                self.stale += 1
+
+    def __len__(self) -> int:
+        return len(self._results)
+
+    def get(self, key: str) -> Any | None:
+        """The result logged for job ``key`` by the current code, or None."""
+        return self._results.get(key)
+
+    def add(self, key: str, result: Any) -> None:
+        """Append one finished job, flushed to disk before returning."""
+        self._results[key] = result
+        line = json.dumps({"job": key, "code": self.fingerprint, "result": result})
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        before = self.path.read_bytes() if self.path.exists() else b""
+        cut_short = bool(before) and not before.endswith(b"\n")
+        with self.path.open("a") as stream:
+            stream.write(("\n" if cut_short else "") + line + "\n")
+            stream.flush()
+            os.fsync(stream.fileno())

@@ -1,0 +1,85 @@
+"""The benchmark's run log: resumes with the same code, never reuses another code's runs."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import bench
+from run_log import RunLog, compute_fingerprint, job_key
+
+
+def test_a_logged_job_is_read_back_only_by_the_same_code(tmp_path):
+    path = tmp_path / "runs.jsonl"
+    key = job_key("sasrec", {"seed": 100, "lr": 5e-4}, {"role": "held-out"})
+    RunLog(path, fingerprint="code-a").add(key, [{"ndcg@10": 0.0606}])
+    same, other = RunLog(path, fingerprint="code-a"), RunLog(path, fingerprint="code-b")
+    assert same.get(key) == [{"ndcg@10": 0.0606}] and len(same) == 1 and same.stale == 0
+    assert other.get(key) is None and other.stale == 1
+    # the key is canonical: the same job written in another order is the same job
+    assert job_key("sasrec", {"lr": 5e-4, "seed": 100}, {"role": "held-out"}) == key
+    assert same.get(job_key("sasrec", {"seed": 101, "lr": 5e-4}, {"role": "held-out"})) is None
+
+
+def test_a_line_cut_short_by_a_crash_is_skipped_and_the_next_run_starts_a_new_line(
+    tmp_path, capsys
+):
+    path = tmp_path / "runs.jsonl"
+    first, second = job_key("sasrec", {"seed": 1}, {}), job_key("sasrec", {"seed": 2}, {})
+    RunLog(path, fingerprint="c").add(first, {"ndcg@10": 0.05})
+    with path.open("a") as stream:
+        stream.write('{"job": "cut short')  # a crash mid-line
+    log = RunLog(path, fingerprint="c")
+    assert "line 2 was cut short" in capsys.readouterr().err
+    assert log.get(first) == {"ndcg@10": 0.05} and len(log) == 1
+    log.add(second, {"ndcg@10": 0.06})
+    reread = RunLog(path, fingerprint="c")
+    assert reread.get(first) == {"ndcg@10": 0.05} and reread.get(second) == {"ndcg@10": 0.06}
+    lines = path.read_text().splitlines()
+    assert len(lines) == 3 and json.loads(lines[2])["result"] == {"ndcg@10": 0.06}
+
+
+def test_the_fingerprint_follows_the_training_code_and_ignores_the_rest(tmp_path):
+    for source in ("sasrec_utils/model/sasrec.py", "sasrec_utils/report/plots.py"):
+        (tmp_path / source).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / source).write_text("x = 1\n")
+    for source in ("config.py", "field_checks.py", "presets.py", "runtime.py"):
+        (tmp_path / "sasrec_utils" / source).write_text("")
+    for folder in ("data", "training", "evaluation"):
+        (tmp_path / "sasrec_utils" / folder).mkdir()
+    (tmp_path / "benchmarks").mkdir()
+    (tmp_path / "benchmarks" / "ml100k_jobs.py").write_text("")
+    before = compute_fingerprint(tmp_path)
+    (tmp_path / "sasrec_utils/report/plots.py").write_text("x = 2\n")
+    assert compute_fingerprint(tmp_path) == before  # a figure's code trains nothing
+    (tmp_path / "sasrec_utils/model/sasrec.py").write_text("x = 2\n")
+    assert compute_fingerprint(tmp_path) != before
+
+
+def test_the_real_fingerprint_reads_every_compute_source():
+    assert len(compute_fingerprint()) == 64
+    with pytest.raises(FileNotFoundError):
+        compute_fingerprint(Path("/nonexistent"))
+
+
+def test_run_children_runs_only_the_jobs_the_log_lacks_and_logs_each(tmp_path, monkeypatch):
+    from sasrec_utils.config import SASRecConfig
+
+    ran = []
+
+    def fake_child(kind, cfg, **extra):
+        ran.append(cfg.seed)
+        return [{"seed": cfg.seed, "ndcg@10": cfg.seed / 1000}]
+
+    monkeypatch.setattr(bench, "run_child", fake_child)
+    jobs = bench.sasrec_jobs(SASRecConfig(), (100, 101, 102), "held-out", save_models=False)
+    assert all(extra["models"] is None for _, _, extra in jobs)  # the ladder saves no weights
+    log = RunLog(tmp_path / "runs.jsonl", fingerprint="c")
+    kind, cfg, extra = jobs[1]
+    log.add(job_key(kind, cfg.to_dict(), extra), [{"seed": 101, "ndcg@10": 0.5}])
+    results = bench.run_children(jobs, 1, log)
+    assert ran == [100, 102]  # seed 101 read back, not trained
+    assert [rows[0]["ndcg@10"] for rows in results] == [0.1, 0.5, 0.102]  # in job order
+    assert len(RunLog(tmp_path / "runs.jsonl", fingerprint="c")) == 3
