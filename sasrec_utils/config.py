@@ -65,7 +65,8 @@ class SASRecConfig:
         window, so it needs ``train_examples="prefixes"`` (``model.frequency``).
         frequency_norm: ``shared`` (the filter's and attention's outputs are mixed, then
         added to the block's input) or ``per_branch`` (each gets its own residual sum and
-        LayerNorm, then they are mixed: BSARec's code; needs ``layer_norm="post"``).
+        LayerNorm, then they are mixed: BSARec's code; needs ``layer_norm="post"``; with
+        ``frequency_mix=0`` there is no filter branch and both are plain post-norm).
         frequency_beta_init: the filter's per-dimension factor starts at 1 (``ones``: the
         identity) or at N(0, 1) draws (``normal``: BSARec's code).
     Training

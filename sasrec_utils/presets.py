@@ -117,7 +117,8 @@ SHOPPING_LADDER: tuple[tuple[str, dict[str, Any]], ...] = (
     ),
     ("+ dropout 0.5 on the attention weights", {"attention_dropout": 0.5}),
     (
-        "+ BSARec's block: LayerNorm per branch, 4x feed-forward, no inner dropout",
+        "+ BSARec's block: LayerNorm per branch, random filter factor, 4x feed-forward, "
+        "no inner dropout",
         {
             "layer_norm": "post",
             "frequency_norm": "per_branch",
