@@ -21,12 +21,11 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-# the code a run's figures depend on: data, model, training, scoring and the job runner
-# (not the report, serving or command-line modules, which never change a trained figure)
+# the code a run's figures depend on: data, model, training, scoring and the job runner;
+# not the presets (the job holds its whole config), the value checks, the report, serving
+# or command-line modules, which never change a trained figure
 COMPUTE_SOURCES = (
     "sasrec_utils/config.py",
-    "sasrec_utils/field_checks.py",
-    "sasrec_utils/presets.py",
     "sasrec_utils/runtime.py",
     "sasrec_utils/data",
     "sasrec_utils/model",
