@@ -483,7 +483,7 @@ def ladder(
     interrupted ladder resumes at the first run not yet finished.
     """
     steps = ladder_configs(base)
-    final = steps[-1][2].replace(seed=base.seed, num_threads=base.num_threads)
+    final = steps[-1][2].replace(seed=base.seed)
     if final != base.replace(refit_on_valid=False):
         raise SystemExit("the ladder does not end at the configuration benchmarked")
     jobs = [job for _, _, cfg in steps for job in sasrec_jobs(cfg, seeds, "held-out", False)]

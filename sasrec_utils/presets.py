@@ -140,10 +140,15 @@ SHOPPING_LADDER: tuple[tuple[str, dict[str, Any]], ...] = (
 )
 
 
+# what every ladder step takes from the benchmarked config: where the data is and how the
+# machine runs it (device, threads), never a setting of the recipe
+LADDER_KEEPS = ("dataset", "data_dir", "events_paths", "device", "num_threads")
+
+
 def ladder_configs(base: SASRecConfig) -> list[tuple[str, dict[str, Any], SASRecConfig]]:
-    """``SHOPPING_LADDER``'s steps on ``base``'s data: (name, the step's own changes, the
-    whole config of the step)."""
-    data = {k: v for k, v in base.to_dict().items() if k in ("dataset", "data_dir", "events_paths")}
+    """``SHOPPING_LADDER``'s steps on ``base``'s data and machine (``LADDER_KEEPS``): (name,
+    the step's own changes, the whole config of the step)."""
+    data = {k: v for k, v in base.to_dict().items() if k in LADDER_KEEPS}
     steps, changes = [], {}
     for name, step in SHOPPING_LADDER:
         changes = {**changes, **step}

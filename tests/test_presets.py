@@ -37,6 +37,10 @@ def test_the_shopping_ladder_climbs_one_change_at_a_time_to_the_preset():
     assert first.loss == "bce" and first.ffn_activation == "relu" and first.hidden_dim == 50
     assert last == base.replace(refit_on_valid=False)  # the ladder ends at the preset
     assert all(cfg.dataset == "amazon-beauty" for _, _, cfg in steps)
+    # the machine's settings reach every step (bench.py --set num_threads=1 device=cpu)
+    on_machine = ladder_configs(base.replace(num_threads=1, device="cpu"))
+    assert all(cfg.num_threads == 1 and cfg.device == "cpu" for _, _, cfg in on_machine)
+    assert on_machine[0][2].hidden_dim == 50  # and nothing of the recipe
     for (_, _, before), (_, changes, after) in itertools.pairwise(steps):
         assert after == before.replace(**changes)  # each step changes only what it names
     assert SASRecConfig().replace(**CONFIGS["shopping"]).refit_on_valid is False  # papers'
