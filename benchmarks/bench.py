@@ -125,8 +125,9 @@ def run_children(
     if parallel > 1:
         jobs = [(kind, cfg.replace(num_threads=1), extra) for kind, cfg, extra in jobs]
     keys = [job_key(kind, cfg.to_dict(), extra) for kind, cfg, extra in jobs]
-    results = {i: log.get(key) for i, key in enumerate(keys)} if log is not None else {}
-    results = {i: result for i, result in results.items() if result is not None}
+    results = {}
+    if log is not None:  # jobs the log holds: read back, not run
+        results = {i: hit for i, key in enumerate(keys) if (hit := log.get(key)) is not None}
     if results:
         print(f"{len(results)} of {len(jobs)} runs read back from {log.path}", file=sys.stderr)
     with ThreadPoolExecutor(max_workers=parallel) as pool:

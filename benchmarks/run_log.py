@@ -13,12 +13,13 @@ by a crash is reported and its job run again (the other lines are kept).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
 from pathlib import Path
 from typing import Any
+
+from sasrec_utils.report.reproducibility import files_sha256
 
 ROOT = Path(__file__).resolve().parent.parent
 # the code a run's figures depend on: data, model, training, scoring and the job runner;
@@ -41,11 +42,7 @@ def compute_fingerprint(root: Path = ROOT) -> str:
     for source in COMPUTE_SOURCES:
         path = root / source
         files += sorted(path.rglob("*.py")) if path.is_dir() else [path]
-    digest = hashlib.sha256()
-    for path in files:
-        digest.update(f"{path.relative_to(root).as_posix()}\n".encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
+    return files_sha256((path.relative_to(root).as_posix(), path) for path in files)
 
 
 def job_key(kind: str, config: dict[str, Any], extra: dict[str, Any]) -> str:
@@ -61,11 +58,15 @@ class RunLog:
         self.fingerprint = fingerprint or compute_fingerprint()
         self._results: dict[str, Any] = {}
         self.stale = 0  # lines measured by other code: kept in the file, never reused
+        # a last line cut short by a crash: the next line must start on a line of its own
+        self._ends_mid_line = False
         if path.exists():
             self._read()
 
     def _read(self) -> None:
-        for number, line in enumerate(self.path.read_text().splitlines(), 1):
+        text = self.path.read_text()
+        self._ends_mid_line = bool(text) and not text.endswith("\n")
+        for number, line in enumerate(text.splitlines(), 1):
             if not line.strip():
                 continue
             try:
@@ -93,9 +94,8 @@ class RunLog:
         self._results[key] = result
         line = json.dumps({"job": key, "code": self.fingerprint, "result": result})
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        before = self.path.read_bytes() if self.path.exists() else b""
-        cut_short = bool(before) and not before.endswith(b"\n")
         with self.path.open("a") as stream:
-            stream.write(("\n" if cut_short else "") + line + "\n")
+            stream.write(("\n" if self._ends_mid_line else "") + line + "\n")
             stream.flush()
             os.fsync(stream.fileno())
+        self._ends_mid_line = False

@@ -14,6 +14,7 @@ import platform
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
@@ -82,9 +83,17 @@ def source_fingerprint(root: Path | None = None) -> str:
     files = sorted(_PACKAGE.rglob("*.py"))
     notebooks = (root or project_root()) / "notebooks"
     files += sorted(notebooks.glob("*.py")) if notebooks.is_dir() else []
+    return files_sha256(
+        (path.relative_to(_PACKAGE.parent) if _PACKAGE in path.parents else path.name, path)
+        for path in files
+    )
+
+
+def files_sha256(named_files: Iterable[tuple[str | Path, Path]]) -> str:
+    """sha256 over each ``(name, path)`` in the order given: the name, a newline, then the
+    file's bytes (a renamed file changes the hash as an edited one does)."""
     digest = hashlib.sha256()
-    for path in files:
-        name = path.relative_to(_PACKAGE.parent) if _PACKAGE in path.parents else path.name
+    for name, path in named_files:
         digest.update(f"{name}\n".encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
