@@ -194,14 +194,14 @@ bench:
 # held-out seeds (test: each the papers'-protocol model and its refit on the validation
 # item), SASRec-BCE, Markov and co-occurrence tuned on validation and fitted both ways,
 # then the ablation ladder from the paper's SASRec to the preset; two one-thread jobs at a
-# time -> reports/benchmark_beauty.json. `BENCH_ARGS` adds options to the first part. The
-# ladder (24 trainings, hours) logs each finished run in artifacts/bench-runs/: stopped and
-# started again with the same code, it resumes where it stopped.
+# time -> reports/benchmark_beauty.json. `BENCH_ARGS` adds options to the first part. Both
+# parts (hours) log each finished training in artifacts/bench-runs/: stopped and started
+# again with the same code, each resumes where it stopped.
 bench-beauty:
 	$(PYTHON) benchmarks/bench.py --preset shopping --set dataset=amazon-beauty \
 		--out $(REPORTS)/benchmark_beauty.json --held-out-seeds 100,101,102 --jobs 2 \
 		--baselines markov,cooccurrence --sweep-table benchmarks/sweep_beauty.jsonl --speed \
-		$(BENCH_ARGS)
+		--runs-log artifacts/bench-runs/benchmark_beauty.jsonl $(BENCH_ARGS)
 	$(PYTHON) benchmarks/bench.py --preset shopping --set dataset=amazon-beauty \
 		--out $(REPORTS)/benchmark_beauty.json --held-out-seeds 100,101,102 --jobs 2 --ladder \
 		--runs-log artifacts/bench-runs/ladder_beauty.jsonl

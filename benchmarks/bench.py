@@ -120,14 +120,19 @@ def run_children(
     on one torch thread when ``parallel > 1``; results in the order of ``jobs``.
 
     With a ``log``, a job it holds (same job, same code) is read back instead of run, and
-    each job that finishes is appended to it at once (``run_log.py``).
+    each job that finishes is appended to it at once (``run_log.py``); a job that saves
+    weights is read back only while its weights are still on disk.
     """
     if parallel > 1:
         jobs = [(kind, cfg.replace(num_threads=1), extra) for kind, cfg, extra in jobs]
     keys = [job_key(kind, cfg.to_dict(), extra) for kind, cfg, extra in jobs]
     results = {}
     if log is not None:  # jobs the log holds: read back, not run
-        results = {i: hit for i, key in enumerate(keys) if (hit := log.get(key)) is not None}
+        results = {
+            i: hit
+            for i, (key, (_, cfg, extra)) in enumerate(zip(keys, jobs, strict=True))
+            if (hit := log.get(key)) is not None and weights_on_disk(cfg, extra)
+        }
     if results:
         print(f"{len(results)} of {len(jobs)} runs read back from {log.path}", file=sys.stderr)
     with ThreadPoolExecutor(max_workers=parallel) as pool:
@@ -145,6 +150,18 @@ def run_children(
                 shown = {k: v for k, v in row.items() if k not in ("ranks", "grid")}
                 print(json.dumps(shown), file=sys.stderr, flush=True)
     return [results[i] for i in range(len(jobs))]
+
+
+def weights_on_disk(cfg: SASRecConfig, extra: dict) -> bool:
+    """Whether every weights file a ``sasrec`` job saves into ``extra["models"]`` exists
+    (the early-stopped model and, with ``refit_on_valid``, the refitted one); True for a
+    job that saves none."""
+    if not extra.get("models"):
+        return True
+    files = {
+        model_file(tested, extra["role"]) for tested in (cfg.replace(refit_on_valid=False), cfg)
+    }
+    return all((Path(extra["models"]) / name).exists() for name in files)
 
 
 def sasrec_jobs(
@@ -360,13 +377,15 @@ def benchmark(
     parallel: int = 1,
     baselines_run: tuple[str, ...] = tuple(BASELINES),
     sweep_table: Path | None = None,
+    log: RunLog | None = None,
 ) -> None:
     """Baselines, SASRec on selection and held-out seeds, ensembles, bootstrap, sessions.
 
     ``parallel`` child processes run at once (one torch thread each when more than one);
     ``baselines_run`` names the tuned baselines fitted (most-popular and random always);
     ``sweep_table`` (a ``--sweep-log`` file: the validation sweep that chose the settings)
-    is read when the report is written and kept in it.
+    is read when the report is written and kept in it; with a ``log``, an interrupted
+    benchmark resumes at the first training not yet finished (``run_children``).
     """
     load_start, started = os.getloadavg(), time.perf_counter()
     deploy = cfg.replace(refit_on_valid=True)  # held-out seeds: the papers' model + refit
@@ -376,7 +395,7 @@ def benchmark(
         *sasrec_jobs(deploy, held_out_seeds, "held-out"),
         *sasrec_jobs(cfg.replace(loss="bce"), held_out_seeds, "held-out"),
     ]
-    results = run_children(jobs, parallel)
+    results = run_children(jobs, parallel, log)
     baselines, runs = results[0], [row for rows in results[1:] for row in rows]
     split = prepare_data(cfg).split
     tuned = [row for row in baselines if row["valid_ndcg@10"] is not None]
@@ -531,19 +550,19 @@ def main(argv: list[str] | None = None) -> None:
         "--ladder", action="store_true", help="only the ablation ladder, written into --out"
     )
     parser.add_argument(
-        "--runs-log", type=Path, help="--ladder: finished runs kept here, reused when rerun"
+        "--runs-log", type=Path, help="finished runs kept here, reused when run again"
     )
     args = parser.parse_args(argv)
     selection_seeds = tuple(int(s) for s in args.selection_seeds.split(","))
     held_out_seeds = tuple(int(s) for s in args.held_out_seeds.split(","))
     settings = {**CONFIGS.get(args.preset, {}), **parse_overrides(args.set)}
     cfg = SASRecConfig().replace(**settings)
+    log = RunLog(args.runs_log) if args.runs_log and not args.sweep else None
+    if log is not None and log.stale:
+        print(f"{log.stale} run(s) in {log.path} came from other code: run again")
     if args.sweep:
         sweep(cfg, args.sweep.split(","), selection_seeds, args.sweep_log, args.jobs)
     elif args.ladder:
-        log = RunLog(args.runs_log) if args.runs_log else None
-        if log is not None and log.stale:
-            print(f"{log.stale} run(s) in {log.path} came from other code: run again")
         ladder(cfg, held_out_seeds, args.out, args.jobs, log)
     else:
         baselines = tuple(args.baselines.split(","))
@@ -559,6 +578,7 @@ def main(argv: list[str] | None = None) -> None:
             args.jobs,
             baselines,
             args.sweep_table,
+            log,
         )
 
 

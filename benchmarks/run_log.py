@@ -1,11 +1,13 @@
 """Finished benchmark runs kept in a JSONL file, so a benchmark of many hours resumes.
 
-``make bench-beauty``'s ladder trains 8 steps x 3 seeds (hours on two cores). Each child
-run that finishes is appended to the log as one line: the job (kind, the whole config,
-role), a fingerprint of the code that trains and scores, and the job's result. Run again
-with the same log, a job whose line has the same job *and* the same code fingerprint is
-read back instead of retrained; a change to any training or scoring module makes every
-line stale, so nothing measured by other code is ever reused.
+``make bench-beauty`` trains for hours on two cores (its ladder alone, 8 steps x 3
+seeds). Each child run that finishes is appended to the log as one line: the job (kind,
+the whole config, role, where it saves weights), a fingerprint of the code that trains and
+scores, and the job's result. Run again with the same log, a job whose line has the same
+job *and* the same code fingerprint is read back instead of retrained (``bench.py``'s
+``run_children``; a job that saves weights, only while they are on disk); a change to any
+training or scoring module makes every line stale, so nothing measured by other code is
+ever reused.
 
 A line is appended whole and flushed to disk before the next job starts; a line cut short
 by a crash is reported and its job run again (the other lines are kept).

@@ -83,3 +83,34 @@ def test_run_children_runs_only_the_jobs_the_log_lacks_and_logs_each(tmp_path, m
     assert ran == [100, 102]  # seed 101 read back, not trained
     assert [rows[0]["ndcg@10"] for rows in results] == [0.1, 0.5, 0.102]  # in job order
     assert len(RunLog(tmp_path / "runs.jsonl", fingerprint="c")) == 3
+
+
+def test_a_logged_job_that_saves_weights_is_read_back_only_while_they_are_on_disk(
+    tmp_path, monkeypatch
+):
+    from ml100k_jobs import model_file
+
+    from sasrec_utils.config import SASRecConfig
+
+    ran = []
+
+    def fake_child(kind, cfg, **extra):
+        ran.append(cfg.seed)
+        return [{"seed": cfg.seed, "ndcg@10": 0.06}]
+
+    monkeypatch.setattr(bench, "run_child", fake_child)
+    monkeypatch.setattr(bench, "MODELS", tmp_path / "models")
+    refit = SASRecConfig(refit_on_valid=True)
+    jobs = bench.sasrec_jobs(refit, (100,), "held-out")  # saves the model and its refit
+    log = RunLog(tmp_path / "runs.jsonl", fingerprint="c")
+    bench.run_children(jobs, 1, log)
+    (tmp_path / "models").mkdir()
+    early = (
+        tmp_path / "models" / model_file(refit.replace(seed=100, refit_on_valid=False), "held-out")
+    )
+    early.write_bytes(b"weights")
+    bench.run_children(jobs, 1, log)
+    assert ran == [100, 100]  # the refitted model's weights are missing: trained again
+    (tmp_path / "models" / model_file(refit.replace(seed=100), "held-out")).write_bytes(b"w")
+    bench.run_children(jobs, 1, log)
+    assert ran == [100, 100]  # both weights on disk: read back
