@@ -469,16 +469,23 @@ def benchmark(
 
 
 def sweep(
-    cfg: SASRecConfig, groups: list[str], seeds: tuple[int, ...], log: Path | None, parallel: int
+    cfg: SASRecConfig,
+    groups: list[str],
+    seeds: tuple[int, ...],
+    log: Path | None,
+    parallel: int,
+    run_log: RunLog | None = None,
 ) -> None:
-    """Each variant of ``groups`` on the selection seeds: NDCG@10 on the validation items."""
+    """Each variant of ``groups`` on the selection seeds: NDCG@10 on the validation items
+    (a row per variant appended to ``log``; finished trainings kept in ``run_log``)."""
     unknown = sorted(set(groups) - set(SWEEP) - {"all"})
     if unknown:
         raise SystemExit(f"unknown sweep group(s) {unknown}; known: {sorted(SWEEP)} or all")
     chosen = list(SWEEP) if "all" in groups else groups
     rows = []
     for variant in [v for group in chosen for v in SWEEP[group]]:
-        results = run_children(sasrec_jobs(cfg.replace(**variant), seeds, "selection"), parallel)
+        jobs = sasrec_jobs(cfg.replace(**variant), seeds, "selection")
+        results = run_children(jobs, parallel, run_log)
         runs = [rows[0] for rows in results]  # the early-stopped model: validation NDCG@10
         row = {"variant": ", ".join(f"{k}={v}" for k, v in variant.items()) or "default"}
         row |= {k: v for k, v in summary(runs).items() if k not in ("system", "role", "split")}
@@ -557,11 +564,11 @@ def main(argv: list[str] | None = None) -> None:
     held_out_seeds = tuple(int(s) for s in args.held_out_seeds.split(","))
     settings = {**CONFIGS.get(args.preset, {}), **parse_overrides(args.set)}
     cfg = SASRecConfig().replace(**settings)
-    log = RunLog(args.runs_log) if args.runs_log and not args.sweep else None
+    log = RunLog(args.runs_log) if args.runs_log else None
     if log is not None and log.stale:
         print(f"{log.stale} run(s) in {log.path} came from other code: run again")
     if args.sweep:
-        sweep(cfg, args.sweep.split(","), selection_seeds, args.sweep_log, args.jobs)
+        sweep(cfg, args.sweep.split(","), selection_seeds, args.sweep_log, args.jobs, log)
     elif args.ladder:
         ladder(cfg, held_out_seeds, args.out, args.jobs, log)
     else:

@@ -8,6 +8,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import bench
+from ml100k_jobs import model_file
 from run_log import RunLog, compute_fingerprint, job_key
 
 
@@ -88,8 +89,6 @@ def test_run_children_runs_only_the_jobs_the_log_lacks_and_logs_each(tmp_path, m
 def test_a_logged_job_that_saves_weights_is_read_back_only_while_they_are_on_disk(
     tmp_path, monkeypatch
 ):
-    from ml100k_jobs import model_file
-
     from sasrec_utils.config import SASRecConfig
 
     ran = []
@@ -114,3 +113,28 @@ def test_a_logged_job_that_saves_weights_is_read_back_only_while_they_are_on_dis
     (tmp_path / "models" / model_file(refit.replace(seed=100), "held-out")).write_bytes(b"w")
     bench.run_children(jobs, 1, log)
     assert ran == [100, 100]  # both weights on disk: read back
+
+
+def test_a_sweep_run_again_reads_its_finished_trainings_back(tmp_path, monkeypatch):
+    from sasrec_utils.config import SASRecConfig
+
+    ran = []
+
+    def fake_child(kind, cfg, **extra):
+        ran.append((cfg.dropout, cfg.seed))
+        row = {"system": "sasrec", "role": "selection", "split": "valid", "trained_on": "train"}
+        return [{**row, "seed": cfg.seed, "ndcg@10": 0.05, "best_epoch": 3, "s_per_epoch": 1.0}]
+
+    monkeypatch.setattr(bench, "run_child", fake_child)
+    monkeypatch.setattr(bench, "SWEEP", {"regularisation": [{"dropout": 0.1}, {"dropout": 0.3}]})
+    monkeypatch.setattr(bench, "MODELS", tmp_path / "models")
+    log = RunLog(tmp_path / "runs.jsonl", fingerprint="c")
+    bench.sweep(SASRecConfig(), ["regularisation"], (0, 1), None, 1, log)
+    assert ran == [(0.1, 0), (0.1, 1), (0.3, 0), (0.3, 1)]
+    (tmp_path / "models").mkdir()
+    for seed in (0, 1):  # the weights each job saves (the fake child saved none)
+        for dropout in (0.1, 0.3):
+            cfg = SASRecConfig(dropout=dropout, seed=seed)
+            (tmp_path / "models" / model_file(cfg, "selection")).write_bytes(b"w")
+    bench.sweep(SASRecConfig(), ["regularisation"], (0, 1), None, 1, log)
+    assert len(ran) == 4  # the second sweep trained nothing
