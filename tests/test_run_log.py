@@ -11,6 +11,8 @@ import bench
 from ml100k_jobs import model_file
 from run_log import RunLog, compute_fingerprint, job_key
 
+from sasrec_utils.config import SASRecConfig
+
 
 def test_a_logged_job_is_read_back_only_by_the_same_code(tmp_path):
     path = tmp_path / "runs.jsonl"
@@ -66,8 +68,6 @@ def test_the_real_fingerprint_reads_every_compute_source():
 
 
 def test_run_children_runs_only_the_jobs_the_log_lacks_and_logs_each(tmp_path, monkeypatch):
-    from sasrec_utils.config import SASRecConfig
-
     ran = []
 
     def fake_child(kind, cfg, **extra):
@@ -89,8 +89,6 @@ def test_run_children_runs_only_the_jobs_the_log_lacks_and_logs_each(tmp_path, m
 def test_a_logged_job_that_saves_weights_is_read_back_only_while_they_are_on_disk(
     tmp_path, monkeypatch
 ):
-    from sasrec_utils.config import SASRecConfig
-
     ran = []
 
     def fake_child(kind, cfg, **extra):
@@ -116,8 +114,6 @@ def test_a_logged_job_that_saves_weights_is_read_back_only_while_they_are_on_dis
 
 
 def test_a_sweep_run_again_reads_its_finished_trainings_back(tmp_path, monkeypatch):
-    from sasrec_utils.config import SASRecConfig
-
     ran = []
 
     def fake_child(kind, cfg, **extra):
