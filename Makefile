@@ -196,7 +196,8 @@ bench:
 # then the ablation ladder from the paper's SASRec to the preset; two one-thread jobs at a
 # time -> reports/benchmark_beauty.json. `BENCH_ARGS` adds options to the first part. Both
 # parts (hours) log each finished training in artifacts/bench-runs/: stopped and started
-# again with the same code, each resumes where it stopped.
+# again with the same code, each resumes where it stopped. The second command with
+# `--so-far` added trains nothing and writes the ladder's finished runs (labelled unfinished).
 bench-beauty:
 	$(PYTHON) benchmarks/bench.py --preset shopping --set dataset=amazon-beauty \
 		--out $(REPORTS)/benchmark_beauty.json --held-out-seeds 100,101,102 --jobs 2 \

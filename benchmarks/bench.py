@@ -32,6 +32,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -123,16 +124,9 @@ def run_children(
     each job that finishes is appended to it at once (``run_log.py``); a job that saves
     weights is read back only while its weights are still on disk.
     """
-    if parallel > 1:
-        jobs = [(kind, cfg.replace(num_threads=1), extra) for kind, cfg, extra in jobs]
+    jobs = as_run(jobs, parallel)
     keys = [job_key(kind, cfg.to_dict(), extra) for kind, cfg, extra in jobs]
-    results = {}
-    if log is not None:  # jobs the log holds: read back, not run
-        results = {
-            i: hit
-            for i, (key, (_, cfg, extra)) in enumerate(zip(keys, jobs, strict=True))
-            if (hit := log.get(key)) is not None and weights_on_disk(cfg, extra)
-        }
+    results = logged_results(jobs, log) if log is not None else {}
     if results:
         print(f"{len(results)} of {len(jobs)} runs read back from {log.path}", file=sys.stderr)
     with ThreadPoolExecutor(max_workers=parallel) as pool:
@@ -150,6 +144,25 @@ def run_children(
                 shown = {k: v for k, v in row.items() if k not in ("ranks", "grid")}
                 print(json.dumps(shown), file=sys.stderr, flush=True)
     return [results[i] for i in range(len(jobs))]
+
+
+def as_run(jobs: list[tuple[str, SASRecConfig, dict]], parallel: int) -> list[tuple]:
+    """``jobs`` as ``run_children`` runs (and logs) them: one torch thread each when more
+    than one runs at a time."""
+    if parallel <= 1:
+        return jobs
+    return [(kind, cfg.replace(num_threads=1), extra) for kind, cfg, extra in jobs]
+
+
+def logged_results(jobs: list[tuple[str, SASRecConfig, dict]], log: RunLog) -> dict[int, Any]:
+    """The results ``log`` holds for ``jobs`` (as run: ``as_run``), by position: same job,
+    same code, and for a job that saves weights, its weights still on disk."""
+    return {
+        i: hit
+        for i, (kind, cfg, extra) in enumerate(jobs)
+        if (hit := log.get(job_key(kind, cfg.to_dict(), extra))) is not None
+        and weights_on_disk(cfg, extra)
+    }
 
 
 def weights_on_disk(cfg: SASRecConfig, extra: dict) -> bool:
@@ -501,39 +514,57 @@ def sweep(
 
 
 def ladder(
-    base: SASRecConfig, seeds: tuple[int, ...], out: Path, parallel: int, log: RunLog | None
+    base: SASRecConfig,
+    seeds: tuple[int, ...],
+    out: Path,
+    parallel: int,
+    log: RunLog | None,
+    so_far: bool = False,
 ) -> None:
     """Each step of ``presets.SHOPPING_LADDER`` on the held-out seeds (papers' protocol,
     tested once), written into ``out`` as its ``ladder`` list (the rest is kept).
 
     Its runs save no weights (the benchmark's ensembles read theirs); with a ``log``, an
-    interrupted ladder resumes at the first run not yet finished.
+    interrupted ladder resumes at the first run not yet finished. ``so_far`` trains
+    nothing: the ladder is written from the runs ``log`` holds, each step with the seeds
+    finished (``seeds``) beside those planned (``seeds_planned``; a step with none finished
+    keeps its name and changes only). A ladder already in ``out`` with more finished runs
+    than the new one is never replaced.
     """
     steps = ladder_configs(base)
     final = steps[-1][2].replace(seed=base.seed)
     if final != base.replace(refit_on_valid=False):
         raise SystemExit("the ladder does not end at the configuration benchmarked")
     jobs = [job for _, _, cfg in steps for job in sasrec_jobs(cfg, seeds, "held-out", False)]
-    results = iter(run_children(jobs, parallel, log))
+    if so_far:
+        if log is None:
+            raise SystemExit("--so-far writes the ladder from the runs log: give --runs-log")
+        finished = logged_results(as_run(jobs, parallel), log)
+        results = [finished.get(i) for i in range(len(jobs))]
+    else:
+        results = run_children(jobs, parallel, log)
     rows = []
-    for name, step, _ in steps:
-        runs = [next(results)[0] for _ in seeds]  # the early-stopped model: trained on train
-        row = summary(runs)
-        rows.append(
-            {
-                "name": name,
-                "changes": step,
-                **{k: row[k] for k in ("trained_on", "seeds", "ndcg@10", "ndcg@10_sd", "hr@10")},
-                "ndcg@10_per_seed": row["ndcg@10_per_seed"],
-                "hr@10_per_seed": row["hr@10_per_seed"],
-                "s_per_epoch": float(np.mean([run["s_per_epoch"] for run in runs])),
-                "train_s": row["train_s"],
-            }
-        )
+    for index, (name, step, _) in enumerate(steps):
+        per_seed = results[index * len(seeds) : (index + 1) * len(seeds)]
+        runs = [result[0] for result in per_seed if result is not None]  # early-stopped
+        row = {"name": name, "changes": step, "trained_on": TRAIN, "seeds": []}
+        if runs:
+            done = summary(runs)
+            row |= {k: done[k] for k in ("seeds", "ndcg@10", "ndcg@10_sd", "hr@10")}
+            row["ndcg@10_per_seed"] = done["ndcg@10_per_seed"]
+            row["hr@10_per_seed"] = done["hr@10_per_seed"]
+            row["s_per_epoch"] = float(np.mean([run["s_per_epoch"] for run in runs]))
+            row["train_s"] = done["train_s"]
+        rows.append({**row, "seeds_planned": list(seeds)})
         print(json.dumps(rows[-1]), flush=True)
     report = json.loads(out.read_text()) if out.exists() else {}
+    before, now = (sum(len(r["seeds"]) for r in rs) for rs in (report.get("ladder", []), rows))
+    if now < before:
+        raise SystemExit(
+            f"{out} holds a ladder of {before} finished runs; this one has {now}: not replaced"
+        )
     atomic_write_json(out, {**report, "ladder": rows})
-    print(f"wrote the ladder into {out}")
+    print(f"wrote the ladder ({now} of {len(jobs)} runs) into {out}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -557,9 +588,16 @@ def main(argv: list[str] | None = None) -> None:
         "--ladder", action="store_true", help="only the ablation ladder, written into --out"
     )
     parser.add_argument(
+        "--so-far",
+        action="store_true",
+        help="with --ladder: train nothing, write the runs --runs-log holds (steps unfinished)",
+    )
+    parser.add_argument(
         "--runs-log", type=Path, help="finished runs kept here, reused when run again"
     )
     args = parser.parse_args(argv)
+    if args.so_far and not args.ladder:
+        parser.error("--so-far writes only the ladder: give --ladder too")
     selection_seeds = tuple(int(s) for s in args.selection_seeds.split(","))
     held_out_seeds = tuple(int(s) for s in args.held_out_seeds.split(","))
     settings = {**CONFIGS.get(args.preset, {}), **parse_overrides(args.set)}
@@ -570,7 +608,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.sweep:
         sweep(cfg, args.sweep.split(","), selection_seeds, args.sweep_log, args.jobs, log)
     elif args.ladder:
-        ladder(cfg, held_out_seeds, args.out, args.jobs, log)
+        ladder(cfg, held_out_seeds, args.out, args.jobs, log, args.so_far)
     else:
         baselines = tuple(args.baselines.split(","))
         unknown = sorted(set(baselines) - set(BASELINES))

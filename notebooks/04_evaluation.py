@@ -147,7 +147,7 @@ from sasrec_utils.report import (
     trained_on,
     write_metrics,
 )
-from sasrec_utils.report.ladder import ladder_figure, ladder_table
+from sasrec_utils.report.ladder import ladder_figure, ladder_progress, ladder_table
 from sasrec_utils.runtime import resolve_device
 from sasrec_utils.training import final_train, model_from_checkpoint
 
@@ -483,6 +483,8 @@ elif beauty is not None:
 # %%
 if beauty is not None and "ladder" in beauty:
     ladder = ladder_table(beauty)
+    if (progress := ladder_progress(beauty)) is not None:
+        print(progress)
     display(ladder_figure(ladder))
     display(ladder.style.format({"ndcg@10": "{:.4f}", "sd": "{:.4f}", "change": "{:+.4f}",
                                  "hr@10": "{:.4f}", "s per epoch": "{:.1f}"}, na_rep="—"))

@@ -1,8 +1,14 @@
 """The ablation ladder: steps read from the file, the deployment row apart, one figure."""
 
+import numpy as np
 import pytest
 
-from sasrec_utils.report.ladder import DEPLOYMENT_STEP, ladder_figure, ladder_table
+from sasrec_utils.report.ladder import (
+    DEPLOYMENT_STEP,
+    ladder_figure,
+    ladder_progress,
+    ladder_table,
+)
 
 from .test_shopping_report import shopping_benchmark
 
@@ -40,6 +46,8 @@ def test_steps_keep_their_order_and_the_refit_comes_last_labelled_apart():
     assert table.loc["+ ce", "change"] == pytest.approx(0.02)
     assert table.loc[DEPLOYMENT_STEP, "ndcg@10"] == pytest.approx(0.065)  # the summary's
     assert table.loc["+ ce", "per seed"] == "0.0480, 0.0520"
+    assert table["seeds"].tolist() == ["2 of 2", "2 of 2", "2 of 2"]
+    assert ladder_progress(_with_ladder()) is None  # every step has its planned seeds
 
 
 def test_the_figure_has_one_bar_per_step_and_every_seed_as_a_dot():
@@ -48,5 +56,27 @@ def test_the_figure_has_one_bar_per_step_and_every_seed_as_a_dot():
     assert len(axis.patches) == 3
     dots = sum(len(line.get_xdata()) for line in axis.lines)
     assert dots == 2 + 2 + 2
-    heights = {t.get_text(): t.get_position()[1] for t in axis.get_yticklabels()}
+    labels = axis.get_yticklabels()  # long names wrapped onto lines
+    heights = {t.get_text().replace("\n", " "): t.get_position()[1] for t in labels}
     assert heights["paper"] > heights["+ ce"] > heights[DEPLOYMENT_STEP]  # read top down
+
+
+def test_an_unfinished_ladder_says_so_and_draws_only_what_was_measured():
+    benchmark = _with_ladder()
+    for step in benchmark["ladder"]:
+        step["seeds_planned"] = [100, 101, 102]
+    benchmark["ladder"].append(
+        {"name": "+ prefixes", "changes": {}, "trained_on": "train", "seeds": []}
+        | {"seeds_planned": [100, 101, 102]}
+    )
+    table = ladder_table(benchmark)
+    assert table["seeds"].tolist() == ["2 of 3", "2 of 3", "0 of 3", "2 of 2"]
+    assert table.loc["+ prefixes", "per seed"] == "" and table["ndcg@10"].isna().sum() == 1
+    assert ladder_progress(benchmark).startswith("The ladder is not finished: 4 of 9 trainings")
+    axis = ladder_figure(table).axes[0]
+    assert len(axis.patches) == 3  # no bar for the step not measured yet
+    texts = [t.get_text() for t in axis.texts]
+    assert " not measured yet" in texts and " 0.0500 (2 of 3 seeds)" in texts
+    assert " 0.0650" in texts  # the deployment row has all its seeds
+    benchmark["ladder"][0] |= {"seeds": [100], "ndcg@10_per_seed": [0.03], "ndcg@10_sd": 0.0}
+    assert np.isnan(ladder_table(benchmark).loc["paper", "sd"])  # one seed has no sd

@@ -12,6 +12,7 @@ from ml100k_jobs import model_file
 from run_log import RunLog, compute_fingerprint, job_key
 
 from sasrec_utils.config import SASRecConfig
+from sasrec_utils.presets import CONFIGS, ladder_configs
 
 
 def test_a_logged_job_is_read_back_only_by_the_same_code(tmp_path):
@@ -134,3 +135,36 @@ def test_a_sweep_run_again_reads_its_finished_trainings_back(tmp_path, monkeypat
             (tmp_path / "models" / model_file(cfg, "selection")).write_bytes(b"w")
     bench.sweep(SASRecConfig(), ["regularisation"], (0, 1), None, 1, log)
     assert len(ran) == 4  # the second sweep trained nothing
+
+
+def test_the_ladder_so_far_comes_from_the_log_alone_and_never_replaces_a_fuller_one(
+    tmp_path, monkeypatch
+):
+    def no_training(kind, cfg, **extra):
+        raise AssertionError("--so-far trains nothing")
+
+    monkeypatch.setattr(bench, "run_child", no_training)
+    base = SASRecConfig().replace(**CONFIGS["shopping"])
+    steps, seeds = ladder_configs(base), (100, 101, 102)
+    log = RunLog(tmp_path / "runs.jsonl", fingerprint="c")
+    first_step = bench.as_run(bench.sasrec_jobs(steps[0][2], seeds, "held-out", False), 2)
+    for (kind, cfg, extra), ndcg in zip(first_step[:2], (0.027, 0.029), strict=True):
+        run = {"system": "sasrec", "role": "held-out", "split": "test", "trained_on": "train"}
+        run |= {"seed": cfg.seed, "ndcg@10": ndcg, "hr@10": 0.05, "s_per_epoch": 3.0, "train_s": 9}
+        log.add(job_key(kind, cfg.to_dict(), extra), [run])
+    out = tmp_path / "benchmark_beauty.json"
+    out.write_text(json.dumps({"dataset": "amazon-beauty"}))
+    bench.ladder(base, seeds, out, 2, log, so_far=True)
+    written = json.loads(out.read_text())
+    assert written["dataset"] == "amazon-beauty"  # the rest of the file is kept
+    first, *rest = written["ladder"]
+    assert first["seeds"] == [100, 101] and first["seeds_planned"] == [100, 101, 102]
+    assert first["ndcg@10"] == pytest.approx(0.028) and first["ndcg@10_sd"] == 0.00141
+    assert len(rest) == len(steps) - 1
+    assert all(step["seeds"] == [] and "ndcg@10" not in step for step in rest)
+    # one job at a time runs (and logs) other jobs than two one-thread ones: none found
+    with pytest.raises(SystemExit, match="holds a ladder of 2 finished runs; this one has 0"):
+        bench.ladder(base, seeds, out, 1, log, so_far=True)
+    assert json.loads(out.read_text()) == written
+    with pytest.raises(SystemExit):
+        bench.main(["--so-far"])  # only with --ladder

@@ -9,6 +9,7 @@ labelled as the different protocol it is. Nothing here computes a metric.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,21 +22,25 @@ from .plots import new_figure
 from .protocol import TRAIN, TRAIN_VALID
 
 DEPLOYMENT_STEP = "deployment: the preset retrained on the validation item too"
+LABEL_WIDTH = 48  # characters per line of a step's name in the figure
 
 
 def ladder_table(benchmark: Mapping[str, Any]) -> pd.DataFrame:
-    """One row per step: what it changed, test NDCG@10 mean ± sd and per seed, HR@10, the
-    change in NDCG@10 from the step before, and seconds per epoch; then the deployment
-    row when the file has one (its change is against the last papers'-protocol step)."""
+    """One row per step: what it changed, the held-out seeds finished of those planned,
+    test NDCG@10 mean ± sd and per seed, HR@10, the change in NDCG@10 from the step before,
+    and seconds per epoch (a step with no seed finished yet: its name, the rest empty);
+    then the deployment row when the file has one (its change is against the last
+    papers'-protocol step)."""
     rows = [
         {
             "step": step["name"],
             "trained on": step["trained_on"],
-            "ndcg@10": step["ndcg@10"],
-            "sd": step["ndcg@10_sd"],
-            "per seed": ", ".join(f"{v:.4f}" for v in step["ndcg@10_per_seed"]),
-            "hr@10": step["hr@10"],
-            "s per epoch": step["s_per_epoch"],
+            "seeds": _seeds_done(step["seeds"], step.get("seeds_planned", step["seeds"])),
+            "ndcg@10": step.get("ndcg@10", np.nan),
+            "sd": step["ndcg@10_sd"] if len(step["seeds"]) > 1 else np.nan,
+            "per seed": ", ".join(f"{v:.4f}" for v in step.get("ndcg@10_per_seed", [])),
+            "hr@10": step.get("hr@10", np.nan),
+            "s per epoch": step.get("s_per_epoch", np.nan),
         }
         for step in benchmark["ladder"]
     ]
@@ -45,24 +50,50 @@ def ladder_table(benchmark: Mapping[str, Any]) -> pd.DataFrame:
             {
                 "step": DEPLOYMENT_STEP,
                 "trained on": TRAIN_VALID,
+                "seeds": _seeds_done(refit["seeds"], refit["seeds"]),
                 "ndcg@10": refit["ndcg@10"],
                 "sd": refit["ndcg@10_sd"],
                 "per seed": ", ".join(f"{v:.4f}" for v in refit["ndcg@10_per_seed"]),
                 "hr@10": refit["hr@10"],
-                "s per epoch": None,
+                "s per epoch": np.nan,
             }
         )
     table = pd.DataFrame(rows)
-    table.insert(4, "change", table["ndcg@10"].diff())
+    table.insert(5, "change", table["ndcg@10"].diff())
     return table.set_index("step")
+
+
+def _seeds_done(done: list[int], planned: list[int]) -> str:
+    """``"2 of 3"``: held-out seeds finished of those planned."""
+    return f"{len(done)} of {len(planned)}"
+
+
+def ladder_progress(benchmark: Mapping[str, Any]) -> str | None:
+    """A line saying how much of the ladder is measured, or None when every step has all
+    its planned seeds."""
+    steps = benchmark["ladder"]
+    done = sum(len(step["seeds"]) for step in steps)
+    planned = sum(len(step.get("seeds_planned", step["seeds"])) for step in steps)
+    if done == planned:
+        return None
+    return (
+        f"The ladder is not finished: {done} of {planned} trainings so far. A step with "
+        "fewer seeds than planned shows the mean of those finished (its sd needs two); "
+        "a step with none has no bar yet."
+    )
 
 
 def ladder_figure(table: pd.DataFrame) -> Figure:
     """Test NDCG@10 per ladder step: the mean (bar) and each seed (dots), papers' protocol
-    in one colour and the deployment row, a different protocol, hatched apart."""
+    in one colour and the deployment row, a different protocol, hatched apart; a step
+    short of its planned seeds says how many it has, one with none says so instead of a
+    bar."""
     fig, (axis,) = new_figure(1, width=9.0, height=0.55 * len(table) + 1.2)
     positions = np.arange(len(table))[::-1]
     for position, (_, row) in zip(positions, table.iterrows(), strict=True):
+        if np.isnan(row["ndcg@10"]):
+            axis.text(0, position, " not measured yet", va="center", fontsize=8, color="#777777")
+            continue
         papers = row["trained on"] == TRAIN
         axis.barh(
             position,
@@ -73,10 +104,20 @@ def ladder_figure(table: pd.DataFrame) -> Figure:
         )
         seeds = [float(v) for v in row["per seed"].split(", ")]
         axis.plot(seeds, [position] * len(seeds), "k.", markersize=5)
-        axis.text(row["ndcg@10"], position, f" {row['ndcg@10']:.4f}", va="center", fontsize=8)
-    axis.set_yticks(positions, [str(step) for step in table.index], fontsize=8)
+        shown = f" {row['ndcg@10']:.4f}" + (
+            "" if _complete(row["seeds"]) else f" ({row['seeds']} seeds)"
+        )
+        axis.text(row["ndcg@10"], position, shown, va="center", fontsize=8)
+    labels = [textwrap.fill(str(step), LABEL_WIDTH) for step in table.index]
+    axis.set_yticks(positions, labels, fontsize=8)
     axis.set_xlabel("test NDCG@10 (bar: mean over held-out seeds; dots: each seed)")
     axis.set_title("From the paper's SASRec to the shopping preset, one change at a time")
-    axis.set_xlim(0, table["ndcg@10"].max() * 1.18)
+    axis.set_xlim(0, table["ndcg@10"].max() * 1.4)  # room for the labels beside the bars
     fig.tight_layout()
     return fig
+
+
+def _complete(seeds: str) -> bool:
+    """Whether a ``"k of n"`` seeds cell has every planned seed."""
+    done, planned = seeds.split(" of ")
+    return done == planned
