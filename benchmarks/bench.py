@@ -392,7 +392,8 @@ def benchmark(
     sweep_table: Path | None = None,
     log: RunLog | None = None,
 ) -> None:
-    """Baselines, SASRec on selection and held-out seeds, ensembles, bootstrap, sessions.
+    """Baselines, SASRec on selection and held-out seeds, ensembles, bootstrap, sessions
+    (a ladder already in ``out`` for the same configuration is kept: ``kept_ladder``).
 
     ``parallel`` child processes run at once (one torch thread each when more than one);
     ``baselines_run`` names the tuned baselines fitted (most-popular and random always);
@@ -477,8 +478,18 @@ def benchmark(
         f"\nload average (1 min) {load_start[0]:.2f} at start, {os.getloadavg()[0]:.2f} at "
         f"end; {os.cpu_count()} CPUs; {report['machine']['seconds']} s in all"
     )
-    atomic_write_json(out, report)
+    atomic_write_json(out, report | kept_ladder(out, report["config"]))
     print(f"wrote {out}")
+
+
+def kept_ladder(out: Path, config: dict) -> dict:
+    """``{"ladder": ...}`` of the benchmark file ``out`` when it was written for the same
+    ``config`` (the ladder is run apart, ``--ladder``, and ends at that configuration);
+    else ``{}``: a rerun of the benchmark keeps its ladder, a new configuration drops it."""
+    previous = json.loads(out.read_text()) if out.exists() else {}
+    if "ladder" in previous and previous.get("config") == json.loads(json.dumps(config)):
+        return {"ladder": previous["ladder"]}
+    return {}
 
 
 def sweep(

@@ -168,3 +168,12 @@ def test_the_ladder_so_far_comes_from_the_log_alone_and_never_replaces_a_fuller_
     assert json.loads(out.read_text()) == written
     with pytest.raises(SystemExit):
         bench.main(["--so-far"])  # only with --ladder
+
+
+def test_a_rerun_benchmark_keeps_the_ladder_of_its_own_configuration_only(tmp_path):
+    out = tmp_path / "benchmark_beauty.json"
+    assert bench.kept_ladder(out, {"lr": 5e-4}) == {}  # no file yet
+    ladder = [{"name": "paper", "seeds": [100]}]
+    out.write_text(json.dumps({"config": {"lr": 5e-4}, "ladder": ladder, "rows": []}))
+    assert bench.kept_ladder(out, {"lr": 5e-4}) == {"ladder": ladder}
+    assert bench.kept_ladder(out, {"lr": 1e-3}) == {}  # it ended at another configuration
