@@ -391,6 +391,7 @@ def benchmark(
     baselines_run: tuple[str, ...] = tuple(BASELINES),
     sweep_table: Path | None = None,
     log: RunLog | None = None,
+    with_bce: bool = True,
 ) -> None:
     """Baselines, SASRec on selection and held-out seeds, ensembles, bootstrap, sessions
     (a ladder already in ``out`` for the same configuration is kept: ``kept_ladder``).
@@ -399,7 +400,8 @@ def benchmark(
     ``baselines_run`` names the tuned baselines fitted (most-popular and random always);
     ``sweep_table`` (a ``--sweep-log`` file: the validation sweep that chose the settings)
     is read when the report is written and kept in it; with a ``log``, an interrupted
-    benchmark resumes at the first training not yet finished (``run_children``).
+    benchmark resumes at the first training not yet finished (``run_children``);
+    ``with_bce`` adds SASRec-BCE, the configuration with the paper's loss swapped in.
     """
     load_start, started = os.getloadavg(), time.perf_counter()
     deploy = cfg.replace(refit_on_valid=True)  # held-out seeds: the papers' model + refit
@@ -407,7 +409,7 @@ def benchmark(
         ("baselines", deploy, {"only": list(baselines_run)}),
         *sasrec_jobs(cfg, selection_seeds, "selection"),
         *sasrec_jobs(deploy, held_out_seeds, "held-out"),
-        *sasrec_jobs(cfg.replace(loss="bce"), held_out_seeds, "held-out"),
+        *(sasrec_jobs(cfg.replace(loss="bce"), held_out_seeds, "held-out") if with_bce else []),
     ]
     results = run_children(jobs, parallel, log)
     baselines, runs = results[0], [row for rows in results[1:] for row in rows]
@@ -606,6 +608,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--runs-log", type=Path, help="finished runs kept here, reused when run again"
     )
+    parser.add_argument(
+        "--without-bce",
+        action="store_true",
+        help="no SASRec-BCE rows (the configuration with only the loss swapped)",
+    )
     args = parser.parse_args(argv)
     if args.so_far and not args.ladder:
         parser.error("--so-far writes only the ladder: give --ladder too")
@@ -635,6 +642,7 @@ def main(argv: list[str] | None = None) -> None:
             baselines,
             args.sweep_table,
             log,
+            not args.without_bce,
         )
 
 

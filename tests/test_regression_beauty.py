@@ -14,10 +14,11 @@ never copied into the project. Where it is missing the tests skip with the reaso
 Recorded with ``python -m pytest tests/test_regression_beauty.py -s`` (torch 2.13 CPU,
 2 threads, 12 minutes beside three other jobs) for round 6's preset: test NDCG@10 0.0540,
 HR@10 0.0892 (the twelfth epoch kept: at lr 5e-4 the short training stops well before
-the preset's best, around epoch 21-30) against the Markov chain's 0.0471, both trained on
-the training items only. ``TOLERANCE`` is about six times round 2's seed-to-seed sd on
-held-out seeds (0.0006) and below SASRec's margin over the Markov chain (0.0069): a
-broken change moves NDCG@10 by more.
+the preset's best, around epoch 21-30) against the Markov chain's 0.0476 (its values from
+the widened grid, 2026-12-07's benchmark), both trained on the training items only.
+``TOLERANCE`` is about six times round 2's seed-to-seed sd on held-out seeds (0.0006) and
+below SASRec's margin over the Markov chain (0.0064): a broken change moves NDCG@10 by
+more.
 """
 
 from __future__ import annotations
@@ -40,8 +41,9 @@ BENCHMARK = Path(__file__).resolve().parent.parent / "reports" / "benchmark_beau
 EPOCHS = 12
 RECORDED = {"ndcg@10": 0.0540, "hr@10": 0.0892}
 TOLERANCE = 0.004
-# Tuned on the validation items by ``make bench-beauty`` (benchmark_beauty.json "baselines").
-TUNED_MARKOV = {"last_n": 10, "decay": 0.5}
+# Tuned on the validation items by ``make bench-beauty`` (benchmark_beauty.json "baselines",
+# the row fitted on the training items).
+TUNED_MARKOV = {"last_n": 20, "decay": 0.35}
 
 pytestmark = pytest.mark.real_data
 
@@ -91,5 +93,5 @@ def test_the_markov_values_are_the_ones_the_benchmark_tuned():
     if not BENCHMARK.exists():
         pytest.skip(f"{BENCHMARK} not written yet (make bench-beauty)")
     report = json.loads(BENCHMARK.read_text())
-    tuned = {row["system"]: row["params"] for row in report["baselines"]}
+    tuned = {r["system"]: r["params"] for r in report["baselines"] if r["trained_on"] == "train"}
     assert tuned["markov"] == TUNED_MARKOV
