@@ -411,6 +411,7 @@ def benchmark(
         *sasrec_jobs(deploy, held_out_seeds, "held-out"),
         *(sasrec_jobs(cfg.replace(loss="bce"), held_out_seeds, "held-out") if with_bce else []),
     ]
+    read_back = len(logged_results(as_run(jobs, parallel), log)) if log is not None else 0
     results = run_children(jobs, parallel, log)
     baselines, runs = results[0], [row for rows in results[1:] for row in rows]
     split = prepare_data(cfg).split
@@ -474,6 +475,8 @@ def benchmark(
         "load_avg_start": load_start,
         "load_avg_end": os.getloadavg(),
         "seconds": round(time.perf_counter() - started),
+        "trainings": len(jobs),
+        "trainings_read_back": read_back,  # from the runs log: their time is not in seconds
     }
     print_results(report)
     print(

@@ -189,6 +189,9 @@ def test_sessions_long_format_and_provenance(benchmark):
     text = shopping.provenance(benchmark)
     assert "50 min in all" in text and "[100, 101]" in text
     assert "an earlier `shopping` preset" in text  # the fixture's config is not today's
+    benchmark["machine"] |= {"trainings": 7, "trainings_read_back": 6}  # resumed from the log
+    text = shopping.provenance(benchmark)
+    assert "in all" not in text and "50 min for its last run, which read 6 of its 7" in text
 
 
 def test_provenance_says_whether_the_file_ran_todays_preset(benchmark):

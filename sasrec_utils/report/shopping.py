@@ -227,10 +227,18 @@ def provenance(benchmark: Mapping[str, Any]) -> str:
         else "an earlier `shopping` preset (its settings are in the file's config; today's "
         "awaits the next `make bench-beauty`)"
     )
+    minutes = f"{machine['seconds'] / 60:.0f} min"
+    if machine.get("trainings_read_back"):  # resumed: the earlier runs' time is not in it
+        minutes += (
+            f" for its last run, which read {machine['trainings_read_back']} of its "
+            f"{machine['trainings']} trainings back from the run log of the runs before "
+            "(each training's own seconds are in its row)"
+        )
+    else:
+        minutes += " in all"
     return (
         f"`make bench-beauty` with {preset}: {benchmark['protocol']}; selection seeds "
         f"{benchmark['selection_seeds']} scored on validation, held-out seeds "
         f"{benchmark['held_out_seeds']} scored once on test; {machine['cpus']} CPUs, "
-        f"{machine['seconds'] / 60:.0f} min in all, load average {start:.1f} at the start "
-        f"and {end:.1f} at the end."
+        f"{minutes}, load average {start:.1f} at the start and {end:.1f} at the end."
     )
