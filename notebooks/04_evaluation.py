@@ -450,6 +450,7 @@ beauty = find_benchmark(shopping.BENCHMARK_FILE, report_dir, REPOSITORY,
                         make_target="make bench-beauty")  # Beauty.txt in SASREC_DATA_DIR
 if beauty is not None:
     print(shopping.provenance(beauty))
+    print(f"sasrec below is {shopping.model_label(beauty['config'])}.")
     display(shopping.systems_table(beauty).style.format(
         {"ndcg@10": "{:.4f}", "ndcg@10 sd": "{:.4f}", "worst seed": "{:.4f}",
          "hr@10": "{:.4f}", "s to kept epoch": "{:.0f}"}, na_rep=""))

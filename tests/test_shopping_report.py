@@ -169,6 +169,14 @@ def test_published_figures_sit_beside_our_papers_protocol_row_only(benchmark):
     published = [row["ndcg@10"] for row in shopping.PUBLISHED_BEAUTY]
     assert table["ndcg@10"].tolist() == [*published, pytest.approx(0.058)]  # not the 0.065
     assert table["protocol"].nunique() == 1 and set(table["trained on"]) == {"train"}
+    assert table["model"].iloc[-1] == "SASRec, shopping preset (ce)"  # plain SASRec
+    benchmark["config"] |= {"frequency_mix": 0.7, "train_examples": "prefixes"}
+    benchmark["config"]["contrastive_weight"] = 0.1
+    model = shopping.published_beside_ours(benchmark)["model"].iloc[-1]
+    assert model == (
+        "SASRec, shopping preset (ce) + frequency filter (an extension: BSARec, Shin et al., "
+        "AAAI 2024) + contrastive loss (an extension: CL4SRec, Xie et al., ICDE 2022)"
+    )
 
 
 def test_loss_table_joins_sweep_quality_and_step_cost(benchmark):

@@ -22,6 +22,7 @@ import pandas as pd
 
 from ..config import SASRecConfig
 from .contracts import benchmark_pair
+from .extensions import CONTRASTIVE_LOSS, FREQUENCY_FILTER
 from .protocol import PROTOCOLS, TRAIN
 from .shopping import BENCHMARK_FILE as BEAUTY_FILE
 
@@ -199,7 +200,7 @@ def extensions(cfg: SASRecConfig) -> list[tuple[str, str, str]]:
     if cfg.frequency_mix > 0:
         rows.append(
             (
-                "frequency filter (an extension: BSARec, Shin et al., AAAI 2024)",
+                FREQUENCY_FILTER,
                 "none: attention only",
                 f"each block mixes {cfg.frequency_mix:g} of a filter of its window in the "
                 f"frequency domain (the {cfg.frequency_cutoff} lowest frequencies kept, the "
@@ -216,7 +217,7 @@ def extensions(cfg: SASRecConfig) -> list[tuple[str, str, str]]:
     if cfg.contrastive_weight > 0:
         rows.append(
             (
-                "contrastive loss (an extension: CL4SRec, Xie et al., ICDE 2022)",
+                CONTRASTIVE_LOSS,
                 "none: the next-item loss only",
                 f"plus {cfg.contrastive_weight:g} × InfoNCE between two dropout views of each "
                 f"history, temperature {cfg.contrastive_temperature:g} "

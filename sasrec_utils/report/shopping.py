@@ -18,6 +18,7 @@ import pandas as pd
 from ..config import SASRecConfig
 from ..presets import CONFIGS
 from .contracts import baseline_row, best_baseline_pair, held_out_summary
+from .extensions import model_extensions
 from .protocol import TRAIN, same_protocol
 
 BENCHMARK_FILE = "benchmark_beauty.json"
@@ -122,7 +123,7 @@ def published_beside_ours(benchmark: Mapping[str, Any]) -> pd.DataFrame:
     sasrec = held_out_summary(benchmark, trained_on=TRAIN)
     ours = {
         "source": f"this project, make bench-beauty (seeds {sasrec['seeds']})",
-        "model": f"SASRec, shopping preset ({benchmark['config']['loss']})",
+        "model": model_label(benchmark["config"]),
         "protocol": FULL_RANKING,
         "trained_on": sasrec["trained_on"],
         "ndcg@10": sasrec["ndcg@10"],
@@ -131,6 +132,13 @@ def published_beside_ours(benchmark: Mapping[str, Any]) -> pd.DataFrame:
     rows = [*PUBLISHED_BEAUTY, ours]
     same_protocol(rows, "the published figures beside ours")
     return pd.DataFrame(rows).rename(columns={"trained_on": "trained on"})
+
+
+def model_label(config: Mapping[str, Any]) -> str:
+    """``"SASRec, shopping preset (ce) + frequency filter (an extension: BSARec, …)"``: the
+    benchmarked configuration ``config`` (a ``to_dict``) with every extension it uses."""
+    cfg = SASRecConfig.from_dict(dict(config))
+    return " + ".join([f"SASRec, shopping preset ({cfg.loss})", *model_extensions(cfg)])
 
 
 def targets_table(benchmark: Mapping[str, Any]) -> pd.DataFrame:
