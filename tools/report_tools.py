@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from sasrec_utils.atomic import atomic_write_text
+from sasrec_utils.config import SASRecConfig
 from sasrec_utils.evaluation.metrics import find_pair
 from sasrec_utils.report import shopping
 from sasrec_utils.report.artifacts import notebook_config, preset_line
@@ -42,6 +43,7 @@ from sasrec_utils.report.contracts import (
     non_default_label,
     read_metrics,
 )
+from sasrec_utils.report.extensions import model_extensions
 from sasrec_utils.report.protocol import TRAIN, TRAIN_VALID
 
 try:
@@ -263,6 +265,8 @@ def shopping_text(benchmark: dict[str, Any]) -> str:
         "the `shopping` preset"
         if shopping.runs_todays_preset(benchmark)
         else "an earlier `shopping` preset (the current one awaits `make bench-beauty`)"
+    ) + "".join(
+        f" + {name}" for name in model_extensions(SASRecConfig.from_dict(benchmark["config"]))
     )
     parts = []
     for protocol in (TRAIN, TRAIN_VALID):
