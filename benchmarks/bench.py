@@ -186,6 +186,25 @@ def sasrec_jobs(
     return [("sasrec", cfg.replace(seed=seed), extra) for seed in seeds]
 
 
+def benchmark_jobs(
+    cfg: SASRecConfig,
+    selection_seeds: tuple[int, ...],
+    held_out_seeds: tuple[int, ...],
+    baselines_run: tuple[str, ...],
+    with_bce: bool,
+) -> list[tuple]:
+    """The benchmark's jobs in order: the baselines, SASRec on the selection seeds, SASRec on
+    the held-out seeds (each also refitted on the validation item), and with ``with_bce``
+    SASRec-BCE on the held-out seeds (``cfg`` with the paper's loss swapped in)."""
+    deploy = cfg.replace(refit_on_valid=True)  # held-out seeds: the papers' model + refit
+    return [
+        ("baselines", deploy, {"only": list(baselines_run)}),
+        *sasrec_jobs(cfg, selection_seeds, "selection"),
+        *sasrec_jobs(deploy, held_out_seeds, "held-out"),
+        *(sasrec_jobs(cfg.replace(loss="bce"), held_out_seeds, "held-out") if with_bce else []),
+    ]
+
+
 # ------------------------------------------------------------------ summaries
 
 
@@ -405,12 +424,7 @@ def benchmark(
     """
     load_start, started = os.getloadavg(), time.perf_counter()
     deploy = cfg.replace(refit_on_valid=True)  # held-out seeds: the papers' model + refit
-    jobs = [
-        ("baselines", deploy, {"only": list(baselines_run)}),
-        *sasrec_jobs(cfg, selection_seeds, "selection"),
-        *sasrec_jobs(deploy, held_out_seeds, "held-out"),
-        *(sasrec_jobs(cfg.replace(loss="bce"), held_out_seeds, "held-out") if with_bce else []),
-    ]
+    jobs = benchmark_jobs(cfg, selection_seeds, held_out_seeds, baselines_run, with_bce)
     read_back = len(logged_results(as_run(jobs, parallel), log)) if log is not None else 0
     results = run_children(jobs, parallel, log)
     baselines, runs = results[0], [row for rows in results[1:] for row in rows]
