@@ -478,7 +478,8 @@ elif beauty is not None:
 # **Which parts of SASRec matter: the ablation ladder.** From the SASRec paper's model
 # (one-negative binary cross-entropy, ReLU, 50 wide, one head) to the shopping preset, one
 # change at a time, each step trained on the training items only and tested on the
-# held-out seeds (bars: the mean; dots: each seed). The last row is a different protocol,
+# held-out seeds (bars: the mean; lines: its 95% interval over the seeds, Student's t,
+# which holds the test users fixed; dots: each seed). The last row is a different protocol,
 # labelled apart: the preset retrained on the validation item too, as a shop would deploy.
 
 # %%

@@ -8,6 +8,7 @@ from sasrec_utils.report.ladder import (
     ladder_figure,
     ladder_progress,
     ladder_table,
+    seed_interval,
 )
 
 from .test_shopping_report import shopping_benchmark
@@ -47,6 +48,7 @@ def test_steps_keep_their_order_and_the_refit_comes_last_labelled_apart():
     assert table.loc[DEPLOYMENT_STEP, "ndcg@10"] == pytest.approx(0.065)  # the summary's
     assert table.loc["+ ce", "per seed"] == "0.0480, 0.0520"
     assert table["seeds"].tolist() == ["2 of 2", "2 of 2", "2 of 2"]
+    assert table.loc["paper", "95% interval"] == "0.0173 – 0.0427"  # t with 1 df: 12.706
     assert ladder_progress(_with_ladder()) is None  # every step has its planned seeds
 
 
@@ -56,6 +58,11 @@ def test_the_figure_has_one_bar_per_step_and_every_seed_as_a_dot():
     assert len(axis.patches) == 3
     dots = sum(len(line.get_xdata()) for line in axis.lines)
     assert dots == 2 + 2 + 2
+    intervals = [c.get_segments()[0] for c in axis.collections]  # one line per step
+    assert [tuple(seg[:, 0].round(4)) for seg in intervals][:2] == [
+        (0.0173, 0.0427),
+        (0.0246, 0.0754),
+    ]
     labels = axis.get_yticklabels()  # long names wrapped onto lines
     heights = {t.get_text().replace("\n", " "): t.get_position()[1] for t in labels}
     assert heights["paper"] > heights["+ ce"] > heights[DEPLOYMENT_STEP]  # read top down
@@ -80,3 +87,12 @@ def test_an_unfinished_ladder_says_so_and_draws_only_what_was_measured():
     assert " 0.0650" in texts  # the deployment row has all its seeds
     benchmark["ladder"][0] |= {"seeds": [100], "ndcg@10_per_seed": [0.03], "ndcg@10_sd": 0.0}
     assert np.isnan(ladder_table(benchmark).loc["paper", "sd"])  # one seed has no sd
+
+
+def test_the_seed_interval_is_students_t_over_the_seeds():
+    # three seeds: mean 0.027567, sd 0.00023094, t(0.975, 2 df) = 4.302653
+    low, high = seed_interval([0.0277, 0.0273, 0.0277])
+    assert (low, high) == (pytest.approx(0.0269930, abs=1e-6), pytest.approx(0.0281404, abs=1e-6))
+    assert all(np.isnan(seed_interval([0.03])))  # one seed has no interval
+    low, high = seed_interval([0.03, 0.03, 0.03])
+    assert low == high == pytest.approx(0.03)

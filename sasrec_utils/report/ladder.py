@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from scipy import stats
 
 from .contracts import has_held_out, held_out_summary
 from .plots import new_figure
@@ -27,10 +28,10 @@ LABEL_WIDTH = 48  # characters per line of a step's name in the figure
 
 def ladder_table(benchmark: Mapping[str, Any]) -> pd.DataFrame:
     """One row per step: what it changed, the held-out seeds finished of those planned,
-    test NDCG@10 mean ± sd and per seed, HR@10, the change in NDCG@10 from the step before,
-    and seconds per epoch (a step with no seed finished yet: its name, the rest empty);
-    then the deployment row when the file has one (its change is against the last
-    papers'-protocol step)."""
+    test NDCG@10 mean ± sd, its 95% interval over seeds and the per-seed values, HR@10, the
+    change in NDCG@10 from the step before, and seconds per epoch (a step with no seed
+    finished yet: its name, the rest empty); then the deployment row when the file has one
+    (its change is against the last papers'-protocol step)."""
     rows = [
         {
             "step": step["name"],
@@ -38,6 +39,7 @@ def ladder_table(benchmark: Mapping[str, Any]) -> pd.DataFrame:
             "seeds": _seeds_done(step["seeds"], step.get("seeds_planned", step["seeds"])),
             "ndcg@10": step.get("ndcg@10", np.nan),
             "sd": step["ndcg@10_sd"] if len(step["seeds"]) > 1 else np.nan,
+            "95% interval": _shown(step.get("ndcg@10_per_seed", [])),
             "per seed": ", ".join(f"{v:.4f}" for v in step.get("ndcg@10_per_seed", [])),
             "hr@10": step.get("hr@10", np.nan),
             "s per epoch": step.get("s_per_epoch", np.nan),
@@ -53,14 +55,32 @@ def ladder_table(benchmark: Mapping[str, Any]) -> pd.DataFrame:
                 "seeds": _seeds_done(refit["seeds"], refit["seeds"]),
                 "ndcg@10": refit["ndcg@10"],
                 "sd": refit["ndcg@10_sd"],
+                "95% interval": _shown(refit["ndcg@10_per_seed"]),
                 "per seed": ", ".join(f"{v:.4f}" for v in refit["ndcg@10_per_seed"]),
                 "hr@10": refit["hr@10"],
                 "s per epoch": np.nan,
             }
         )
     table = pd.DataFrame(rows)
-    table.insert(5, "change", table["ndcg@10"].diff())
+    table.insert(6, "change", table["ndcg@10"].diff())
     return table.set_index("step")
+
+
+def seed_interval(values: list[float], level: float = 0.95) -> tuple[float, float]:
+    """The ``level`` interval of the mean of per-seed ``values`` (Student's t with n - 1
+    degrees of freedom: seed-to-seed variation only, the test users held fixed); NaNs
+    when fewer than two seeds."""
+    if len(values) < 2:
+        return np.nan, np.nan
+    mean, sd = float(np.mean(values)), float(np.std(values, ddof=1))
+    half = stats.t.ppf((1 + level) / 2, len(values) - 1) * sd / np.sqrt(len(values))
+    return mean - half, mean + half
+
+
+def _shown(values: list[float]) -> str:
+    """``"0.0270 – 0.0282"``: a seed interval as the table shows it (empty under 2 seeds)."""
+    low, high = seed_interval(values)
+    return "" if np.isnan(low) else f"{low:.4f} – {high:.4f}"
 
 
 def _seeds_done(done: list[int], planned: list[int]) -> str:
@@ -84,12 +104,13 @@ def ladder_progress(benchmark: Mapping[str, Any]) -> str | None:
 
 
 def ladder_figure(table: pd.DataFrame) -> Figure:
-    """Test NDCG@10 per ladder step: the mean (bar) and each seed (dots), papers' protocol
-    in one colour and the deployment row, a different protocol, hatched apart; a step
-    short of its planned seeds says how many it has, one with none says so instead of a
-    bar."""
+    """Test NDCG@10 per ladder step: the mean (bar), its 95% interval over seeds (line)
+    and each seed (dots), papers' protocol in one colour and the deployment row, a
+    different protocol, hatched apart; a step short of its planned seeds says how many it
+    has, one with none says so instead of a bar."""
     fig, (axis,) = new_figure(1, width=9.0, height=0.55 * len(table) + 1.2)
     positions = np.arange(len(table))[::-1]
+    rightmost = 0.0  # of the values drawn, so their labels fit
     for position, (_, row) in zip(positions, table.iterrows(), strict=True):
         if np.isnan(row["ndcg@10"]):
             axis.text(0, position, " not measured yet", va="center", fontsize=8, color="#777777")
@@ -103,16 +124,26 @@ def ladder_figure(table: pd.DataFrame) -> Figure:
             edgecolor="#555555",
         )
         seeds = [float(v) for v in row["per seed"].split(", ")]
+        low, high = seed_interval(seeds)
+        if not np.isnan(low):
+            axis.hlines(position, low, high, color="black", linewidth=1)
         axis.plot(seeds, [position] * len(seeds), "k.", markersize=5)
         shown = f" {row['ndcg@10']:.4f}" + (
             "" if _complete(row["seeds"]) else f" ({row['seeds']} seeds)"
         )
-        axis.text(row["ndcg@10"], position, shown, va="center", fontsize=8)
+        label_at = float(np.nanmax([row["ndcg@10"], high, *seeds]))  # right of the interval
+        axis.text(label_at, position, shown, va="center", fontsize=8)
+        rightmost = max(rightmost, label_at)
     labels = [textwrap.fill(str(step), LABEL_WIDTH) for step in table.index]
     axis.set_yticks(positions, labels, fontsize=8)
-    axis.set_xlabel("test NDCG@10 (bar: mean over held-out seeds; dots: each seed)")
-    axis.set_title("From the paper's SASRec to the shopping preset, one change at a time")
-    axis.set_xlim(0, table["ndcg@10"].max() * 1.4)  # room for the labels beside the bars
+    axis.set_xlabel(
+        "test NDCG@10 on the held-out seeds\n"
+        "bar: their mean · line: its 95% interval · dot: one seed"
+    )
+    axis.set_title(
+        "From the paper's SASRec to the shopping preset, one change at a time", fontsize=10
+    )
+    axis.set_xlim(0, rightmost * 1.4 if rightmost else 1.0)  # room for the labels
     fig.tight_layout()
     return fig
 
