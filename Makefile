@@ -197,8 +197,10 @@ bench:
 # loss, so no SASRec-BCE rows: --without-bce); two one-thread jobs at a
 # time -> reports/benchmark_beauty.json. `BENCH_ARGS` adds options to the first part. Both
 # parts (hours) log each finished training in artifacts/bench-runs/: stopped and started
-# again with the same code, each resumes where it stopped. The second command with
-# `--so-far` added trains nothing and writes the ladder's finished runs (labelled unfinished).
+# again with the same code, each resumes where it stopped. The ladder's last step is the
+# preset itself: it reads the first part's held-out runs from the file, not trained twice.
+# The second command with `--so-far` added trains nothing and writes the ladder's finished
+# runs (labelled unfinished).
 bench-beauty:
 	$(PYTHON) benchmarks/bench.py --preset shopping --set dataset=amazon-beauty \
 		--out $(REPORTS)/benchmark_beauty.json --held-out-seeds 100,101,102 --jobs 2 \

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 import torch
 from ml100k_jobs import model_file
-from run_log import RunLog, job_key
+from run_log import RunLog, compute_fingerprint, job_key
 
 from sasrec_utils.atomic import atomic_write_json
 from sasrec_utils.config import SASRecConfig, parse_overrides
@@ -461,6 +461,7 @@ def benchmark(
         .round(5)
         .to_dict(),
         "config": cfg.to_dict(),
+        "compute_fingerprint": compute_fingerprint(),  # the training code of its rows
         "n_users": len(split.test),
         "n_items": split.n_items,
     }
@@ -501,12 +502,17 @@ def benchmark(
     print(f"wrote {out}")
 
 
+def _as_json(value: Any) -> Any:
+    """``value`` as it reads back from a JSON file (tuples as lists, keys as strings)."""
+    return json.loads(json.dumps(value))
+
+
 def kept_ladder(out: Path, config: dict) -> dict:
     """``{"ladder": ...}`` of the benchmark file ``out`` when it was written for the same
     ``config`` (the ladder is run apart, ``--ladder``, and ends at that configuration);
     else ``{}``: a rerun of the benchmark keeps its ladder, a new configuration drops it."""
     previous = json.loads(out.read_text()) if out.exists() else {}
-    if "ladder" in previous and previous.get("config") == json.loads(json.dumps(config)):
+    if "ladder" in previous and previous.get("config") == _as_json(config):
         return {"ladder": previous["ladder"]}
     return {}
 
@@ -543,6 +549,31 @@ def sweep(
     print(markdown(shown, ("variant", "ndcg@10", "hr@10", "best_epoch", "train_s", "s_per_epoch")))
 
 
+def benchmark_runs(
+    out: Path, base: SASRecConfig, seeds: tuple[int, ...], threads: int
+) -> dict[int, dict]:
+    """The held-out runs, papers' protocol, that the benchmark file ``out`` holds for
+    ``seeds``, by seed, when it was measured for ``base`` by the current training code (its
+    ``compute_fingerprint``) with ``threads`` torch threads per run (0: not fixed, so none).
+
+    The ladder ends at ``base``, whose held-out trainings (the refit jobs' first part)
+    already are its last step's runs; training is deterministic for a seed, code and
+    thread count, so they are read, not trained again.
+    """
+    report = json.loads(out.read_text()) if out.exists() else {}
+    same_code = report.get("compute_fingerprint") == compute_fingerprint()
+    if not (same_code and threads > 0 and report.get("config") == _as_json(base.to_dict())):
+        return {}
+    held_out = ("sasrec", "held-out", TRAIN)
+    return {
+        row["seed"]: row
+        for row in report["rows"]
+        if (row.get("system"), row.get("role"), row.get("trained_on")) == held_out
+        and row["seed"] in seeds
+        and row["threads"] == threads
+    }
+
+
 def ladder(
     base: SASRecConfig,
     seeds: tuple[int, ...],
@@ -559,23 +590,31 @@ def ladder(
     nothing: the ladder is written from the runs ``log`` holds, each step with the seeds
     finished (``seeds``) beside those planned (``seeds_planned``; a step with none finished
     keeps its name and changes only). A ladder already in ``out`` with more finished runs
-    than the new one is never replaced.
+    than the new one is never replaced. The last step, the configuration benchmarked,
+    takes the benchmark's own held-out runs from ``out`` where it has them
+    (``benchmark_runs``; the step lists those seeds as ``runs_from_benchmark``).
     """
     steps = ladder_configs(base)
     final = steps[-1][2].replace(seed=base.seed)
     if final != base.replace(refit_on_valid=False):
         raise SystemExit("the ladder does not end at the configuration benchmarked")
     jobs = [job for _, _, cfg in steps for job in sasrec_jobs(cfg, seeds, "held-out", False)]
+    threads = as_run(jobs, parallel)[-1][1].num_threads
+    measured = benchmark_runs(out, base.replace(refit_on_valid=False), seeds, threads)
+    last_step = len(jobs) - len(seeds)  # its runs: the benchmark's, when ``measured`` has them
+    reused = {last_step + seeds.index(seed): [run] for seed, run in measured.items()}
+    to_run = [i for i in range(len(jobs)) if i not in reused]
     if so_far:
         if log is None:
             raise SystemExit("--so-far writes the ladder from the runs log: give --runs-log")
-        finished = logged_results(as_run(jobs, parallel), log)
-        results = [finished.get(i) for i in range(len(jobs))]
+        finished = logged_results(as_run([jobs[i] for i in to_run], parallel), log)
+        trained = [finished.get(position) for position in range(len(to_run))]
     else:
-        results = run_children(jobs, parallel, log)
+        trained = run_children([jobs[i] for i in to_run], parallel, log)
+    results = {**reused, **dict(zip(to_run, trained, strict=True))}  # by job, None: unfinished
     rows = []
     for index, (name, step, _) in enumerate(steps):
-        per_seed = results[index * len(seeds) : (index + 1) * len(seeds)]
+        per_seed = [results[i] for i in range(index * len(seeds), (index + 1) * len(seeds))]
         runs = [result[0] for result in per_seed if result is not None]  # early-stopped
         row = {"name": name, "changes": step, "trained_on": TRAIN, "seeds": []}
         if runs:
@@ -585,6 +624,8 @@ def ladder(
             row["hr@10_per_seed"] = done["hr@10_per_seed"]
             row["s_per_epoch"] = float(np.mean([run["s_per_epoch"] for run in runs]))
             row["train_s"] = done["train_s"]
+        if index == len(steps) - 1 and measured:
+            row["runs_from_benchmark"] = sorted(measured)  # seeds not trained again here
         rows.append({**row, "seeds_planned": list(seeds)})
         print(json.dumps(rows[-1]), flush=True)
     report = json.loads(out.read_text()) if out.exists() else {}

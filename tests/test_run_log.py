@@ -177,3 +177,51 @@ def test_a_rerun_benchmark_keeps_the_ladder_of_its_own_configuration_only(tmp_pa
     out.write_text(json.dumps({"config": {"lr": 5e-4}, "ladder": ladder, "rows": []}))
     assert bench.kept_ladder(out, {"lr": 5e-4}) == {"ladder": ladder}
     assert bench.kept_ladder(out, {"lr": 1e-3}) == {}  # it ended at another configuration
+
+
+def test_the_ladders_last_step_reads_the_benchmarks_own_runs_of_that_configuration(
+    tmp_path, monkeypatch
+):
+    trained = []
+
+    def fake_child(kind, cfg, **extra):
+        trained.append(cfg)
+        run = {"system": "sasrec", "role": "held-out", "split": "test", "trained_on": "train"}
+        run |= {"seed": cfg.seed, "ndcg@10": 0.05, "hr@10": 0.09, "s_per_epoch": 3.0}
+        return [run | {"train_s": 9.0}]
+
+    monkeypatch.setattr(bench, "run_child", fake_child)
+    monkeypatch.setattr(bench, "compute_fingerprint", lambda: "code")
+    base = SASRecConfig().replace(**CONFIGS["shopping"])
+    steps, seeds = ladder_configs(base), (100, 101)
+    row = {"system": "sasrec", "role": "held-out", "split": "test", "threads": 1}
+    row |= {"hr@10": 0.1, "s_per_epoch": 30.0, "train_s": 900.0}
+    benchmark = {
+        "config": base.to_dict(),
+        "compute_fingerprint": "code",
+        "rows": [
+            row | {"seed": 100, "trained_on": "train", "ndcg@10": 0.061},
+            row | {"seed": 100, "trained_on": "train+valid", "ndcg@10": 0.068},  # not this
+            row | {"seed": 101, "trained_on": "train", "ndcg@10": 0.059},
+            row | {"seed": 102, "trained_on": "train", "ndcg@10": 0.070},  # not planned
+        ],
+    }
+    out = tmp_path / "benchmark_beauty.json"
+    out.write_text(json.dumps(benchmark))
+    bench.ladder(base, seeds, out, 2, None)
+    assert len(trained) == 2 * (len(steps) - 1)  # every step but the last
+    assert base.replace(seed=100, num_threads=1) not in trained
+    last = json.loads(out.read_text())["ladder"][-1]
+    assert last["ndcg@10_per_seed"] == [0.061, 0.059] and last["runs_from_benchmark"] == [100, 101]
+    assert last["s_per_epoch"] == 30.0 and last["hr@10"] == 0.1
+
+    for changed in ({"compute_fingerprint": "other code"}, {"config": {**base.to_dict(), "lr": 1}}):
+        trained.clear()
+        out.write_text(json.dumps(benchmark | changed))
+        bench.ladder(base, seeds, out, 2, None)
+        assert len(trained) == 2 * len(steps)  # other code or configuration: trained here
+        assert "runs_from_benchmark" not in json.loads(out.read_text())["ladder"][-1]
+    trained.clear()
+    out.write_text(json.dumps(benchmark))
+    bench.ladder(base, seeds, out, 1, None)  # one job at a time: threads not fixed (0)
+    assert len(trained) == 2 * len(steps)
