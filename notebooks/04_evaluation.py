@@ -147,7 +147,12 @@ from sasrec_utils.report import (
     trained_on,
     write_metrics,
 )
-from sasrec_utils.report.ladder import ladder_figure, ladder_progress, ladder_table
+from sasrec_utils.report.ladder import (
+    ladder_figure,
+    ladder_progress,
+    ladder_table,
+    reused_runs_note,
+)
 from sasrec_utils.runtime import resolve_device
 from sasrec_utils.training import final_train, model_from_checkpoint
 
@@ -485,8 +490,9 @@ elif beauty is not None:
 # %%
 if beauty is not None and "ladder" in beauty:
     ladder = ladder_table(beauty)
-    if (progress := ladder_progress(beauty)) is not None:
-        print(progress)
+    for note in (ladder_progress(beauty), reused_runs_note(beauty)):
+        if note is not None:
+            print(note)
     display(ladder_figure(ladder))
     display(ladder.style.format({"ndcg@10": "{:.4f}", "sd": "{:.4f}", "change": "{:+.4f}",
                                  "hr@10": "{:.4f}", "s per epoch": "{:.1f}"}, na_rep="—"))

@@ -8,6 +8,7 @@ from sasrec_utils.report.ladder import (
     ladder_figure,
     ladder_progress,
     ladder_table,
+    reused_runs_note,
     seed_interval,
 )
 
@@ -96,3 +97,12 @@ def test_the_seed_interval_is_students_t_over_the_seeds():
     assert all(np.isnan(seed_interval([0.03])))  # one seed has no interval
     low, high = seed_interval([0.03, 0.03, 0.03])
     assert low == high == pytest.approx(0.03)
+
+
+def test_the_last_step_says_which_of_its_runs_are_the_benchmarks():
+    benchmark = _with_ladder()
+    assert reused_runs_note(benchmark) is None  # every step trained its own
+    benchmark["ladder"][-1]["runs_from_benchmark"] = [100, 101]
+    assert reused_runs_note(benchmark).startswith(
+        "The last step is the preset itself: its seeds 100, 101 are the held-out runs"
+    )

@@ -103,6 +103,20 @@ def ladder_progress(benchmark: Mapping[str, Any]) -> str | None:
     )
 
 
+def reused_runs_note(benchmark: Mapping[str, Any]) -> str | None:
+    """A line saying which held-out seeds of the last step (the preset itself) are the
+    benchmark's own runs above rather than trainings of their own, or None."""
+    seeds = benchmark["ladder"][-1].get("runs_from_benchmark")
+    if not seeds:
+        return None
+    return (
+        f"The last step is the preset itself: its seeds {', '.join(map(str, seeds))} are the "
+        "held-out runs (trained on the training items only) of the tables above, read "
+        "rather than trained twice: same configuration, seeds and training code, and "
+        "training is deterministic for those."
+    )
+
+
 def ladder_figure(table: pd.DataFrame) -> Figure:
     """Test NDCG@10 per ladder step: the mean (bar), its 95% interval over seeds (line)
     and each seed (dots), papers' protocol in one colour and the deployment row, a
