@@ -50,7 +50,7 @@ from sasrec_utils.evaluation.metrics import paired_bootstrap, per_query_ndcg
 from sasrec_utils.evaluation.ranking import evaluate, session_metrics
 from sasrec_utils.evaluation.scorers import EnsembleScorer, ModelScorer, PopularityScorer
 from sasrec_utils.model.sasrec import SASRec
-from sasrec_utils.presets import CONFIGS, ladder_configs
+from sasrec_utils.presets import CONFIGS, ablation_configs, ladder_configs
 from sasrec_utils.report.protocol import TRAIN, TRAIN_VALID
 from sasrec_utils.training.final_model import final_train
 
@@ -583,7 +583,8 @@ def ladder(
     so_far: bool = False,
 ) -> None:
     """Each step of ``presets.SHOPPING_LADDER`` on the held-out seeds (papers' protocol,
-    tested once), written into ``out`` as its ``ladder`` list (the rest is kept).
+    tested once), then each of ``presets.SHOPPING_ABLATIONS`` (``"ablation": true``),
+    written into ``out`` as its ``ladder`` list (the rest is kept).
 
     Its runs save no weights (the benchmark's ensembles read theirs); with a ``log``, an
     interrupted ladder resumes at the first run not yet finished. ``so_far`` trains
@@ -598,10 +599,11 @@ def ladder(
     final = steps[-1][2].replace(seed=base.seed)
     if final != base.replace(refit_on_valid=False):
         raise SystemExit("the ladder does not end at the configuration benchmarked")
-    jobs = [job for _, _, cfg in steps for job in sasrec_jobs(cfg, seeds, "held-out", False)]
+    rungs = [*steps, *ablation_configs(base)]
+    jobs = [job for _, _, cfg in rungs for job in sasrec_jobs(cfg, seeds, "held-out", False)]
     threads = as_run(jobs, parallel)[-1][1].num_threads
     measured = benchmark_runs(out, base.replace(refit_on_valid=False), seeds, threads)
-    last_step = len(jobs) - len(seeds)  # its runs: the benchmark's, when ``measured`` has them
+    last_step = (len(steps) - 1) * len(seeds)  # the preset: the benchmark's runs if measured
     reused = {last_step + seeds.index(seed): [run] for seed, run in measured.items()}
     to_run = [i for i in range(len(jobs)) if i not in reused]
     if so_far:
@@ -613,10 +615,11 @@ def ladder(
         trained = run_children([jobs[i] for i in to_run], parallel, log)
     results = {**reused, **dict(zip(to_run, trained, strict=True))}  # by job, None: unfinished
     rows = []
-    for index, (name, step, _) in enumerate(steps):
+    for index, (name, step, _) in enumerate(rungs):
         per_seed = [results[i] for i in range(index * len(seeds), (index + 1) * len(seeds))]
         runs = [result[0] for result in per_seed if result is not None]  # early-stopped
         row = {"name": name, "changes": step, "trained_on": TRAIN, "seeds": []}
+        row["ablation"] = index >= len(steps)
         if runs:
             done = summary(runs)
             row |= {k: done[k] for k in ("seeds", "ndcg@10", "ndcg@10_sd", "hr@10")}

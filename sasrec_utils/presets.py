@@ -139,6 +139,15 @@ SHOPPING_LADDER: tuple[tuple[str, dict[str, Any]], ...] = (
     ),
 )
 
+# Beside the ladder, each measured on the same held-out seeds: the preset with one part
+# taken away (an ablation), so the report can say what the preset reaches without it.
+SHOPPING_ABLATIONS: tuple[tuple[str, dict[str, Any]], ...] = (
+    (
+        "ablation: the preset without its frequency filter (plain SASRec, the same training)",
+        {"frequency_mix": 0.0},
+    ),
+)
+
 
 # what every ladder step takes from the benchmarked config: where the data is and how the
 # machine runs it (device, threads), never a setting of the recipe
@@ -154,6 +163,13 @@ def ladder_configs(base: SASRecConfig) -> list[tuple[str, dict[str, Any], SASRec
         changes = {**changes, **step}
         steps.append((name, step, SASRecConfig().replace(**data, **changes)))
     return steps
+
+
+def ablation_configs(base: SASRecConfig) -> list[tuple[str, dict[str, Any], SASRecConfig]]:
+    """``SHOPPING_ABLATIONS`` on the ladder's last step (the preset on ``base``'s data and
+    machine): (name, what it takes away, the whole config)."""
+    preset = ladder_configs(base)[-1][2]
+    return [(name, step, preset.replace(**step)) for name, step in SHOPPING_ABLATIONS]
 
 
 def preset_config(name: str, **changes: Any) -> SASRecConfig:

@@ -106,3 +106,31 @@ def test_the_last_step_says_which_of_its_runs_are_the_benchmarks():
     assert reused_runs_note(benchmark).startswith(
         "The last step is the preset itself: its seeds 100, 101 are the held-out runs"
     )
+
+
+def test_an_ablation_and_the_deployment_row_are_set_against_the_preset():
+    benchmark = _with_ladder()
+    benchmark["ladder"][-1]["runs_from_benchmark"] = [100, 101]  # "+ ce": the preset here
+    benchmark["ladder"].append(
+        {
+            "name": "ablation: no ce",
+            "changes": {"loss": "bce"},
+            "trained_on": "train",
+            "ablation": True,
+            "seeds": [100, 101],
+            "ndcg@10": 0.04,
+            "ndcg@10_sd": 0.001,
+            "ndcg@10_per_seed": [0.039, 0.041],
+            "hr@10": 0.07,
+        }
+    )
+    table = ladder_table(benchmark)
+    assert list(table.index) == ["paper", "+ ce", "ablation: no ce", DEPLOYMENT_STEP]
+    assert table["part"].tolist() == ["ladder", "ladder", "ablation", "deployment"]
+    assert table.loc["ablation: no ce", "change"] == pytest.approx(0.04 - 0.05)
+    assert table.loc[DEPLOYMENT_STEP, "change"] == pytest.approx(0.065 - 0.05)  # not - 0.04
+    assert table.loc["+ ce", "change"] == pytest.approx(0.02)
+    assert reused_runs_note(benchmark) is not None  # read from the preset's row
+    bars = ladder_figure(table).axes[0].patches
+    colours = [tuple(round(c, 3) for c in bar.get_facecolor()[:3]) for bar in bars]
+    assert colours[0] == colours[1] != colours[2] != colours[3]  # ablation apart

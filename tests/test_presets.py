@@ -44,3 +44,15 @@ def test_the_shopping_ladder_climbs_one_change_at_a_time_to_the_preset():
     for (_, _, before), (_, changes, after) in itertools.pairwise(steps):
         assert after == before.replace(**changes)  # each step changes only what it names
     assert SASRecConfig().replace(**CONFIGS["shopping"]).refit_on_valid is False  # papers'
+
+
+def test_the_ablation_takes_the_frequency_filter_from_the_preset_and_nothing_else():
+    from sasrec_utils.presets import ablation_configs, ladder_configs
+
+    base = preset_config("shopping", dataset="amazon-beauty", num_threads=1)
+    preset = ladder_configs(base)[-1][2]
+    ((name, changes, plain),) = ablation_configs(base)
+    assert name.startswith("ablation: ") and changes == {"frequency_mix": 0.0}
+    assert plain.frequency_mix == 0.0 and preset.frequency_mix > 0
+    assert plain.replace(frequency_mix=preset.frequency_mix) == preset
+    assert plain.num_threads == 1  # the machine's settings, as every ladder step

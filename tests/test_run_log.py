@@ -12,7 +12,7 @@ from ml100k_jobs import model_file
 from run_log import RunLog, compute_fingerprint, job_key
 
 from sasrec_utils.config import SASRecConfig
-from sasrec_utils.presets import CONFIGS, ladder_configs
+from sasrec_utils.presets import CONFIGS, SHOPPING_ABLATIONS, ladder_configs
 
 
 def test_a_logged_job_is_read_back_only_by_the_same_code(tmp_path):
@@ -160,7 +160,8 @@ def test_the_ladder_so_far_comes_from_the_log_alone_and_never_replaces_a_fuller_
     first, *rest = written["ladder"]
     assert first["seeds"] == [100, 101] and first["seeds_planned"] == [100, 101, 102]
     assert first["ndcg@10"] == pytest.approx(0.028) and first["ndcg@10_sd"] == 0.00141
-    assert len(rest) == len(steps) - 1
+    assert len(rest) == len(steps) - 1 + len(SHOPPING_ABLATIONS)  # the ablations after
+    assert [step["ablation"] for step in written["ladder"]] == [False] * len(steps) + [True]
     assert all(step["seeds"] == [] and "ndcg@10" not in step for step in rest)
     # one job at a time runs (and logs) other jobs than two one-thread ones: none found
     with pytest.raises(SystemExit, match="holds a ladder of 2 finished runs; this one has 0"):
@@ -209,9 +210,10 @@ def test_the_ladders_last_step_reads_the_benchmarks_own_runs_of_that_configurati
     out = tmp_path / "benchmark_beauty.json"
     out.write_text(json.dumps(benchmark))
     bench.ladder(base, seeds, out, 2, None)
-    assert len(trained) == 2 * (len(steps) - 1)  # every step but the last
+    rungs = len(steps) + len(SHOPPING_ABLATIONS)
+    assert len(trained) == 2 * (rungs - 1)  # every step but the preset, and the ablations
     assert base.replace(seed=100, num_threads=1) not in trained
-    last = json.loads(out.read_text())["ladder"][-1]
+    last = json.loads(out.read_text())["ladder"][len(steps) - 1]
     assert last["ndcg@10_per_seed"] == [0.061, 0.059] and last["runs_from_benchmark"] == [100, 101]
     assert last["s_per_epoch"] == 30.0 and last["hr@10"] == 0.1
 
@@ -219,9 +221,9 @@ def test_the_ladders_last_step_reads_the_benchmarks_own_runs_of_that_configurati
         trained.clear()
         out.write_text(json.dumps(benchmark | changed))
         bench.ladder(base, seeds, out, 2, None)
-        assert len(trained) == 2 * len(steps)  # other code or configuration: trained here
-        assert "runs_from_benchmark" not in json.loads(out.read_text())["ladder"][-1]
+        assert len(trained) == 2 * rungs  # other code or configuration: trained here
+        assert "runs_from_benchmark" not in json.loads(out.read_text())["ladder"][len(steps) - 1]
     trained.clear()
     out.write_text(json.dumps(benchmark))
     bench.ladder(base, seeds, out, 1, None)  # one job at a time: threads not fixed (0)
-    assert len(trained) == 2 * len(steps)
+    assert len(trained) == 2 * rungs

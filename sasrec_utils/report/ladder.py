@@ -2,9 +2,11 @@
 time, to the shopping preset, read from ``benchmark_beauty.json``'s ``ladder`` list.
 
 Every step was trained on the training items only (the papers' protocol) and tested once
-on the held-out seeds (``benchmarks/bench.py --ladder``). The retrained-on-validation
-(deployment) figure comes last, from the benchmark's ``train+valid`` summary, and is
-labelled as the different protocol it is. Nothing here computes a metric.
+on the held-out seeds (``benchmarks/bench.py --ladder``), and so was each ablation after
+it: the preset with one part taken away (``presets.SHOPPING_ABLATIONS``). The
+retrained-on-validation (deployment) figure comes last, from the benchmark's
+``train+valid`` summary, and is labelled as the different protocol it is. Nothing here
+computes a metric.
 """
 
 from __future__ import annotations
@@ -20,21 +22,24 @@ from scipy import stats
 
 from .contracts import has_held_out, held_out_summary
 from .plots import new_figure
-from .protocol import TRAIN, TRAIN_VALID
+from .protocol import TRAIN_VALID
 
 DEPLOYMENT_STEP = "deployment: the preset retrained on the validation item too"
 LABEL_WIDTH = 48  # characters per line of a step's name in the figure
+PART_COLOURS = {"ladder": "#1f77b4", "ablation": "#ff7f0e", "deployment": "#cccccc"}
 
 
 def ladder_table(benchmark: Mapping[str, Any]) -> pd.DataFrame:
     """One row per step: what it changed, the held-out seeds finished of those planned,
     test NDCG@10 mean ± sd, its 95% interval over seeds and the per-seed values, HR@10, the
     change in NDCG@10 from the step before, and seconds per epoch (a step with no seed
-    finished yet: its name, the rest empty); then the deployment row when the file has one
-    (its change is against the last papers'-protocol step)."""
+    finished yet: its name, the rest empty); then the ablations (``"ablation": true``) and
+    the deployment row when the file has one, each with its change against the preset
+    (the last step of the ladder proper)."""
     rows = [
         {
             "step": step["name"],
+            "part": "ablation" if step.get("ablation", False) else "ladder",
             "trained on": step["trained_on"],
             "seeds": _seeds_done(step["seeds"], step.get("seeds_planned", step["seeds"])),
             "ndcg@10": step.get("ndcg@10", np.nan),
@@ -51,6 +56,7 @@ def ladder_table(benchmark: Mapping[str, Any]) -> pd.DataFrame:
         rows.append(
             {
                 "step": DEPLOYMENT_STEP,
+                "part": "deployment",
                 "trained on": TRAIN_VALID,
                 "seeds": _seeds_done(refit["seeds"], refit["seeds"]),
                 "ndcg@10": refit["ndcg@10"],
@@ -62,8 +68,16 @@ def ladder_table(benchmark: Mapping[str, Any]) -> pd.DataFrame:
             }
         )
     table = pd.DataFrame(rows)
-    table.insert(6, "change", table["ndcg@10"].diff())
+    preset = _preset_index(benchmark["ladder"])
+    reference = [i - 1 if i <= preset else preset for i in range(len(table))]
+    before = [table["ndcg@10"].iloc[i] if i >= 0 else np.nan for i in reference]
+    table.insert(table.columns.get_loc("per seed") + 1, "change", table["ndcg@10"] - before)
     return table.set_index("step")
+
+
+def _preset_index(steps: list[Mapping[str, Any]]) -> int:
+    """Position of the preset: the last step of the ladder proper (not an ablation)."""
+    return max(i for i, step in enumerate(steps) if not step.get("ablation", False))
 
 
 def seed_interval(values: list[float], level: float = 0.95) -> tuple[float, float]:
@@ -106,7 +120,8 @@ def ladder_progress(benchmark: Mapping[str, Any]) -> str | None:
 def reused_runs_note(benchmark: Mapping[str, Any]) -> str | None:
     """A line saying which held-out seeds of the last step (the preset itself) are the
     benchmark's own runs above rather than trainings of their own, or None."""
-    seeds = benchmark["ladder"][-1].get("runs_from_benchmark")
+    steps = benchmark["ladder"]
+    seeds = steps[_preset_index(steps)].get("runs_from_benchmark")
     if not seeds:
         return None
     return (
@@ -119,9 +134,9 @@ def reused_runs_note(benchmark: Mapping[str, Any]) -> str | None:
 
 def ladder_figure(table: pd.DataFrame) -> Figure:
     """Test NDCG@10 per ladder step: the mean (bar), its 95% interval over seeds (line)
-    and each seed (dots), papers' protocol in one colour and the deployment row, a
-    different protocol, hatched apart; a step short of its planned seeds says how many it
-    has, one with none says so instead of a bar."""
+    and each seed (dots); the ladder's steps in one colour, the ablations in another, the
+    deployment row, a different protocol, grey and hatched; a step short of its planned
+    seeds says how many it has, one with none says so instead of a bar."""
     fig, (axis,) = new_figure(1, width=9.0, height=0.55 * len(table) + 1.2)
     positions = np.arange(len(table))[::-1]
     rightmost = 0.0  # of the values drawn, so their labels fit
@@ -129,12 +144,11 @@ def ladder_figure(table: pd.DataFrame) -> Figure:
         if np.isnan(row["ndcg@10"]):
             axis.text(0, position, " not measured yet", va="center", fontsize=8, color="#777777")
             continue
-        papers = row["trained on"] == TRAIN
         axis.barh(
             position,
             row["ndcg@10"],
-            color="#1f77b4" if papers else "#cccccc",
-            hatch=None if papers else "//",
+            color=PART_COLOURS[row["part"]],
+            hatch="//" if row["part"] == "deployment" else None,
             edgecolor="#555555",
         )
         seeds = [float(v) for v in row["per seed"].split(", ")]
