@@ -425,6 +425,14 @@ def test_headline_adds_the_shopping_benchmark_when_it_is_there():
     assert "published under the same protocol: BSARec 0.0611, ICSRec 0.0578" in papers
     assert "0.0650 ± 0.0020" in deployment and "markov fitted alike 0.0520: +25.0%" in deployment
     assert "0.0611" not in deployment  # no published figure beside the refit
+    assert "ablation" not in text  # the file has no ladder
+    ablation = {"name": "ablation: no filter", "ablation": True, "ndcg@10": 0.055}
+    ablation |= {"ndcg@10_sd": 0.001, "seeds": [100, 101], "seeds_planned": [100, 101]}
+    benchmark["ladder"] = [{"name": "preset", "seeds": [100, 101]}, ablation]
+    papers = headline_text(_metrics(), None, benchmark).split("; deployment")[0]
+    assert "[+20.0%, +30.0%]; ablation: no filter 0.0550 ± 0.0010; published" in papers
+    ablation["seeds"] = [100]  # unfinished: not quoted
+    assert "ablation" not in headline_text(_metrics(), None, benchmark)
     benchmark["config"] = preset_config("shopping", dataset="amazon-beauty").to_dict()
     extension = " + frequency filter (an extension: BSARec, Shin et al., AAAI 2024)"
     assert f"the `shopping` preset{extension} **0.0580" in headline_text(

@@ -44,6 +44,7 @@ from sasrec_utils.report.contracts import (
     read_metrics,
 )
 from sasrec_utils.report.extensions import model_extensions
+from sasrec_utils.report.ladder import finished_ablations
 from sasrec_utils.report.protocol import TRAIN, TRAIN_VALID
 
 try:
@@ -258,8 +259,9 @@ def benchmark_text(benchmark: dict[str, Any]) -> str:
 
 def shopping_text(benchmark: dict[str, Any]) -> str:
     """``make bench-beauty``'s held-out results as one Markdown sentence (leading space): the
-    papers' protocol beside the published figures, then the deployment refit, each against
-    the best baseline fitted on the same items."""
+    papers' protocol, with the preset's finished ablations (what it reaches without a
+    part), beside the published figures, then the deployment refit, each against the best
+    baseline fitted on the same items."""
     seeds = ", ".join(map(str, benchmark["held_out_seeds"]))
     preset = (
         "the `shopping` preset"
@@ -288,6 +290,10 @@ def shopping_text(benchmark: dict[str, Any]) -> str:
             f"[{pair.lift_low:+.1%}, {pair.lift_high:+.1%}]"
         )
         if protocol == TRAIN:
+            text += "".join(
+                f"; {row['name']} {row['ndcg@10']:.4f} ± {row['ndcg@10_sd']:.4f}"
+                for row in finished_ablations(benchmark)
+            )
             published = ", ".join(
                 f"{row['model'].split(' (')[0]} {row['ndcg@10']:.4f}"
                 for row in shopping.PUBLISHED_BEAUTY

@@ -117,6 +117,17 @@ def ladder_progress(benchmark: Mapping[str, Any]) -> str | None:
     )
 
 
+def finished_ablations(benchmark: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The ablation rows of the file's ladder with every planned seed finished."""
+    return [
+        step
+        for step in benchmark.get("ladder", [])
+        if step.get("ablation", False)
+        and step["seeds"]
+        and len(step["seeds"]) == len(step.get("seeds_planned", step["seeds"]))
+    ]
+
+
 def reused_runs_note(benchmark: Mapping[str, Any]) -> str | None:
     """A line saying which held-out seeds of the last step (the preset itself) are the
     benchmark's own runs above rather than trainings of their own, or None."""
