@@ -193,7 +193,8 @@ bench:
 # downloaded from ICLRec): the shopping preset on 3 selection seeds (validation) and 3
 # held-out seeds (test: each the papers'-protocol model and its refit on the validation
 # item), Markov and co-occurrence tuned on validation and fitted both ways, then the
-# ablation ladder from the paper's SASRec to the preset (its first two steps measure the
+# ablation ladder from the paper's SASRec to the preset and the preset without its
+# frequency filter (plain SASRec, the same training; the ladder's first two steps measure the
 # loss, so no SASRec-BCE rows: --without-bce); two one-thread jobs at a
 # time -> reports/benchmark_beauty.json. `BENCH_ARGS` adds options to the first part. Both
 # parts (hours) log each finished training in artifacts/bench-runs/: stopped and started
