@@ -41,7 +41,7 @@ def ladder_table(benchmark: Mapping[str, Any]) -> pd.DataFrame:
             "step": step["name"],
             "part": "ablation" if step.get("ablation", False) else "ladder",
             "trained on": step["trained_on"],
-            "seeds": _seeds_done(step["seeds"], step.get("seeds_planned", step["seeds"])),
+            "seeds": _seeds_done(step["seeds"], _planned(step)),
             "ndcg@10": step.get("ndcg@10", np.nan),
             "sd": step["ndcg@10_sd"] if len(step["seeds"]) > 1 else np.nan,
             "95% interval": _shown(step.get("ndcg@10_per_seed", [])),
@@ -97,6 +97,12 @@ def _shown(values: list[float]) -> str:
     return "" if np.isnan(low) else f"{low:.4f} – {high:.4f}"
 
 
+def _planned(step: Mapping[str, Any]) -> list[int]:
+    """The held-out seeds a step was planned on (a file from before ``seeds_planned``:
+    those it has)."""
+    return step.get("seeds_planned", step["seeds"])
+
+
 def _seeds_done(done: list[int], planned: list[int]) -> str:
     """``"2 of 3"``: held-out seeds finished of those planned."""
     return f"{len(done)} of {len(planned)}"
@@ -107,7 +113,7 @@ def ladder_progress(benchmark: Mapping[str, Any]) -> str | None:
     its planned seeds."""
     steps = benchmark["ladder"]
     done = sum(len(step["seeds"]) for step in steps)
-    planned = sum(len(step.get("seeds_planned", step["seeds"])) for step in steps)
+    planned = sum(len(_planned(step)) for step in steps)
     if done == planned:
         return None
     return (
@@ -124,7 +130,7 @@ def finished_ablations(benchmark: Mapping[str, Any]) -> list[Mapping[str, Any]]:
         for step in benchmark.get("ladder", [])
         if step.get("ablation", False)
         and step["seeds"]
-        and len(step["seeds"]) == len(step.get("seeds_planned", step["seeds"]))
+        and len(step["seeds"]) == len(_planned(step))
     ]
 
 
