@@ -40,7 +40,7 @@ import torch
 from ml100k_jobs import model_file
 from run_log import RunLog, compute_fingerprint, job_key
 
-from sasrec_utils.atomic import atomic_write_json
+from sasrec_utils.atomic import as_read_back, atomic_write_json
 from sasrec_utils.config import SASRecConfig, parse_overrides
 from sasrec_utils.data.prepared import prepare_data
 from sasrec_utils.data.sequences import item_popularity
@@ -502,17 +502,12 @@ def benchmark(
     print(f"wrote {out}")
 
 
-def _as_json(value: Any) -> Any:
-    """``value`` as it reads back from a JSON file (tuples as lists, keys as strings)."""
-    return json.loads(json.dumps(value))
-
-
 def kept_ladder(out: Path, config: dict) -> dict:
     """``{"ladder": ...}`` of the benchmark file ``out`` when it was written for the same
     ``config`` (the ladder is run apart, ``--ladder``, and ends at that configuration);
     else ``{}``: a rerun of the benchmark keeps its ladder, a new configuration drops it."""
     previous = json.loads(out.read_text()) if out.exists() else {}
-    if "ladder" in previous and previous.get("config") == _as_json(config):
+    if "ladder" in previous and previous.get("config") == as_read_back(config):
         return {"ladder": previous["ladder"]}
     return {}
 
@@ -562,7 +557,7 @@ def benchmark_runs(
     """
     report = json.loads(out.read_text()) if out.exists() else {}
     same_code = report.get("compute_fingerprint") == compute_fingerprint()
-    if not (same_code and threads > 0 and report.get("config") == _as_json(base.to_dict())):
+    if not (same_code and threads > 0 and report.get("config") == as_read_back(base.to_dict())):
         return {}
     held_out = ("sasrec", "held-out", TRAIN)
     return {

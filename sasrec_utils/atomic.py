@@ -105,6 +105,12 @@ def plain_json(value: Any, where: str = "") -> tuple[Any, dict[str, str]]:
     return value, {}
 
 
+def as_read_back(value: Any) -> Any:
+    """``value`` as a JSON file gives it back: tuples as lists, keys as strings (to compare
+    a config with one read from a file)."""
+    return json.loads(json.dumps(value))
+
+
 def _merged(parts: Iterable[dict[str, str]]) -> dict[str, str]:
     merged: dict[str, str] = {}
     for part in parts:

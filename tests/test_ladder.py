@@ -104,7 +104,7 @@ def test_the_last_step_says_which_of_its_runs_are_the_benchmarks():
     assert reused_runs_note(benchmark) is None  # every step trained its own
     benchmark["ladder"][-1]["runs_from_benchmark"] = [100, 101]
     assert reused_runs_note(benchmark).startswith(
-        "The last step is the preset itself: its seeds 100, 101 are the held-out runs"
+        "The ladder's last step is the preset itself: its seeds 100, 101 are the held-out runs"
     )
 
 

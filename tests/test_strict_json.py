@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from sasrec_utils.atomic import NULL_REASONS, atomic_write_json
+from sasrec_utils.atomic import NULL_REASONS, as_read_back, atomic_write_json
 
 
 def test_nan_and_inf_are_written_as_null_with_the_reason(tmp_path):
@@ -28,3 +28,11 @@ def test_numpy_values_are_written_as_plain_numbers(tmp_path):
     path = tmp_path / "counts.json"
     atomic_write_json(path, {"n": np.int64(943), "x": np.float32(0.5), "v": np.arange(3)})
     assert json.loads(path.read_text()) == {"n": 943, "x": 0.5, "v": [0, 1, 2]}
+
+
+def test_a_config_compares_equal_to_the_same_config_read_back_from_a_file(tmp_path):
+    config = {"blocks": (1, 2), "sizes": {3: "three"}, "lr": 0.001}
+    path = atomic_write_json(tmp_path / "config.json", config)
+    assert config != json.loads(path.read_text())  # a tuple and an int key do not survive
+    expected = {"blocks": [1, 2], "sizes": {"3": "three"}, "lr": 0.001}
+    assert as_read_back(config) == json.loads(path.read_text()) == expected

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from ..atomic import atomic_write_json
+from ..atomic import as_read_back, atomic_write_json
 from ..config import SASRecConfig
 from ..evaluation.metrics import BootstrapPair
 from ..presets import preset_config
@@ -335,7 +335,7 @@ def non_default_label(metrics: Mapping[str, Any]) -> str:
     """
     preset = metrics.get("preset")  # absent from metrics files before presets were passed
     base = preset_config(preset) if preset else SASRecConfig()
-    defaults = json.loads(json.dumps(base.to_dict()))  # tuples as JSON lists
+    defaults = as_read_back(base.to_dict())
     used = metrics["config"]
     changed = [f"PRESET={preset}"] if preset else []
     changed += [

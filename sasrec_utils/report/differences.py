@@ -14,12 +14,12 @@ measured says so.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 
+from ..atomic import as_read_back
 from ..config import SASRecConfig
 from .contracts import benchmark_pair
 from .extensions import CONTRASTIVE_LOSS, FREQUENCY_FILTER
@@ -242,8 +242,8 @@ def settings_differ(ran: Mapping[str, Any], cfg: SASRecConfig) -> list[str]:
     """``"name theirs (this run: ours)"`` for each model or training setting in which the
     config ``ran`` (a benchmark file's; fields it lacks are the defaults) differs from
     ``cfg``; the data's place, the machine and the protocol (``RUN_FIELDS``) aside."""
-    theirs = json.loads(json.dumps({**SASRecConfig().to_dict(), **ran}))  # tuples as lists
-    ours = json.loads(json.dumps(cfg.to_dict()))
+    theirs = as_read_back({**SASRecConfig().to_dict(), **ran})
+    ours = as_read_back(cfg.to_dict())
     return [
         f"{name} {theirs[name]} (this run: {value})"
         for name, value in ours.items()

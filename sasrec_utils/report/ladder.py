@@ -135,17 +135,17 @@ def finished_ablations(benchmark: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 
 def reused_runs_note(benchmark: Mapping[str, Any]) -> str | None:
-    """A line saying which held-out seeds of the last step (the preset itself) are the
-    benchmark's own runs above rather than trainings of their own, or None."""
+    """A line saying which held-out seeds of the ladder's last step (the preset itself) are
+    the benchmark's own runs above rather than trainings of their own, or None."""
     steps = benchmark["ladder"]
     seeds = steps[_preset_index(steps)].get("runs_from_benchmark")
     if not seeds:
         return None
     return (
-        f"The last step is the preset itself: its seeds {', '.join(map(str, seeds))} are the "
-        "held-out runs (trained on the training items only) of the tables above, read "
-        "rather than trained twice: same configuration, seeds and training code, and "
-        "training is deterministic for those."
+        "The ladder's last step is the preset itself: its seeds "
+        f"{', '.join(map(str, seeds))} are the held-out runs (trained on the training items "
+        "only) of the tables above, read rather than trained twice: same configuration, "
+        "seeds and training code, and training is deterministic for those."
     )
 
 
