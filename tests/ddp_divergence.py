@@ -56,6 +56,9 @@ def main(out: Path, where: str) -> None:
     except train.TrainingDiverged as error:
         outcome = str(error)
     (out / f"rank{rank}.txt").write_text(outcome)
+    # both ranks reach teardown before either closes its connections: gloo aborted rank 0
+    # ("terminate called without an active exception") once in CI when rank 1 closed first
+    dist.barrier()
     dist.destroy_process_group()
 
 
