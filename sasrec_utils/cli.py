@@ -78,6 +78,8 @@ def train_command(args: argparse.Namespace) -> None:
         seconds = time.perf_counter() - started
         if ctx.is_main:
             write_report(args, cfg, prepared, final, ctx.world_size, seconds)
+        if launched:  # no rank closes its connections while rank 0 still writes the report
+            dist.barrier()
     finally:
         if launched:
             dist.destroy_process_group()
