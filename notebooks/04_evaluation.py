@@ -484,10 +484,13 @@ elif beauty is not None:
 # (one-negative binary cross-entropy, ReLU, 50 wide, one head) to the shopping preset, one
 # change at a time, each step trained on the training items only and tested on the
 # held-out seeds (bars: the mean; lines: its 95% interval over the seeds, Student's t,
-# which holds the test users fixed; dots: each seed). After the preset, in orange, an
-# ablation: the preset with its frequency filter (the extension) taken away, which is what
-# plain SASRec reaches with the same training. The last row is a different protocol,
-# labelled apart: the preset retrained on the validation item too, as a shop would deploy.
+# which holds the test users fixed; dots: each seed). The table's change is paired: each
+# seed against the same seed one step before, with that change's own 95% interval over the
+# seeds (an interval that spans 0 is a step the seeds cannot tell from none). After the
+# preset, in orange, an ablation: the preset with its frequency filter (the extension)
+# taken away, which is what plain SASRec reaches with the same training. The last row is a
+# different protocol, labelled apart: the preset retrained on the validation item too, as
+# a shop would deploy. The ablation and that row each change against the preset.
 
 # %%
 if beauty is not None and "ladder" in beauty:

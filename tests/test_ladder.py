@@ -8,6 +8,7 @@ from sasrec_utils.report.ladder import (
     ladder_figure,
     ladder_progress,
     ladder_table,
+    paired_changes,
     reused_runs_note,
     seed_interval,
 )
@@ -134,3 +135,23 @@ def test_an_ablation_and_the_deployment_row_are_set_against_the_preset():
     bars = ladder_figure(table).axes[0].patches
     colours = [tuple(round(c, 3) for c in bar.get_facecolor()[:3]) for bar in bars]
     assert colours[0] == colours[1] != colours[2] != colours[3]  # ablation apart
+
+
+def test_each_change_is_paired_by_seed_with_its_interval_over_the_seeds():
+    benchmark = _with_ladder()
+    # "+ ce" lists its seeds the other way round: pairing follows the seed, not the place
+    benchmark["ladder"][1].update(seeds=[101, 100], **{"ndcg@10_per_seed": [0.052, 0.048]})
+    table = ladder_table(benchmark)
+    # per seed: 100: 0.048 - 0.029 = 0.019, 101: 0.052 - 0.031 = 0.021; mean 0.02, sd
+    # 0.0014142; t(0.975, 1 df) = 12.7062 -> half width 12.7062 * 0.0014142 / sqrt(2) = 0.0127
+    assert table.loc["+ ce", "change per seed"] == "+0.0190, +0.0210"
+    assert table.loc["+ ce", "change 95% interval"] == "+0.0073 – +0.0327"
+    assert table.loc["paper", "change per seed"] == ""  # the first step has nothing before it
+    # the deployment row (0.064 / 0.066 on seeds 100 / 101) is paired with the preset ("+ ce")
+    assert table.loc[DEPLOYMENT_STEP, "change per seed"] == "+0.0160, +0.0140"
+    assert table.loc[DEPLOYMENT_STEP, "change 95% interval"] == "+0.0023 – +0.0277"
+
+
+def test_paired_changes_keep_only_the_seeds_both_sides_have():
+    changes = paired_changes({100: 0.05, 101: 0.06, 102: 0.07}, {101: 0.055, 100: 0.045})
+    assert changes == {100: pytest.approx(0.005), 101: pytest.approx(0.005)}

@@ -32,10 +32,11 @@ PART_COLOURS = {"ladder": "#1f77b4", "ablation": "#ff7f0e", "deployment": "#cccc
 def ladder_table(benchmark: Mapping[str, Any]) -> pd.DataFrame:
     """One row per step: what it changed, the held-out seeds finished of those planned,
     test NDCG@10 mean ± sd, its 95% interval over seeds and the per-seed values, HR@10, the
-    change in NDCG@10 from the step before, and seconds per epoch (a step with no seed
-    finished yet: its name, the rest empty); then the ablations (``"ablation": true``) and
-    the deployment row when the file has one, each with its change against the preset
-    (the last step of the ladder proper)."""
+    change in NDCG@10 from the step before (of the means; per seed, paired on the seeds
+    both steps have; and the paired change's 95% interval over those seeds), and seconds
+    per epoch (a step with no seed finished yet: its name, the rest empty); then the
+    ablations (``"ablation": true``) and the deployment row when the file has one, each
+    with its change against the preset (the last step of the ladder proper)."""
     rows = [
         {
             "step": step["name"],
@@ -51,8 +52,7 @@ def ladder_table(benchmark: Mapping[str, Any]) -> pd.DataFrame:
         }
         for step in benchmark["ladder"]
     ]
-    if has_held_out(benchmark, TRAIN_VALID):
-        refit = held_out_summary(benchmark, trained_on=TRAIN_VALID)
+    for refit in _deployment(benchmark):
         rows.append(
             {
                 "step": DEPLOYMENT_STEP,
@@ -71,8 +71,45 @@ def ladder_table(benchmark: Mapping[str, Any]) -> pd.DataFrame:
     preset = _preset_index(benchmark["ladder"])
     reference = [i - 1 if i <= preset else preset for i in range(len(table))]
     before = [table["ndcg@10"].iloc[i] if i >= 0 else np.nan for i in reference]
-    table.insert(table.columns.get_loc("per seed") + 1, "change", table["ndcg@10"] - before)
+    at = table.columns.get_loc("per seed") + 1
+    table.insert(at, "change", table["ndcg@10"] - before)
+    per_seed = [_by_seed(row) for row in [*benchmark["ladder"], *_deployment(benchmark)]]
+    changes = [
+        paired_changes(per_seed[i], per_seed[r]) if r >= 0 else {} for i, r in enumerate(reference)
+    ]
+    table.insert(at + 1, "change per seed", [_signed(c.values()) for c in changes])
+    table.insert(at + 2, "change 95% interval", [_shown_change(c) for c in changes])
     return table.set_index("step")
+
+
+def paired_changes(values: Mapping[int, float], reference: Mapping[int, float]) -> dict[int, float]:
+    """Per seed, ``values`` minus ``reference`` on the seeds both have (a paired change:
+    the same seed's initialisation and batch order on both sides), in seed order."""
+    return {seed: values[seed] - reference[seed] for seed in sorted(values) if seed in reference}
+
+
+def _by_seed(step: Mapping[str, Any]) -> dict[int, float]:
+    """A step's test NDCG@10 keyed by its held-out seed."""
+    return dict(zip(step["seeds"], step.get("ndcg@10_per_seed", []), strict=True))
+
+
+def _deployment(benchmark: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The deployment (``train+valid``) summary as a one-item list, or an empty one."""
+    if not has_held_out(benchmark, TRAIN_VALID):
+        return []
+    return [held_out_summary(benchmark, trained_on=TRAIN_VALID)]
+
+
+def _signed(changes: Any) -> str:
+    """``"+0.0012, -0.0003"``: per-seed changes as the table shows them."""
+    return ", ".join(f"{change:+.4f}" for change in changes)
+
+
+def _shown_change(changes: Mapping[int, float]) -> str:
+    """The 95% seed interval of a paired change (``seed_interval`` over the per-seed
+    differences), signed, empty under two common seeds."""
+    low, high = seed_interval(list(changes.values()))
+    return "" if np.isnan(low) else f"{low:+.4f} – {high:+.4f}"
 
 
 def _preset_index(steps: list[Mapping[str, Any]]) -> int:
