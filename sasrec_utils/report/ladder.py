@@ -12,7 +12,7 @@ computes a metric.
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -52,7 +52,8 @@ def ladder_table(benchmark: Mapping[str, Any]) -> pd.DataFrame:
         }
         for step in benchmark["ladder"]
     ]
-    for refit in _deployment(benchmark):
+    deployment = _deployment(benchmark)
+    for refit in deployment:
         rows.append(
             {
                 "step": DEPLOYMENT_STEP,
@@ -73,7 +74,7 @@ def ladder_table(benchmark: Mapping[str, Any]) -> pd.DataFrame:
     before = [table["ndcg@10"].iloc[i] if i >= 0 else np.nan for i in reference]
     at = table.columns.get_loc("per seed") + 1
     table.insert(at, "change", table["ndcg@10"] - before)
-    per_seed = [_by_seed(row) for row in [*benchmark["ladder"], *_deployment(benchmark)]]
+    per_seed = [_by_seed(row) for row in [*benchmark["ladder"], *deployment]]
     changes = [
         paired_changes(per_seed[i], per_seed[r]) if r >= 0 else {} for i, r in enumerate(reference)
     ]
@@ -100,7 +101,7 @@ def _deployment(benchmark: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [held_out_summary(benchmark, trained_on=TRAIN_VALID)]
 
 
-def _signed(changes: Any) -> str:
+def _signed(changes: Iterable[float]) -> str:
     """``"+0.0012, -0.0003"``: per-seed changes as the table shows them."""
     return ", ".join(f"{change:+.4f}" for change in changes)
 
