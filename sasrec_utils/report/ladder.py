@@ -46,7 +46,7 @@ def ladder_table(benchmark: Mapping[str, Any]) -> pd.DataFrame:
             "ndcg@10": step.get("ndcg@10", np.nan),
             "sd": step["ndcg@10_sd"] if len(step["seeds"]) > 1 else np.nan,
             "95% interval": _shown(step.get("ndcg@10_per_seed", [])),
-            "per seed": ", ".join(f"{v:.4f}" for v in step.get("ndcg@10_per_seed", [])),
+            "per seed": _listed(step.get("ndcg@10_per_seed", [])),
             "hr@10": step.get("hr@10", np.nan),
             "s per epoch": step.get("s_per_epoch", np.nan),
         }
@@ -63,7 +63,7 @@ def ladder_table(benchmark: Mapping[str, Any]) -> pd.DataFrame:
                 "ndcg@10": refit["ndcg@10"],
                 "sd": refit["ndcg@10_sd"],
                 "95% interval": _shown(refit["ndcg@10_per_seed"]),
-                "per seed": ", ".join(f"{v:.4f}" for v in refit["ndcg@10_per_seed"]),
+                "per seed": _listed(refit["ndcg@10_per_seed"]),
                 "hr@10": refit["hr@10"],
                 "s per epoch": np.nan,
             }
@@ -78,8 +78,8 @@ def ladder_table(benchmark: Mapping[str, Any]) -> pd.DataFrame:
     changes = [
         paired_changes(per_seed[i], per_seed[r]) if r >= 0 else {} for i, r in enumerate(reference)
     ]
-    table.insert(at + 1, "change per seed", [_signed(c.values()) for c in changes])
-    table.insert(at + 2, "change 95% interval", [_shown_change(c) for c in changes])
+    table.insert(at + 1, "change per seed", [_listed(c.values(), "+") for c in changes])
+    table.insert(at + 2, "change 95% interval", [_shown(list(c.values()), "+") for c in changes])
     return table.set_index("step")
 
 
@@ -101,16 +101,10 @@ def _deployment(benchmark: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [held_out_summary(benchmark, trained_on=TRAIN_VALID)]
 
 
-def _signed(changes: Iterable[float]) -> str:
-    """``"+0.0012, -0.0003"``: per-seed changes as the table shows them."""
-    return ", ".join(f"{change:+.4f}" for change in changes)
-
-
-def _shown_change(changes: Mapping[int, float]) -> str:
-    """The 95% seed interval of a paired change (``seed_interval`` over the per-seed
-    differences), signed, empty under two common seeds."""
-    low, high = seed_interval(list(changes.values()))
-    return "" if np.isnan(low) else f"{low:+.4f} – {high:+.4f}"
+def _listed(values: Iterable[float], sign: str = "") -> str:
+    """``"0.0277, 0.0273"``: per-seed values as the table shows them (``sign="+"``:
+    ``"+0.0012, -0.0003"``, for changes)."""
+    return ", ".join(f"{value:{sign}.4f}" for value in values)
 
 
 def _preset_index(steps: list[Mapping[str, Any]]) -> int:
@@ -129,10 +123,11 @@ def seed_interval(values: list[float], level: float = 0.95) -> tuple[float, floa
     return mean - half, mean + half
 
 
-def _shown(values: list[float]) -> str:
-    """``"0.0270 – 0.0282"``: a seed interval as the table shows it (empty under 2 seeds)."""
+def _shown(values: list[float], sign: str = "") -> str:
+    """``"0.0270 – 0.0282"``: a seed interval as the table shows it (empty under 2 seeds;
+    ``sign="+"``: ``"-0.0004 – +0.0034"``, for a paired change's interval)."""
     low, high = seed_interval(values)
-    return "" if np.isnan(low) else f"{low:.4f} – {high:.4f}"
+    return "" if np.isnan(low) else f"{low:{sign}.4f} – {high:{sign}.4f}"
 
 
 def _planned(step: Mapping[str, Any]) -> list[int]:
