@@ -201,15 +201,21 @@ bench:
 # again with the same code, each resumes where it stopped. The ladder's last step is the
 # preset itself: it reads the first part's held-out runs from the file, not trained twice.
 # The second command with `--so-far` added trains nothing and writes the ladder's finished
-# runs (labelled unfinished).
+# runs (labelled unfinished). A new preset drops the file's ladder: the file is first kept
+# as artifacts/bench-runs/ladder_before.json, whose steps measured by the same code for the
+# same whole config are read back ("read_back": true), so a ladder that gains a step trains
+# only that step and the ablations.
 bench-beauty:
+	@if grep -qs '"ladder":' $(REPORTS)/benchmark_beauty.json; then mkdir -p artifacts/bench-runs \
+		&& cp $(REPORTS)/benchmark_beauty.json artifacts/bench-runs/ladder_before.json; fi
 	$(PYTHON) benchmarks/bench.py --preset shopping --set dataset=amazon-beauty \
 		--out $(REPORTS)/benchmark_beauty.json --held-out-seeds 100,101,102 --jobs 2 \
 		--baselines markov,cooccurrence --sweep-table benchmarks/sweep_beauty.jsonl --speed \
 		--runs-log artifacts/bench-runs/benchmark_beauty.jsonl --without-bce $(BENCH_ARGS)
 	$(PYTHON) benchmarks/bench.py --preset shopping --set dataset=amazon-beauty \
 		--out $(REPORTS)/benchmark_beauty.json --held-out-seeds 100,101,102 --jobs 2 --ladder \
-		--runs-log artifacts/bench-runs/ladder_beauty.jsonl
+		--runs-log artifacts/bench-runs/ladder_beauty.jsonl \
+		--reuse-ladder artifacts/bench-runs/ladder_before.json
 
 # Retail-scale benchmark on the synthetic full preset (9.2M events, 316k items; generated
 # once into artifacts/): memory, load time, epoch estimate, evaluation per 1k users, and

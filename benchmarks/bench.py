@@ -503,12 +503,13 @@ def benchmark(
 
 
 def kept_ladder(out: Path, config: dict) -> dict:
-    """``{"ladder": ...}`` of the benchmark file ``out`` when it was written for the same
-    ``config`` (the ladder is run apart, ``--ladder``, and ends at that configuration);
-    else ``{}``: a rerun of the benchmark keeps its ladder, a new configuration drops it."""
+    """``{"ladder": ..., "ladder_fingerprint": ...}`` of the benchmark file ``out`` when it
+    was written for the same ``config`` (the ladder is run apart, ``--ladder``, and ends at
+    that configuration); else ``{}``: a rerun of the benchmark keeps its ladder, a new
+    configuration drops it."""
     previous = json.loads(out.read_text()) if out.exists() else {}
     if "ladder" in previous and previous.get("config") == as_read_back(config):
-        return {"ladder": previous["ladder"]}
+        return {key: previous[key] for key in ("ladder", "ladder_fingerprint") if key in previous}
     return {}
 
 
@@ -569,6 +570,57 @@ def benchmark_runs(
     }
 
 
+LADDER_FIGURES = (
+    "seeds",
+    "ndcg@10",
+    "ndcg@10_sd",
+    "hr@10",
+    "ndcg@10_per_seed",
+    "hr@10_per_seed",
+    "s_per_epoch",
+    "train_s",
+)
+
+
+def measured_rungs(
+    previous: Path, rungs: list[tuple[str, dict, SASRecConfig]], seeds: tuple[int, ...]
+) -> dict[int, dict]:
+    """Rung index -> the row of the benchmark file ``previous``'s ladder that measured that
+    rung's whole config on ``seeds``, with the current code (its ``ladder_fingerprint``).
+
+    A row's whole config is rebuilt as the ladder built it: its steps' changes on the
+    default config with ``previous``'s data and machine, an ablation's on its last step.
+    So a ladder that gains a step (a new preset) trains only the new step and the
+    ablations, whose configs moved with the preset.
+    """
+    report = json.loads(previous.read_text()) if previous.exists() else {}
+    old = report.get("ladder", [])
+    # the code the ladder was measured with (files written before the key: the benchmark's)
+    measured_by = report.get("ladder_fingerprint", report.get("compute_fingerprint"))
+    if measured_by != compute_fingerprint() or not old:
+        return {}
+    steps = tuple((row["name"], row["changes"]) for row in old if not row["ablation"])
+    ablations = tuple((row["name"], row["changes"]) for row in old if row["ablation"])
+    base = SASRecConfig().replace(**report["config"])
+    configs = [*ladder_configs(base, steps), *ablation_configs(base, steps, ablations)]
+    in_order = [row for row in old if not row["ablation"]] + [r for r in old if r["ablation"]]
+    by_config = {
+        _config_key(cfg): row
+        for (_, _, cfg), row in zip(configs, in_order, strict=True)
+        if row["seeds"] == list(seeds)
+    }
+    found = {}
+    for index, (_, _, cfg) in enumerate(rungs):
+        row = by_config.get(_config_key(cfg))
+        if row is not None:
+            found[index] = {key: row[key] for key in LADDER_FIGURES}
+    return found
+
+
+def _config_key(cfg: SASRecConfig) -> str:
+    return json.dumps(as_read_back(cfg.to_dict()), sort_keys=True)
+
+
 def ladder(
     base: SASRecConfig,
     seeds: tuple[int, ...],
@@ -576,6 +628,7 @@ def ladder(
     parallel: int,
     log: RunLog | None,
     so_far: bool = False,
+    previous: Path | None = None,
 ) -> None:
     """Each step of ``presets.SHOPPING_LADDER`` on the held-out seeds (papers' protocol,
     tested once), then each of ``presets.SHOPPING_ABLATIONS`` (``"ablation": true``),
@@ -588,7 +641,10 @@ def ladder(
     keeps its name and changes only). A ladder already in ``out`` with more finished runs
     than the new one is never replaced. The last step, the configuration benchmarked,
     takes the benchmark's own held-out runs from ``out`` where it has them
-    (``benchmark_runs``; the step lists those seeds as ``runs_from_benchmark``).
+    (``benchmark_runs``; the step lists those seeds as ``runs_from_benchmark``). With a
+    ``previous`` benchmark file, a rung it measured for the same whole config with the
+    same code is read from it, not trained (``measured_rungs``; the row says
+    ``"read_back": true``).
     """
     steps = ladder_configs(base)
     final = steps[-1][2].replace(seed=base.seed)
@@ -600,6 +656,10 @@ def ladder(
     measured = benchmark_runs(out, base.replace(refit_on_valid=False), seeds, threads)
     last_step = (len(steps) - 1) * len(seeds)  # the preset: the benchmark's runs if measured
     reused = {last_step + seeds.index(seed): [run] for seed, run in measured.items()}
+    read_back = measured_rungs(previous, rungs, seeds) if previous else {}
+    if measured:  # the preset's runs: the benchmark's own
+        read_back.pop(len(steps) - 1, None)
+    reused |= {r * len(seeds) + k: None for r in read_back for k in range(len(seeds))}
     to_run = [i for i in range(len(jobs)) if i not in reused]
     if so_far:
         if log is None:
@@ -615,7 +675,9 @@ def ladder(
         runs = [result[0] for result in per_seed if result is not None]  # early-stopped
         row = {"name": name, "changes": step, "trained_on": TRAIN, "seeds": []}
         row["ablation"] = index >= len(steps)
-        if runs:
+        if index in read_back:
+            row |= read_back[index] | {"read_back": True}
+        elif runs:
             done = summary(runs)
             row |= {k: done[k] for k in ("seeds", "ndcg@10", "ndcg@10_sd", "hr@10")}
             row["ndcg@10_per_seed"] = done["ndcg@10_per_seed"]
@@ -632,7 +694,7 @@ def ladder(
         raise SystemExit(
             f"{out} holds a ladder of {before} finished runs; this one has {now}: not replaced"
         )
-    atomic_write_json(out, {**report, "ladder": rows})
+    atomic_write_json(out, {**report, "ladder": rows, "ladder_fingerprint": compute_fingerprint()})
     print(f"wrote the ladder ({now} of {len(jobs)} runs) into {out}")
 
 
@@ -665,13 +727,19 @@ def main(argv: list[str] | None = None) -> None:
         "--runs-log", type=Path, help="finished runs kept here, reused when run again"
     )
     parser.add_argument(
+        "--reuse-ladder",
+        type=Path,
+        metavar="BENCHMARK_JSON",
+        help="with --ladder: steps this file's ladder measured (same config, same code) are read",
+    )
+    parser.add_argument(
         "--without-bce",
         action="store_true",
         help="no SASRec-BCE rows (the configuration with only the loss swapped)",
     )
     args = parser.parse_args(argv)
-    if args.so_far and not args.ladder:
-        parser.error("--so-far writes only the ladder: give --ladder too")
+    if (args.so_far or args.reuse_ladder) and not args.ladder:
+        parser.error("--so-far and --reuse-ladder are about the ladder: give --ladder too")
     selection_seeds = tuple(int(s) for s in args.selection_seeds.split(","))
     held_out_seeds = tuple(int(s) for s in args.held_out_seeds.split(","))
     settings = {**CONFIGS.get(args.preset, {}), **parse_overrides(args.set)}
@@ -682,7 +750,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.sweep:
         sweep(cfg, args.sweep.split(","), selection_seeds, args.sweep_log, args.jobs, log)
     elif args.ladder:
-        ladder(cfg, held_out_seeds, args.out, args.jobs, log, args.so_far)
+        ladder(cfg, held_out_seeds, args.out, args.jobs, log, args.so_far, args.reuse_ladder)
     else:
         baselines = tuple(args.baselines.split(","))
         unknown = sorted(set(baselines) - set(BASELINES))

@@ -1,6 +1,6 @@
 """Finished benchmark runs kept in a JSONL file, so a benchmark of many hours resumes.
 
-``make bench-beauty`` trains for hours on two cores (its ladder alone, 8 steps x 3
+``make bench-beauty`` trains for hours on two cores (its ladder alone, 10 steps x 3
 seeds). Each child run that finishes is appended to the log as one line: the job (kind,
 the whole config, role, where it saves weights), a fingerprint of the code that trains and
 scores, and the job's result. Run again with the same log, a job whose line has the same

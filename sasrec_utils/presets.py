@@ -98,10 +98,13 @@ CONFIGS: dict[str, dict[str, Any]] = {
 }
 
 
+# (name, the settings it changes) per step of a ladder or an ablation
+Steps = tuple[tuple[str, dict[str, Any]], ...]
+
 # The ablation ladder of the shopping preset (`make bench-beauty`, notebook 04): from the
 # SASRec paper's model, one change at a time, to the preset. Each step's changes apply on
 # top of the step before; the last step is the preset (tests/test_presets.py holds that).
-SHOPPING_LADDER: tuple[tuple[str, dict[str, Any]], ...] = (
+SHOPPING_LADDER: Steps = (
     (
         "the paper's SASRec: one-negative BCE, ReLU, d=50, 1 head",
         {
@@ -156,7 +159,7 @@ SHOPPING_LADDER: tuple[tuple[str, dict[str, Any]], ...] = (
 
 # Beside the ladder, each measured on the same held-out seeds: the preset with one part
 # taken away (an ablation), so the report can say what the preset reaches without it.
-SHOPPING_ABLATIONS: tuple[tuple[str, dict[str, Any]], ...] = (
+SHOPPING_ABLATIONS: Steps = (
     (
         "ablation: the preset without its frequency filter (plain SASRec, the same training)",
         {"frequency_mix": 0.0},
@@ -169,22 +172,26 @@ SHOPPING_ABLATIONS: tuple[tuple[str, dict[str, Any]], ...] = (
 LADDER_KEEPS = ("dataset", "data_dir", "events_paths", "device", "num_threads")
 
 
-def ladder_configs(base: SASRecConfig) -> list[tuple[str, dict[str, Any], SASRecConfig]]:
-    """``SHOPPING_LADDER``'s steps on ``base``'s data and machine (``LADDER_KEEPS``): (name,
-    the step's own changes, the whole config of the step)."""
+def ladder_configs(
+    base: SASRecConfig, ladder: Steps = SHOPPING_LADDER
+) -> list[tuple[str, dict[str, Any], SASRecConfig]]:
+    """``ladder``'s steps on ``base``'s data and machine (``LADDER_KEEPS``): (name, the
+    step's own changes, the whole config of the step)."""
     data = {k: v for k, v in base.to_dict().items() if k in LADDER_KEEPS}
     steps, changes = [], {}
-    for name, step in SHOPPING_LADDER:
+    for name, step in ladder:
         changes = {**changes, **step}
         steps.append((name, step, SASRecConfig().replace(**data, **changes)))
     return steps
 
 
-def ablation_configs(base: SASRecConfig) -> list[tuple[str, dict[str, Any], SASRecConfig]]:
-    """``SHOPPING_ABLATIONS`` on the ladder's last step (the preset on ``base``'s data and
-    machine): (name, what it takes away, the whole config)."""
-    preset = ladder_configs(base)[-1][2]
-    return [(name, step, preset.replace(**step)) for name, step in SHOPPING_ABLATIONS]
+def ablation_configs(
+    base: SASRecConfig, ladder: Steps = SHOPPING_LADDER, ablations: Steps = SHOPPING_ABLATIONS
+) -> list[tuple[str, dict[str, Any], SASRecConfig]]:
+    """``ablations`` on ``ladder``'s last step (the preset on ``base``'s data and machine):
+    (name, what it takes away, the whole config)."""
+    preset = ladder_configs(base, ladder)[-1][2]
+    return [(name, step, preset.replace(**step)) for name, step in ablations]
 
 
 def preset_config(name: str, **changes: Any) -> SASRecConfig:

@@ -12,7 +12,13 @@ from ml100k_jobs import model_file
 from run_log import RunLog, compute_fingerprint, job_key
 
 from sasrec_utils.config import SASRecConfig
-from sasrec_utils.presets import CONFIGS, SHOPPING_ABLATIONS, ladder_configs
+from sasrec_utils.presets import (
+    CONFIGS,
+    SHOPPING_ABLATIONS,
+    SHOPPING_LADDER,
+    ablation_configs,
+    ladder_configs,
+)
 
 
 def test_a_logged_job_is_read_back_only_by_the_same_code(tmp_path):
@@ -175,8 +181,9 @@ def test_a_rerun_benchmark_keeps_the_ladder_of_its_own_configuration_only(tmp_pa
     out = tmp_path / "benchmark_beauty.json"
     assert bench.kept_ladder(out, {"lr": 5e-4}) == {}  # no file yet
     ladder = [{"name": "paper", "seeds": [100]}]
-    out.write_text(json.dumps({"config": {"lr": 5e-4}, "ladder": ladder, "rows": []}))
-    assert bench.kept_ladder(out, {"lr": 5e-4}) == {"ladder": ladder}
+    kept = {"ladder": ladder, "ladder_fingerprint": "code"}
+    out.write_text(json.dumps({"config": {"lr": 5e-4}, "rows": []} | kept))
+    assert bench.kept_ladder(out, {"lr": 5e-4}) == kept
     assert bench.kept_ladder(out, {"lr": 1e-3}) == {}  # it ended at another configuration
 
 
@@ -227,3 +234,66 @@ def test_the_ladders_last_step_reads_the_benchmarks_own_runs_of_that_configurati
     out.write_text(json.dumps(benchmark))
     bench.ladder(base, seeds, out, 1, None)  # one job at a time: threads not fixed (0)
     assert len(trained) == 2 * rungs
+
+
+def test_a_ladder_that_gains_a_step_reads_the_steps_measured_before_and_trains_the_rest(
+    tmp_path, monkeypatch
+):
+    trained = []
+
+    def fake_child(kind, cfg, **extra):
+        trained.append(cfg)
+        run = {"system": "sasrec", "role": "held-out", "split": "test", "trained_on": "train"}
+        run |= {"seed": cfg.seed, "ndcg@10": 0.05, "hr@10": 0.09, "s_per_epoch": 3.0}
+        return [run | {"train_s": 9.0}]
+
+    monkeypatch.setattr(bench, "run_child", fake_child)
+    monkeypatch.setattr(bench, "compute_fingerprint", lambda: "code")
+    base = SASRecConfig().replace(**CONFIGS["shopping"])
+    seeds = (100, 101)
+    figures = {"ndcg@10_sd": 0.001, "hr@10": 0.08, "hr@10_per_seed": [0.08, 0.08]}
+    figures |= {"s_per_epoch": 20.0, "train_s": 300.0, "seeds": [100, 101]}
+
+    def measured(name, changes, ablation, ndcg):
+        row = {"name": name, "changes": changes, "ablation": ablation, "trained_on": "train"}
+        return row | figures | {"ndcg@10": ndcg, "ndcg@10_per_seed": [ndcg, ndcg]}
+
+    # measured before the preset's last step was added: its ablation was another config
+    before = [
+        measured(n, c, False, 0.03 + i / 1000) for i, (n, c) in enumerate(SHOPPING_LADDER[:-1])
+    ]
+    before += [measured(n, c, True, 0.02) for n, c in SHOPPING_ABLATIONS]
+    previous = tmp_path / "before.json"
+    report = {"config": base.to_dict(), "compute_fingerprint": "code", "ladder": before}
+    previous.write_text(json.dumps(report))
+    out = tmp_path / "benchmark_beauty.json"
+
+    bench.ladder(base, seeds, out, 2, None, previous=previous)
+    steps = ladder_configs(base)
+    new_rungs = [steps[-1][2], *(cfg for _, _, cfg in ablation_configs(base))]
+    assert trained == [cfg.replace(seed=s, num_threads=1) for cfg in new_rungs for s in seeds]
+    rows = json.loads(out.read_text())["ladder"]
+    for i, row in enumerate(rows[: len(steps) - 1]):
+        assert row["read_back"] and row["ndcg@10_per_seed"] == [0.03 + i / 1000] * 2
+        assert row["s_per_epoch"] == 20.0 and row["seeds"] == [100, 101]
+    assert "read_back" not in rows[len(steps) - 1] and rows[-1]["ndcg@10"] == 0.05
+
+    changed_first_step = [{**before[0], "changes": {**before[0]["changes"], "n_layers": 3}}]
+    for changed in (
+        {"compute_fingerprint": "other code"},  # measured by other code
+        {"ladder_fingerprint": "other code"},  # the ladder measured by other code
+        {"ladder": changed_first_step + before[1:]},  # so every later step's config moved
+        {"ladder": [{**row, "seeds": [100]} for row in before]},  # fewer seeds than planned
+    ):
+        trained.clear()
+        previous.write_text(json.dumps(report | changed))
+        out.unlink()
+        bench.ladder(base, seeds, out, 2, None, previous=previous)
+        assert len(trained) == 2 * (len(steps) + len(SHOPPING_ABLATIONS))
+    trained.clear()
+    out.unlink()
+    bench.ladder(base, seeds, out, 2, None, previous=tmp_path / "never-written.json")
+    assert len(trained) == 2 * (len(steps) + len(SHOPPING_ABLATIONS))  # nothing to read
+    assert json.loads(out.read_text())["ladder_fingerprint"] == "code"
+    with pytest.raises(SystemExit):
+        bench.main(["--reuse-ladder", str(previous)])  # only with --ladder
