@@ -107,6 +107,16 @@ def test_the_last_step_says_which_of_its_runs_are_the_benchmarks():
     assert reused_runs_note(benchmark).startswith(
         "The ladder's last step is the preset itself: its seeds 100, 101 are the held-out runs"
     )
+    assert "read from the ladder" not in reused_runs_note(benchmark)
+    benchmark["ladder"][-1].pop("runs_from_benchmark")
+    benchmark["ladder"][0]["read_back"] = True  # measured by an earlier run of the same code
+    assert reused_runs_note(benchmark).startswith("Step 1 was read from the ladder")
+
+
+def test_steps_read_back_are_named_as_runs_of_numbers():
+    steps = [{"name": str(i), "seeds": [100], "read_back": i not in (4, 7)} for i in range(1, 9)]
+    note = reused_runs_note({"ladder": steps})
+    assert note.startswith("Steps 1–3, 5–6, 8 were read from the ladder an earlier")
 
 
 def test_an_ablation_and_the_deployment_row_are_set_against_the_preset():

@@ -168,18 +168,40 @@ def finished_ablations(benchmark: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 
 def reused_runs_note(benchmark: Mapping[str, Any]) -> str | None:
-    """A line saying which held-out seeds of the ladder's last step (the preset itself) are
-    the benchmark's own runs above rather than trainings of their own, or None."""
+    """A line saying which of the ladder's figures were read rather than trained: the last
+    step's seeds that are the benchmark's own runs above (the preset itself), and the steps
+    an earlier run of the same code measured for the same config (``"read_back"``); or
+    None when every step trained its own."""
     steps = benchmark["ladder"]
     seeds = steps[_preset_index(steps)].get("runs_from_benchmark")
-    if not seeds:
-        return None
-    return (
-        "The ladder's last step is the preset itself: its seeds "
-        f"{', '.join(map(str, seeds))} are the held-out runs (trained on the training items "
-        "only) of the tables above, read rather than trained twice: same configuration, "
-        "seeds and training code, and training is deterministic for those."
-    )
+    read_back = [number for number, step in enumerate(steps, 1) if step.get("read_back")]
+    lines = []
+    if seeds:
+        lines.append(
+            "The ladder's last step is the preset itself: its seeds "
+            f"{', '.join(map(str, seeds))} are the held-out runs (trained on the training "
+            "items only) of the tables above, read rather than trained twice: same "
+            "configuration, seeds and training code, and training is deterministic for those."
+        )
+    if read_back:
+        steps_were = "Step {} was" if len(read_back) == 1 else "Steps {} were"
+        lines.append(
+            f"{steps_were.format(_numbers(read_back))} read from the ladder an earlier `make "
+            "bench-beauty` measured with the same training code, each for the same whole "
+            "configuration and seeds (before the preset gained a step), not trained again."
+        )
+    return " ".join(lines) or None
+
+
+def _numbers(numbers: list[int]) -> str:
+    """1-based step numbers as runs: [1, 2, 3, 5] -> "1–3, 5"."""
+    runs: list[list[int]] = []
+    for number in numbers:
+        if runs and number == runs[-1][-1] + 1:
+            runs[-1].append(number)
+        else:
+            runs.append([number])
+    return ", ".join(f"{r[0]}–{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs)
 
 
 def ladder_figure(table: pd.DataFrame) -> Figure:
