@@ -187,19 +187,26 @@ def test_a_rerun_benchmark_keeps_the_ladder_of_its_own_configuration_only(tmp_pa
     assert bench.kept_ladder(out, {"lr": 1e-3}) == {}  # it ended at another configuration
 
 
-def test_the_ladders_last_step_reads_the_benchmarks_own_runs_of_that_configuration(
-    tmp_path, monkeypatch
-):
-    trained = []
+@pytest.fixture
+def trained(monkeypatch):
+    """The configs of the held-out runs ``bench.ladder`` trains, each faked (NDCG@10 0.05,
+    3 s per epoch) with the current code's fingerprint "code"."""
+    configs = []
 
     def fake_child(kind, cfg, **extra):
-        trained.append(cfg)
+        configs.append(cfg)
         run = {"system": "sasrec", "role": "held-out", "split": "test", "trained_on": "train"}
         run |= {"seed": cfg.seed, "ndcg@10": 0.05, "hr@10": 0.09, "s_per_epoch": 3.0}
         return [run | {"train_s": 9.0}]
 
     monkeypatch.setattr(bench, "run_child", fake_child)
     monkeypatch.setattr(bench, "compute_fingerprint", lambda: "code")
+    return configs
+
+
+def test_the_ladders_last_step_reads_the_benchmarks_own_runs_of_that_configuration(
+    tmp_path, trained
+):
     base = SASRecConfig().replace(**CONFIGS["shopping"])
     steps, seeds = ladder_configs(base), (100, 101)
     row = {"system": "sasrec", "role": "held-out", "split": "test", "threads": 1}
@@ -237,18 +244,8 @@ def test_the_ladders_last_step_reads_the_benchmarks_own_runs_of_that_configurati
 
 
 def test_a_ladder_that_gains_a_step_reads_the_steps_measured_before_and_trains_the_rest(
-    tmp_path, monkeypatch
+    tmp_path, trained
 ):
-    trained = []
-
-    def fake_child(kind, cfg, **extra):
-        trained.append(cfg)
-        run = {"system": "sasrec", "role": "held-out", "split": "test", "trained_on": "train"}
-        run |= {"seed": cfg.seed, "ndcg@10": 0.05, "hr@10": 0.09, "s_per_epoch": 3.0}
-        return [run | {"train_s": 9.0}]
-
-    monkeypatch.setattr(bench, "run_child", fake_child)
-    monkeypatch.setattr(bench, "compute_fingerprint", lambda: "code")
     base = SASRecConfig().replace(**CONFIGS["shopping"])
     seeds = (100, 101)
     figures = {"ndcg@10_sd": 0.001, "hr@10": 0.08, "hr@10_per_seed": [0.08, 0.08]}
