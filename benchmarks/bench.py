@@ -599,14 +599,18 @@ def measured_rungs(
     measured_by = report.get("ladder_fingerprint", report.get("compute_fingerprint"))
     if measured_by != compute_fingerprint() or not old:
         return {}
-    steps = tuple((row["name"], row["changes"]) for row in old if not row["ablation"])
-    ablations = tuple((row["name"], row["changes"]) for row in old if row["ablation"])
+    steps = [row for row in old if not row["ablation"]]
+    ablations = [row for row in old if row["ablation"]]
+    ladder_steps = tuple((row["name"], row["changes"]) for row in steps)
+    ablation_steps = tuple((row["name"], row["changes"]) for row in ablations)
     base = SASRecConfig().replace(**report["config"])
-    configs = [*ladder_configs(base, steps), *ablation_configs(base, steps, ablations)]
-    in_order = [row for row in old if not row["ablation"]] + [r for r in old if r["ablation"]]
+    configs = [
+        *ladder_configs(base, ladder_steps),
+        *ablation_configs(base, ladder_steps, ablation_steps),
+    ]
     by_config = {
         _config_key(cfg): row
-        for (_, _, cfg), row in zip(configs, in_order, strict=True)
+        for (_, _, cfg), row in zip(configs, steps + ablations, strict=True)
         if row["seeds"] == list(seeds)
     }
     found = {}
