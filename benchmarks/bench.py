@@ -570,6 +570,7 @@ def benchmark_runs(
     }
 
 
+# what a ladder row holds of its finished runs (and reads back from an earlier ladder)
 LADDER_FIGURES = (
     "seeds",
     "ndcg@10",
@@ -682,12 +683,8 @@ def ladder(
         if index in read_back:
             row |= read_back[index] | {"read_back": True}
         elif runs:
-            done = summary(runs)
-            row |= {k: done[k] for k in ("seeds", "ndcg@10", "ndcg@10_sd", "hr@10")}
-            row["ndcg@10_per_seed"] = done["ndcg@10_per_seed"]
-            row["hr@10_per_seed"] = done["hr@10_per_seed"]
-            row["s_per_epoch"] = float(np.mean([run["s_per_epoch"] for run in runs]))
-            row["train_s"] = done["train_s"]
+            done = summary(runs) | {"s_per_epoch": float(np.mean([r["s_per_epoch"] for r in runs]))}
+            row |= {key: done[key] for key in LADDER_FIGURES}
         if index == len(steps) - 1 and measured:
             row["runs_from_benchmark"] = sorted(measured)  # seeds not trained again here
         rows.append({**row, "seeds_planned": list(seeds)})
