@@ -28,12 +28,16 @@ class _FusedCrossEntropy(torch.autograd.Function):
     A row may have several weighted targets (N, J): its loss is
     ``sum_j w_j * (logsumexp - logit_j)`` from the one softmax, and the mean is over the
     weights. ``seen`` (rows (P,) ascending, items (P,)) removes items from rows' softmax.
+    ``product_dtype`` (``None``: the inputs' own) is the dtype of the three matrix products.
     """
 
     @staticmethod
-    def forward(ctx, hidden, items, targets, weights, label_smoothing, chunk_rows, seen):
+    def forward(
+        ctx, hidden, items, targets, weights, label_smoothing, chunk_rows, seen, product_dtype
+    ):
         n_rows = hidden.shape[0]
         candidates = items[1:]  # (V - 1, D): padding is never a candidate
+        product_candidates = candidates if product_dtype is None else candidates.to(product_dtype)
         classes = candidates.shape[0]
         columns = (targets - 1).clamp_min(0)  # (N, J) target columns (weight 0: none)
         row_weight = weights.sum(dim=1)  # (N,)
@@ -45,7 +49,8 @@ class _FusedCrossEntropy(torch.autograd.Function):
         for start in range(0, n_rows, chunk_rows):
             rows = slice(start, start + chunk_rows)
             chunk, weight = hidden[rows], row_weight[rows]  # (c, D), (c,)
-            logits = (chunk @ candidates.T).float()  # (c, V - 1)
+            product_chunk = chunk if product_dtype is None else chunk.to(product_dtype)
+            logits = (product_chunk @ product_candidates.T).float()  # (c, V - 1)
             picked = logits.gather(1, columns[rows]) * weights[rows]  # (c, J)
             loss = -keep_target * picked.sum(dim=1)  # (c,)
             if label_smoothing:
@@ -60,10 +65,14 @@ class _FusedCrossEntropy(torch.autograd.Function):
             sums = exps.sum(dim=1)  # (c,)
             total += (loss + weight * (peak[:, 0] + sums.log())).sum()  # lse - target part
             if needs_grad:  # softmax = exps / sums: divide the (c, D) products, not exps
-                exps = exps.to(chunk.dtype)
+                exps = exps.to(product_chunk.dtype)
                 scale = (weight / sums)[:, None]  # (c, 1)
-                grad_hidden[rows] = (exps @ candidates) * scale
-                grad_items[1:].addmm_(exps.T, chunk * scale.to(chunk.dtype))
+                grad_hidden[rows] = (exps @ product_candidates) * scale
+                scaled_chunk = product_chunk * scale.to(product_chunk.dtype)  # (c, D)
+                if exps.dtype == grad_items.dtype:
+                    grad_items[1:].addmm_(exps.T, scaled_chunk)
+                else:  # a low-precision product, summed into the float32 gradient
+                    grad_items[1:] += exps.T @ scaled_chunk
         if needs_grad:  # the target part of d loss / d logits: -(1 - eps) w_j at target j ...
             picked_weights = keep_target * weights  # (N, J)
             grad_hidden -= (picked_weights[:, :, None] * candidates[columns].float()).sum(dim=1)
@@ -95,6 +104,7 @@ class _FusedCrossEntropy(torch.autograd.Function):
             None,
             None,
             None,
+            None,
         )
 
 
@@ -106,6 +116,7 @@ def full_cross_entropy(
     chunk_rows: int = 0,
     seen: tuple[torch.Tensor, torch.Tensor] | None = None,
     weights: torch.Tensor | None = None,
+    product_dtype: torch.dtype | None = None,
 ) -> torch.Tensor:
     """Softmax cross-entropy over *all* items. hidden (N, D), targets (N,) in 1..V-1.
 
@@ -114,8 +125,12 @@ def full_cross_entropy(
     about ``AUTO_CHUNK_LOGITS`` logits) with the gradient formed in the forward pass, so
     peak memory is O(chunk_rows * V) instead of O(N * V) and each logit is exponentiated
     once. ``targets`` (N, J) with ``weights`` (N, J) gives each row several weighted
-    targets (0 = none; weight 0), all scored by the row's one softmax. The result is only
-    for ``.backward()`` (no double backward).
+    targets (0 = none; weight 0), all scored by the row's one softmax. ``product_dtype``
+    (``torch.bfloat16``, say) rounds the inputs of the logits' product and of the two
+    gradient products to that dtype (sums inside each product and the softmax in float32,
+    the gradients returned in the inputs' dtypes): mixed precision for the part of a step
+    that grows with the catalogue. The result is only for ``.backward()`` (no double
+    backward).
     """
     if chunk_rows <= 0:
         budget = AUTO_CHUNK_LOGITS["cpu" if hidden.device.type == "cpu" else "other"]
@@ -125,7 +140,7 @@ def full_cross_entropy(
     if weights is None:
         weights = torch.ones(targets.shape, dtype=torch.float32, device=targets.device)
     return _FusedCrossEntropy.apply(
-        hidden, items, targets, weights.float(), label_smoothing, chunk_rows, seen
+        hidden, items, targets, weights.float(), label_smoothing, chunk_rows, seen, product_dtype
     )
 
 

@@ -199,13 +199,15 @@ def _real_rows(
 class FullCrossEntropy:
     """``ce``: softmax over all items. Each position learns its next ``horizon`` items
     (weights ``horizon_decay ** j``); with ``mask_seen`` the items its window has already
-    seen leave its softmax (``cross_entropy.full_cross_entropy``)."""
+    seen leave its softmax; ``product_dtype`` is its products' precision
+    (``cross_entropy.full_cross_entropy``)."""
 
     label_smoothing: float = 0.0
     chunk_rows: int = 0  # 0: chosen from the catalogue's size
     horizon: int = 1
     horizon_decay: float = 1.0
     mask_seen: bool = True
+    product_dtype: torch.dtype | None = None  # None: float32 products
 
     @classmethod
     def from_config(cls, cfg: SASRecConfig, split: Split, device: torch.device) -> FullCrossEntropy:
@@ -215,6 +217,7 @@ class FullCrossEntropy:
             cfg.loss_horizon,
             cfg.horizon_decay,
             cfg.mask_seen_in_loss,
+            None if cfg.softmax_dtype == "float32" else getattr(torch, cfg.softmax_dtype),
         )
 
     def __call__(
@@ -231,6 +234,7 @@ class FullCrossEntropy:
             self.chunk_rows,
             seen,
             weights[real],
+            self.product_dtype,
         )
 
 
