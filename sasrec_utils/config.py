@@ -108,9 +108,9 @@ class SASRecConfig:
         one for the data path, or ``OMP_NUM_THREADS`` when set; ``runtime.training_threads``).
         softmax_dtype: with ``loss="ce"``, the dtype of the full softmax's three matrix
         products (the logits and the gradients they send back): ``float32`` or ``bfloat16``
-        (inputs rounded to bfloat16, sums kept in float32, the softmax itself in float32:
-        the products ~3x faster on a CPU with AVX512-BF16 or AMX, as mixed precision does on
-        a GPU; ``cross_entropy.full_cross_entropy``).
+        (inputs and results rounded to bfloat16, sums inside each product and the softmax
+        in float32, as mixed precision on a GPU: the products ~3x faster on a CPU with
+        AVX512-BF16 or AMX; ``cross_entropy.full_cross_entropy``).
         mask_seen_in_loss: with ``loss="ce"``, leave each position's already seen window
         items out of its softmax, as the evaluation leaves a history out of the ranking
         (right where items are consumed once, as films; not where they are re-bought).

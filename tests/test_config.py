@@ -21,6 +21,7 @@ from sasrec_utils.config import SASRecConfig, parse_overrides
         ("batch_size", 2.5),
         ("batch_tokens", -1),
         ("amp", "yes"),
+        ("softmax_dtype", "float16"),
     ],
 )
 def test_impossible_values_name_the_field(field, value):
@@ -90,6 +91,13 @@ def test_in_batch_negatives_without_sampled_softmax_is_refused_by_name(loss):
     with pytest.raises(ValueError, match=r"in_batch_negatives=True needs loss='sampled_softmax'"):
         SASRecConfig(loss=loss, in_batch_negatives=True)
     assert SASRecConfig(loss="sampled_softmax", in_batch_negatives=True).in_batch_negatives
+
+
+@pytest.mark.parametrize("loss", ["bce", "sampled_softmax", "gbce"])
+def test_a_bfloat16_softmax_without_the_full_softmax_is_refused_by_name(loss):
+    with pytest.raises(ValueError, match=r"softmax_dtype='bfloat16' needs loss='ce'"):
+        SASRecConfig(loss=loss, softmax_dtype="bfloat16")
+    assert SASRecConfig(loss="ce", softmax_dtype="bfloat16").softmax_dtype == "bfloat16"
 
 
 def test_numpy_scalars_are_taken_as_the_numbers_they_are():

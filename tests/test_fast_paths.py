@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from sasrec_utils.config import SASRecConfig
-from sasrec_utils.model import cross_entropy
+from sasrec_utils.model import cross_entropy, losses
 from sasrec_utils.model import sasrec as model_module
 from sasrec_utils.model.sasrec import LeanDropout, SASRec
 
@@ -35,6 +35,37 @@ def test_fused_cross_entropy_without_gradients_and_with_huge_logits():
     plain = F.cross_entropy(hidden @ items[1:].T, targets - 1)
     fused = cross_entropy.full_cross_entropy(hidden, targets, items)
     assert torch.isfinite(fused) and fused.item() == pytest.approx(plain.item(), rel=1e-6)
+
+
+def test_bfloat16_products_equal_float32_on_inputs_rounded_to_bfloat16():
+    torch.manual_seed(0)
+    hidden = (0.3 * torch.randn(40, 16)).requires_grad_()
+    items = (0.3 * torch.randn(30, 16)).requires_grad_()
+    targets = torch.randint(1, 30, (40,))
+    plain = cross_entropy.full_cross_entropy(hidden, targets, items)
+    low = cross_entropy.full_cross_entropy(hidden, targets, items, product_dtype=torch.bfloat16)
+    rounded_hidden, rounded_items = hidden.bfloat16().float(), items.bfloat16().float()
+    rounded_logits = (rounded_hidden @ rounded_items[1:].T).bfloat16().float()
+    by_hand = F.cross_entropy(rounded_logits, targets - 1)
+    # the product sums rounded inputs in float32 and rounds its result; the softmax is float32
+    assert low.item() == pytest.approx(by_hand.item(), rel=1e-6)
+    assert low.item() != plain.item()  # the rounding happened
+    assert low.item() == pytest.approx(plain.item(), rel=1e-2)
+    expected = torch.autograd.grad(plain, [hidden, items])
+    got = torch.autograd.grad(low, [hidden, items])
+    for want, have in zip(expected, got, strict=True):
+        assert have.dtype == torch.float32  # gradients in the inputs' dtype
+        error = (have - want).norm() / want.norm()
+        assert 0 < error < 0.02  # rounded inputs and probabilities: ~0.4% each
+
+
+def test_the_loss_object_takes_its_products_dtype_from_the_config():
+    cfg = SASRecConfig(softmax_dtype="bfloat16")
+    assert losses.FullCrossEntropy.from_config(cfg, None, torch.device("cpu")).product_dtype == (
+        torch.bfloat16
+    )
+    default = losses.FullCrossEntropy.from_config(SASRecConfig(), None, torch.device("cpu"))
+    assert default.product_dtype is None
 
 
 def test_user_vectors_equal_the_last_position_of_the_full_forward():

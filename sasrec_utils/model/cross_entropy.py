@@ -126,9 +126,9 @@ def full_cross_entropy(
     peak memory is O(chunk_rows * V) instead of O(N * V) and each logit is exponentiated
     once. ``targets`` (N, J) with ``weights`` (N, J) gives each row several weighted
     targets (0 = none; weight 0), all scored by the row's one softmax. ``product_dtype``
-    (``torch.bfloat16``, say) rounds the inputs of the logits' product and of the two
-    gradient products to that dtype (sums inside each product and the softmax in float32,
-    the gradients returned in the inputs' dtypes): mixed precision for the part of a step
+    (``torch.bfloat16``, say) rounds the inputs and results of the logits' product and of
+    the two gradient products to that dtype (sums inside each product and the softmax in
+    float32, the gradients returned in the inputs' dtypes): mixed precision for the part of a step
     that grows with the catalogue. The result is only for ``.backward()`` (no double
     backward).
     """
