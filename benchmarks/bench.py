@@ -502,14 +502,19 @@ def benchmark(
     print(f"wrote {out}")
 
 
+# what a benchmark file holds of its ladder: the rows, the code that measured them, and
+# whether that code reproduced the rungs it read back from other code (``reproduced_rungs``)
+LADDER_KEYS = ("ladder", "ladder_fingerprint", "ladder_reproduction")
+
+
 def kept_ladder(out: Path, config: dict) -> dict:
-    """``{"ladder": ..., "ladder_fingerprint": ...}`` of the benchmark file ``out`` when it
+    """The ``LADDER_KEYS`` (``{"ladder": ..., ...}``) of the benchmark file ``out`` when it
     was written for the same ``config`` (the ladder is run apart, ``--ladder``, and ends at
     that configuration); else ``{}``: a rerun of the benchmark keeps its ladder, a new
     configuration drops it."""
     previous = json.loads(out.read_text()) if out.exists() else {}
     if "ladder" in previous and previous.get("config") == as_read_back(config):
-        return {key: previous[key] for key in ("ladder", "ladder_fingerprint") if key in previous}
+        return {key: previous[key] for key in LADDER_KEYS if key in previous}
     return {}
 
 
@@ -585,9 +590,10 @@ LADDER_FIGURES = (
 
 def measured_rungs(
     previous: Path, rungs: list[tuple[str, dict, SASRecConfig]], seeds: tuple[int, ...]
-) -> dict[int, dict]:
+) -> tuple[dict[int, dict], str | None]:
     """Rung index -> the row of the benchmark file ``previous``'s ladder that measured that
-    rung's whole config on ``seeds``, with the current code (its ``ladder_fingerprint``).
+    rung's whole config on ``seeds``, and the code that measured them (its
+    ``ladder_fingerprint``; ``reproduced_rungs`` says whether they hold for this code).
 
     A row's whole config is rebuilt as the ladder built it: its steps' changes on the
     default config with ``previous``'s data and machine, an ablation's on its last step.
@@ -598,8 +604,8 @@ def measured_rungs(
     old = report.get("ladder", [])
     # the code the ladder was measured with (files written before the key: the benchmark's)
     measured_by = report.get("ladder_fingerprint", report.get("compute_fingerprint"))
-    if measured_by != compute_fingerprint() or not old:
-        return {}
+    if not old:
+        return {}, measured_by
     steps = [row for row in old if not row["ablation"]]
     ablations = [row for row in old if row["ablation"]]
     ladder_steps = tuple((row["name"], row["changes"]) for row in steps)
@@ -619,7 +625,36 @@ def measured_rungs(
         row = by_config.get(_config_key(cfg))
         if row is not None:
             found[index] = {key: row[key] for key in LADDER_FIGURES}
-    return found
+    return found, measured_by
+
+
+def reproduced_rungs(
+    read_back: dict[int, dict],
+    n_steps: int,
+    jobs: list,
+    seeds: tuple[int, ...],
+    parallel: int,
+    log: RunLog | None,
+) -> tuple[dict[int, dict], dict, list[dict] | None]:
+    """``read_back`` when this code reproduces it, else ``{}``; with the check and its run.
+
+    Rungs an earlier ladder measured with other training code hold for this code only if
+    the change left their training as it was (a new option, off in them): the last step
+    read back is trained again on the first seed, and its test NDCG@10 and HR@10 must equal
+    the stored ones to the 5 decimals stored (training is deterministic for a seed, code
+    and thread count). The check's run (one of ``jobs``, the ladder's) serves that step's
+    first seed either way.
+    """
+    step = max((index for index in read_back if index < n_steps), default=None)
+    if step is None:
+        return {}, {}, None
+    result = run_children([jobs[step * len(seeds)]], parallel, log)[0]
+    run, stored = result[0], read_back[step]
+    same = all(run[key] == stored[f"{key}_per_seed"][0] for key in ("ndcg@10", "hr@10"))
+    check = {"step": step, "seed": seeds[0], "reproduced": same}
+    check |= {key: [stored[f"{key}_per_seed"][0], run[key]] for key in ("ndcg@10", "hr@10")}
+    print(f"the rungs measured by other code {'hold' if same else 'do not hold'}: {check}")
+    return (read_back if same else {}), check, result
 
 
 def _config_key(cfg: SASRecConfig) -> str:
@@ -647,9 +682,10 @@ def ladder(
     than the new one is never replaced. The last step, the configuration benchmarked,
     takes the benchmark's own held-out runs from ``out`` where it has them
     (``benchmark_runs``; the step lists those seeds as ``runs_from_benchmark``). With a
-    ``previous`` benchmark file, a rung it measured for the same whole config with the
-    same code is read from it, not trained (``measured_rungs``; the row says
-    ``"read_back": true``).
+    ``previous`` benchmark file, a rung it measured for the same whole config is read from
+    it, not trained (``measured_rungs``; the row says ``"read_back": true``), when the same
+    code measured it or this code reproduces it (``reproduced_rungs``: one run, recorded
+    as the file's ``ladder_reproduction``).
     """
     steps = ladder_configs(base)
     final = steps[-1][2].replace(seed=base.seed)
@@ -661,9 +697,19 @@ def ladder(
     measured = benchmark_runs(out, base.replace(refit_on_valid=False), seeds, threads)
     last_step = (len(steps) - 1) * len(seeds)  # the preset: the benchmark's runs if measured
     reused = {last_step + seeds.index(seed): [run] for seed, run in measured.items()}
-    read_back = measured_rungs(previous, rungs, seeds) if previous else {}
+    read_back, measured_by = measured_rungs(previous, rungs, seeds) if previous else ({}, None)
     if measured:  # the preset's runs: the benchmark's own
         read_back.pop(len(steps) - 1, None)
+    check = {}
+    if read_back and measured_by != compute_fingerprint():  # other code: check it first
+        if so_far:  # which trains nothing, so cannot check: read nothing
+            read_back = {}
+        else:
+            read_back, check, check_run = reproduced_rungs(
+                read_back, len(steps), jobs, seeds, parallel, log
+            )
+        if check and not check["reproduced"]:
+            reused[check["step"] * len(seeds)] = check_run
     reused |= {r * len(seeds) + k: None for r in read_back for k in range(len(seeds))}
     to_run = [i for i in range(len(jobs)) if i not in reused]
     if so_far:
@@ -695,7 +741,11 @@ def ladder(
         raise SystemExit(
             f"{out} holds a ladder of {before} finished runs; this one has {now}: not replaced"
         )
-    atomic_write_json(out, {**report, "ladder": rows, "ladder_fingerprint": compute_fingerprint()})
+    written = {key: value for key, value in report.items() if key != "ladder_reproduction"}
+    written |= {"ladder": rows, "ladder_fingerprint": compute_fingerprint()}
+    if check:  # rungs of other code: whether this code reproduced them
+        written["ladder_reproduction"] = check
+    atomic_write_json(out, written)
     print(f"wrote the ladder ({now} of {len(jobs)} runs) into {out}")
 
 

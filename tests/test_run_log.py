@@ -294,3 +294,62 @@ def test_a_ladder_that_gains_a_step_reads_the_steps_measured_before_and_trains_t
     assert json.loads(out.read_text())["ladder_fingerprint"] == "code"
     with pytest.raises(SystemExit):
         bench.main(["--reuse-ladder", str(previous)])  # only with --ladder
+
+
+def test_rungs_measured_by_other_code_are_read_back_only_when_this_code_reproduces_one(
+    tmp_path, trained
+):
+    base = SASRecConfig().replace(**CONFIGS["shopping"])
+    seeds = (100, 101)
+    steps = ladder_configs(base)
+    check_step = len(steps) - 2  # the last step read back: the preset before its new step
+
+    def measured(name, changes, ablation, ndcg, hr):
+        row = {"name": name, "changes": changes, "ablation": ablation, "trained_on": "train"}
+        row |= {"ndcg@10": ndcg, "ndcg@10_sd": 0.0, "ndcg@10_per_seed": [ndcg, ndcg]}
+        row |= {"hr@10": hr, "hr@10_per_seed": [hr, hr], "seeds": [100, 101]}
+        return row | {"s_per_epoch": 20.0, "train_s": 300.0}
+
+    def previous_ladder(check_hr):
+        rows = [measured(n, c, False, 0.03, 0.08) for n, c in SHOPPING_LADDER[:check_step]]
+        rows.append(measured(*SHOPPING_LADDER[check_step], False, 0.05, check_hr))
+        return rows + [measured(n, c, True, 0.02, 0.07) for n, c in SHOPPING_ABLATIONS]
+
+    previous, out = tmp_path / "before.json", tmp_path / "benchmark_beauty.json"
+    report = {"config": base.to_dict(), "ladder_fingerprint": "old code"}
+    # the fake child trains every run to NDCG@10 0.05, HR@10 0.09: the check step's figures
+    previous.write_text(json.dumps(report | {"ladder": previous_ladder(0.09)}))
+    bench.ladder(base, seeds, out, 2, None, previous=previous)
+    check_run = steps[check_step][2].replace(seed=100, num_threads=1)
+    new_rungs = [steps[-1][2], *(cfg for _, _, cfg in ablation_configs(base))]
+    new_runs = [cfg.replace(seed=s, num_threads=1) for cfg in new_rungs for s in seeds]
+    assert trained == [check_run, *new_runs]
+    written = json.loads(out.read_text())
+    assert written["ladder_reproduction"] == {
+        "step": check_step,
+        "seed": 100,
+        "reproduced": True,
+        "ndcg@10": [0.05, 0.05],
+        "hr@10": [0.09, 0.09],
+    }
+    assert all(row["read_back"] for row in written["ladder"][: check_step + 1])
+    assert written["ladder"][0]["ndcg@10_per_seed"] == [0.03, 0.03]
+    assert written["ladder_fingerprint"] == "code"
+
+    trained.clear()  # HR@10 stored 0.08 where this code gives 0.09: nothing read back
+    previous.write_text(json.dumps(report | {"ladder": previous_ladder(0.08)}))
+    out.unlink()
+    bench.ladder(base, seeds, out, 2, None, previous=previous)
+    assert len(trained) == 2 * (len(steps) + len(SHOPPING_ABLATIONS))  # the check's run once
+    assert trained.count(check_run) == 1
+    written = json.loads(out.read_text())
+    assert written["ladder_reproduction"]["reproduced"] is False
+    assert not any(row.get("read_back") for row in written["ladder"])
+    assert written["ladder"][check_step]["ndcg@10_per_seed"] == [0.05, 0.05]
+
+    trained.clear()  # --so-far trains nothing, so it cannot check: it reads nothing back
+    previous.write_text(json.dumps(report | {"ladder": previous_ladder(0.09)}))
+    out.unlink()
+    with pytest.raises(SystemExit, match="runs log"):
+        bench.ladder(base, seeds, out, 2, None, so_far=True, previous=previous)
+    assert trained == []
