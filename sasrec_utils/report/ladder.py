@@ -170,8 +170,9 @@ def finished_ablations(benchmark: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 def reused_runs_note(benchmark: Mapping[str, Any]) -> str | None:
     """A line saying which of the ladder's figures were read rather than trained: the last
     step's seeds that are the benchmark's own runs above (the preset itself), and the steps
-    an earlier run of the same code measured for the same config (``"read_back"``); or
-    None when every step trained its own."""
+    an earlier run measured for the same config (``"read_back"``), with the same training
+    code or with code this one reproduced (``ladder_reproduction``); or None when every
+    step trained its own."""
     steps = benchmark["ladder"]
     seeds = steps[_preset_index(steps)].get("runs_from_benchmark")
     read_back = [number for number, step in enumerate(steps, 1) if step.get("read_back")]
@@ -187,10 +188,22 @@ def reused_runs_note(benchmark: Mapping[str, Any]) -> str | None:
         steps_were = "Step {} was" if len(read_back) == 1 else "Steps {} were"
         lines.append(
             f"{steps_were.format(_numbers(read_back))} read from the ladder an earlier `make "
-            "bench-beauty` measured with the same training code, each for the same whole "
-            "configuration and seeds (before the preset gained a step), not trained again."
+            f"bench-beauty` measured {_measured_by(benchmark.get('ladder_reproduction'))}, "
+            "each for the same whole configuration and seeds, not trained again."
         )
     return " ".join(lines) or None
+
+
+def _measured_by(check: Mapping[str, Any] | None) -> str:
+    """Which code measured the steps read back: this one, or an earlier one that this one
+    reproduced (``bench.reproduced_rungs``: one step trained again, the same figures)."""
+    if not check:
+        return "with the same training code"
+    return (
+        f"with earlier training code, which this code reproduces: step {check['step'] + 1} "
+        f"trained again on seed {check['seed']} gives test NDCG@10 {check['ndcg@10'][1]:.5f} "
+        f"and HR@10 {check['hr@10'][1]:.5f}, the figures stored"
+    )
 
 
 def _numbers(numbers: list[int]) -> str:
