@@ -700,16 +700,16 @@ def ladder(
     read_back, measured_by = measured_rungs(previous, rungs, seeds) if previous else ({}, None)
     if measured:  # the preset's runs: the benchmark's own
         read_back.pop(len(steps) - 1, None)
-    check = {}
+    check, check_run = {}, None
     if read_back and measured_by != compute_fingerprint():  # other code: check it first
-        if so_far:  # which trains nothing, so cannot check: read nothing
-            read_back = {}
-        else:
-            read_back, check, check_run = reproduced_rungs(
-                read_back, len(steps), jobs, seeds, parallel, log
-            )
-        if check and not check["reproduced"]:
-            reused[check["step"] * len(seeds)] = check_run
+        # (--so-far trains nothing, so it cannot check: it reads nothing back)
+        read_back, check, check_run = (
+            ({}, {}, None)
+            if so_far
+            else reproduced_rungs(read_back, len(steps), jobs, seeds, parallel, log)
+        )
+    if check_run is not None and not check["reproduced"]:  # the check's run is that rung's
+        reused[check["step"] * len(seeds)] = check_run
     reused |= {r * len(seeds) + k: None for r in read_back for k in range(len(seeds))}
     to_run = [i for i in range(len(jobs)) if i not in reused]
     if so_far:
