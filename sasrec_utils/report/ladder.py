@@ -188,8 +188,8 @@ def reused_runs_note(benchmark: Mapping[str, Any]) -> str | None:
         steps_were = "Step {} was" if len(read_back) == 1 else "Steps {} were"
         lines.append(
             f"{steps_were.format(_numbers(read_back))} read from the ladder an earlier `make "
-            f"bench-beauty` measured {_measured_by(benchmark.get('ladder_reproduction'))}, "
-            "each for the same whole configuration and seeds, not trained again."
+            "bench-beauty` measured, each for the same whole configuration and seeds, not "
+            f"trained again: {_measured_by(benchmark.get('ladder_reproduction'))}."
         )
     return " ".join(lines) or None
 
@@ -198,11 +198,11 @@ def _measured_by(check: Mapping[str, Any] | None) -> str:
     """Which code measured the steps read back: this one, or an earlier one that this one
     reproduced (``bench.reproduced_rungs``: one step trained again, the same figures)."""
     if not check:
-        return "with the same training code"
+        return "it ran the same training code"
     return (
-        f"with earlier training code, which this code reproduces: step {check['step'] + 1} "
-        f"trained again on seed {check['seed']} gives test NDCG@10 {check['ndcg@10'][1]:.5f} "
-        f"and HR@10 {check['hr@10'][1]:.5f}, the figures stored"
+        "it ran earlier training code, and this code reproduces its figures (step "
+        f"{check['step'] + 1} trained again on seed {check['seed']}: test NDCG@10 "
+        f"{check['ndcg@10'][1]:.5f} and HR@10 {check['hr@10'][1]:.5f}, as stored)"
     )
 
 
