@@ -21,9 +21,10 @@ import time
 import numpy as np
 import torch
 
-from sasrec_utils.config import parse_overrides
+from sasrec_utils.config import SASRecConfig, parse_overrides
 from sasrec_utils.data.batches import epoch_batches
 from sasrec_utils.data.prepared import prepare_data
+from sasrec_utils.data.splits import Split
 from sasrec_utils.model.losses import build_loss
 from sasrec_utils.presets import preset_config
 from sasrec_utils.training import distributed
@@ -32,7 +33,12 @@ from sasrec_utils.training.optimizers import build_training
 PRECISIONS = ("float32", "bfloat16")
 
 
-def step_seconds(cfg, split, batches, device) -> float:
+def step_seconds(
+    cfg: SASRecConfig,
+    split: Split,
+    batches: list[tuple[np.ndarray, np.ndarray]],
+    device: torch.device,
+) -> float:
     """Mean seconds of one training step over ``batches`` ((B, L) inputs and targets)."""
     torch.manual_seed(cfg.seed)
     parts = build_training(cfg, split, device, distributed.Context())
