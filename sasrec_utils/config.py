@@ -230,7 +230,8 @@ class SASRecConfig:
                 f"hidden_dim={self.hidden_dim} is not divisible by n_heads={self.n_heads}; "
                 "choose hidden_dim as a multiple of n_heads"
             )
-        for name in _float_fields(self):  # NaN passes every range check: all comparisons fail
+        # NaN passes every range check (all comparisons fail): refused by name first
+        for name in _fields_of_type(self, float):
             value = getattr(self, name)
             if is_number(value) and not math.isfinite(value):
                 raise ValueError(f"{name} must be a finite number, got {value!r}")
@@ -251,17 +252,7 @@ class SASRecConfig:
         self._check_data_files()
 
     def _check_flags(self) -> None:
-        flags = (
-            "amp",
-            "mask_seen_in_loss",
-            "refit_on_valid",
-            "sparse_item_grad",
-            "logq_correction",
-            "in_batch_negatives",
-            "empty_prefix",
-            "ffn_inner_dropout",
-        )
-        for name in flags:
+        for name in _fields_of_type(self, bool):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
 
@@ -352,6 +343,7 @@ def parse_overrides(pairs: Iterable[str]) -> dict[str, Any]:
     return overrides
 
 
-def _float_fields(cfg: SASRecConfig) -> list[str]:
-    """Names of the fields declared ``float`` (every one must be finite)."""
-    return [f.name for f in dataclasses.fields(cfg) if f.type in ("float", float)]
+def _fields_of_type(cfg: SASRecConfig, kind: type) -> list[str]:
+    """Names of the fields declared ``kind`` (``float``: each must be finite; ``bool``: a flag,
+    True or False)."""
+    return [f.name for f in dataclasses.fields(cfg) if f.type in (kind.__name__, kind)]
