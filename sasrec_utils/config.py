@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .config_rules import check_data_files, check_option_pairs
 from .field_checks import choice, int_at_least, is_number, number_in
 
 DATASETS = ("ml-100k", "ml-1m", "amazon-beauty", "user-lines", "events")
@@ -111,6 +112,9 @@ class SASRecConfig:
         (inputs and results rounded to bfloat16, sums inside each product and the softmax
         in float32, as mixed precision on a GPU: the products ~3x faster on a CPU with
         AVX512-BF16 or AMX; ``cross_entropy.full_cross_entropy``).
+        ppmi_init_window: start the item table from the training items' co-occurrence
+        (pairs within this many events; their PPMI factorised by SVD: ``model.item_init``)
+        instead of random vectors; 0 (the default): random. Not with ``embeddings_path``.
         mask_seen_in_loss: with ``loss="ce"``, leave each position's already seen window
         items out of its softmax, as the evaluation leaves a history out of the ranking
         (right where items are consumed once, as films; not where they are re-bought).
@@ -166,6 +170,7 @@ class SASRecConfig:
     loss_horizon: int = 1
     horizon_decay: float = 1.0
     softmax_dtype: str = "float32"
+    ppmi_init_window: int = 0
     mask_seen_in_loss: bool = True
     refit_on_valid: bool = False
     sparse_item_grad: bool = False
@@ -219,6 +224,7 @@ class SASRecConfig:
         int_at_least("patience", self.patience, 1)
         int_at_least("loss_chunk_rows", self.loss_chunk_rows, 0)
         int_at_least("loss_horizon", self.loss_horizon, 1)
+        int_at_least("ppmi_init_window", self.ppmi_init_window, 0)
         int_at_least("frequency_cutoff", self.frequency_cutoff, 1)
         int_at_least("seed", self.seed, 0)
         int_at_least("num_threads", self.num_threads, 0)
@@ -248,61 +254,13 @@ class SASRecConfig:
         number_in("weight_decay", self.weight_decay, 0.0, float("inf"))
         number_in("grad_clip", self.grad_clip, 0.0, float("inf"))
         self._check_flags()
-        self._check_loss_options()
-        self._check_data_files()
+        check_option_pairs(self)
+        check_data_files(self)
 
     def _check_flags(self) -> None:
         for name in _fields_of_type(self, bool):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
-
-    def _check_data_files(self) -> None:
-        if self.dataset == "events" and not self.events_paths:
-            raise ValueError("dataset='events' needs events_paths: the parquet files of events")
-        if isinstance(self.events_paths, str):
-            raise ValueError("events_paths must be a list of paths, got a single string")
-        if not all(isinstance(path, str) for path in self.events_paths):
-            raise ValueError(f"events_paths must be a list of paths, got {self.events_paths!r}")
-        if self.dataset == "user-lines" and len(self.events_paths) != 1:
-            raise ValueError(
-                "dataset='user-lines' needs events_paths=[path]: one file of one line per "
-                f"user, got {self.events_paths!r}"
-            )
-
-    def _check_loss_options(self) -> None:
-        """Options that only one kind of loss uses are refused with the others, by name."""
-        if self.frequency_mix > 0 and self.train_examples != "prefixes":
-            raise ValueError(
-                f"frequency_mix={self.frequency_mix} needs train_examples='prefixes': the "
-                "frequency filter sees the whole window, so a window's early positions would "
-                "see their own targets; set train_examples or frequency_mix=0"
-            )
-        if self.frequency_norm == "per_branch" and self.layer_norm != "post":
-            raise ValueError(
-                "frequency_norm='per_branch' needs layer_norm='post': each branch ends in "
-                f"its own LayerNorm, got layer_norm={self.layer_norm!r}"
-            )
-        if self.empty_prefix and self.train_examples != "prefixes":
-            raise ValueError(
-                "empty_prefix=True needs train_examples='prefixes' (it adds one prefix per "
-                f"history), got train_examples={self.train_examples!r}"
-            )
-        if self.in_batch_negatives and self.loss != "sampled_softmax":
-            raise ValueError(
-                f"in_batch_negatives=True needs loss='sampled_softmax' (the batch's targets "
-                f"join its sampled negatives), got loss={self.loss!r}; set loss or "
-                "in_batch_negatives=False"
-            )
-        if self.softmax_dtype != "float32" and self.loss != "ce":
-            raise ValueError(
-                f"softmax_dtype={self.softmax_dtype!r} needs loss='ce' (the full softmax's "
-                f"products), got loss={self.loss!r}; set loss or softmax_dtype='float32'"
-            )
-        if self.sparse_item_grad and self.loss == "ce":
-            raise ValueError(
-                "sparse_item_grad=True needs a sampled loss (bce, sampled_softmax, gbce): full "
-                "CE gives every item row a gradient; set loss or sparse_item_grad=False"
-            )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict of the fields (safe to store in a checkpoint or JSON)."""

@@ -14,6 +14,7 @@ from functools import cached_property
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from .ids import IdMap
 
@@ -233,3 +234,25 @@ def users_per_item(seqs: Sequences, n_items: int) -> np.ndarray:
     first = np.ones(len(pairs), dtype=bool)
     first[1:] = pairs[1:] != pairs[:-1]
     return np.bincount(pairs[first] % (n_items + 1), minlength=n_items + 1).astype(np.int64)
+
+
+def pair_counts(seqs: Sequences, n_items: int, window: int) -> sp.csr_matrix:
+    """(V, V) float64 counts ``C[a, b]`` of b coming 1..``window`` events after a in a row.
+
+    ``window=1``: the transitions a -> b of a first-order Markov chain. V = n_items + 1;
+    row and column 0 (padding) stay empty.
+    """
+    rows = np.repeat(np.arange(len(seqs)), seqs.lengths)
+    earlier, later = [], []
+    for offset in range(1, window + 1):
+        if offset >= len(rows):
+            break
+        first = np.flatnonzero(rows[:-offset] == rows[offset:])  # pairs within one row
+        earlier.append(seqs.items[first].astype(np.int64))
+        later.append(seqs.items[first + offset].astype(np.int64))
+    vocab = n_items + 1
+    if not earlier:
+        return sp.csr_matrix((vocab, vocab))
+    earlier_ids, later_ids = np.concatenate(earlier), np.concatenate(later)
+    ones = np.ones(len(earlier_ids))
+    return sp.csr_matrix((ones, (earlier_ids, later_ids)), shape=(vocab, vocab))

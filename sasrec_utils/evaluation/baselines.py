@@ -24,19 +24,11 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from ..data.sequences import Sequences, item_popularity, ranges
+from ..data.sequences import Sequences, item_popularity, pair_counts, ranges
 from .scorers import Scorer
 
 TIE_BREAK = 1e-9
 EASE_MAX_ITEMS = 30_000  # a dense float64 (V, V) inverse of 30k items is 7 GB
-
-
-def _pairs(seqs: Sequences, offset: int) -> tuple[np.ndarray, np.ndarray]:
-    """(earlier, later) item ids of every pair ``offset`` positions apart in one row."""
-    rows = np.repeat(np.arange(len(seqs)), seqs.lengths)
-    same_row = rows[:-offset] == rows[offset:] if offset < len(rows) else np.zeros(0, bool)
-    first = np.flatnonzero(same_row)
-    return seqs.items[first].astype(np.int64), seqs.items[first + offset].astype(np.int64)
 
 
 def _recent_weights(histories: Sequences, last_n: int, decay: float, vocab: int) -> sp.csr_matrix:
@@ -90,9 +82,7 @@ class MarkovScorer(_HistoryScorer):
     """
 
     def __init__(self, train: Sequences, n_items: int, last_n: int = 1, decay: float = 1.0):
-        vocab = n_items + 1
-        earlier, later = _pairs(train, 1)
-        counts = sp.csr_matrix((np.ones(len(earlier)), (earlier, later)), shape=(vocab, vocab))
+        counts = pair_counts(train, n_items, 1)
         totals = np.asarray(counts.sum(axis=1)).ravel()
         transitions = sp.diags(1.0 / np.maximum(totals, 1.0)) @ counts  # (V, V) P(b | a)
         super().__init__(transitions, train, n_items, last_n, decay)
@@ -116,12 +106,7 @@ class CooccurrenceScorer(_HistoryScorer):
         last_n: int = 3,
         decay: float = 0.8,
     ):
-        vocab = n_items + 1
-        counts = sp.csr_matrix((vocab, vocab))
-        for offset in range(1, window + 1):
-            earlier, later = _pairs(train, offset)
-            weights = np.ones(len(earlier))
-            counts = counts + sp.csr_matrix((weights, (earlier, later)), shape=(vocab, vocab))
+        counts = pair_counts(train, n_items, window)
         popularity = np.maximum(item_popularity(train, n_items).astype(np.float64), 1.0)
         left = sp.diags(popularity**-alpha)
         right = sp.diags(popularity ** (alpha - 1.0))

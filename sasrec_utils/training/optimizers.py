@@ -19,6 +19,7 @@ import torch
 
 from ..config import SASRecConfig
 from ..data.splits import Split
+from ..model.item_init import ppmi_item_vectors
 from ..model.sasrec import SASRec
 from . import distributed
 
@@ -114,9 +115,14 @@ def build_training(
     ctx: distributed.Context,
     pretrained: np.ndarray | None = None,
 ) -> TrainingParts:
-    """A fresh model (on ``device``, from ``pretrained`` item vectors if given) and its
-    optimiser, learning-rate schedule and gradient scaler."""
+    """A fresh model (on ``device``, from ``pretrained`` item vectors if given, or from the
+    training items' co-occurrence with ``cfg.ppmi_init_window``) and its optimiser,
+    learning-rate schedule and gradient scaler."""
     model = SASRec(split.n_items, cfg)
+    if pretrained is None and cfg.ppmi_init_window:
+        pretrained = ppmi_item_vectors(
+            split.train, split.n_items, cfg.hidden_dim, cfg.ppmi_init_window
+        )
     if pretrained is not None:
         model.init_item_embeddings(pretrained)
     model.to(device)
