@@ -92,3 +92,8 @@ def test_config_refuses_a_negative_window_and_a_second_start():
         SASRecConfig(ppmi_init_window=-1)
     with pytest.raises(ValueError, match="ppmi_init_window=3 and embeddings_path"):
         SASRecConfig(ppmi_init_window=3, embeddings_path="vectors.parquet")
+
+
+def test_histories_without_a_pair_are_refused_by_name():
+    with pytest.raises(ValueError, match=r"no two items within 2 events.*ppmi_init_window=0"):
+        ppmi_matrix(sequences_from_lists([[1], [2], [3]]), n_items=3, window=2)

@@ -3,8 +3,8 @@
 Two items bought within a few events of each other in the same history co-occur. The
 positive pointwise mutual information of those counts (PPMI), factorised by a truncated
 SVD, gives each item a vector such that items bought beside the same items get similar
-vectors: the count-based twin of word2vec (Levy & Goldberg, NeurIPS 2014) that item2vec (Barkan &
-Koenigstein, 2016) carried to items. ``config.ppmi_init_window`` starts SASRec's item
+vectors: the count-based twin of word2vec (Levy & Goldberg, NeurIPS 2014) that item2vec
+(Barkan & Koenigstein, 2016) carried to items. ``config.ppmi_init_window`` starts SASRec's item
 table (also its output layer) from them instead of random vectors; training proceeds as
 usual. Built from the sequences SASRec trains on (``split.train``), so under the papers'
 protocol it sees no validation or test item.
@@ -31,6 +31,12 @@ def ppmi_matrix(train: Sequences, n_items: int, window: int) -> sp.csr_matrix:
     ``C[a]`` is a row's sum and ``total`` the sum of all counts. Zero where never together.
     """
     forward = pair_counts(train, n_items, window)
+    if not forward.nnz:
+        raise ValueError(
+            f"no two items within {window} events of each other in any training history: "
+            "the co-occurrence start needs histories of 2 or more items; set "
+            "ppmi_init_window=0"
+        )
     counts = (forward + forward.T).tocoo()
     total = counts.data.sum()
     row_sums = np.asarray(counts.sum(axis=1)).ravel()
