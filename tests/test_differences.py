@@ -113,6 +113,9 @@ def test_bsarec_s_block_and_data_options_are_named_in_their_rows():
     assert "`frequency_norm='per_branch'`" in table.loc[frequency, "this run"]
     assert "(`empty_prefix`)" in table.loc["training examples", "this run"]
     assert table.loc["seen items in the loss", "this run"].startswith("every item is a candidate")
+    start = next(what for what in table.index if what.startswith("item table started from"))
+    assert "pairs within 6 events" in table.loc[start, "this run"]
+    assert table.loc[start, "paper"] == "a random item table"
 
 
 def test_a_sweep_row_is_quoted_only_for_the_setting_it_varied():

@@ -434,7 +434,11 @@ def test_headline_adds_the_shopping_benchmark_when_it_is_there():
     ablation["seeds"] = [100]  # unfinished: not quoted
     assert "ablation" not in headline_text(_metrics(), None, benchmark)
     benchmark["config"] = preset_config("shopping", dataset="amazon-beauty").to_dict()
-    extension = " + frequency filter (an extension: BSARec, Shin et al., AAAI 2024)"
+    extension = (
+        " + frequency filter (an extension: BSARec, Shin et al., AAAI 2024) + item table "
+        "started from co-occurrence (PPMI-SVD: Levy & Goldberg, NeurIPS 2014; item2vec, "
+        "Barkan & Koenigstein, 2016)"
+    )
     assert f"the `shopping` preset{extension} **0.0580" in headline_text(
         _metrics(), None, benchmark
     )

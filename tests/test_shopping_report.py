@@ -177,6 +177,12 @@ def test_published_figures_sit_beside_our_papers_protocol_row_only(benchmark):
         "SASRec, shopping preset (ce) + frequency filter (an extension: BSARec, Shin et al., "
         "AAAI 2024) + contrastive loss (an extension: CL4SRec, Xie et al., ICDE 2022)"
     )
+    benchmark["config"] |= {"contrastive_weight": 0.0, "ppmi_init_window": 6}
+    model = shopping.published_beside_ours(benchmark)["model"].iloc[-1]
+    assert model.endswith(
+        "AAAI 2024) + item table started from co-occurrence (PPMI-SVD: "
+        "Levy & Goldberg, NeurIPS 2014; item2vec, Barkan & Koenigstein, 2016)"
+    )
 
 
 def test_loss_table_joins_sweep_quality_and_step_cost(benchmark):

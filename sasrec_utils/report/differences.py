@@ -22,7 +22,7 @@ import pandas as pd
 from ..atomic import as_read_back
 from ..config import SASRecConfig
 from .contracts import benchmark_pair
-from .extensions import CONTRASTIVE_LOSS, FREQUENCY_FILTER
+from .extensions import CONTRASTIVE_LOSS, COOCCURRENCE_START, FREQUENCY_FILTER
 from .protocol import PROTOCOLS, TRAIN
 from .shopping import BENCHMARK_FILE as BEAUTY_FILE
 
@@ -222,6 +222,17 @@ def extensions(cfg: SASRecConfig) -> list[tuple[str, str, str]]:
                 f"plus {cfg.contrastive_weight:g} × InfoNCE between two dropout views of each "
                 f"history, temperature {cfg.contrastive_temperature:g} "
                 "(`contrastive_weight`)",
+            )
+        )
+    if cfg.ppmi_init_window > 0:
+        rows.append(
+            (
+                COOCCURRENCE_START,
+                "a random item table",
+                "the item table (also the output layer) starts from the positive PMI of item "
+                f"pairs within {cfg.ppmi_init_window} events of each other in the training "
+                "histories, factorised by a truncated SVD to the model's width "
+                "(`ppmi_init_window`)",
             )
         )
     return rows
