@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import svds
+from threadpoolctl import threadpool_limits
 
 from ..data.sequences import Sequences, pair_counts
 
@@ -50,17 +51,20 @@ def ppmi_item_vectors(train: Sequences, n_items: int, dim: int, window: int) -> 
     """(V, dim) float32 ``U * sqrt(S)`` of the PPMI matrix's top-``dim`` SVD; row 0 zero.
 
     Items that never co-occur with another keep a zero vector; columns past the matrix's
-    rank (a catalogue smaller than ``dim``) are zero. Deterministic: the sparse solver
-    starts from a seeded random vector.
+    rank (a catalogue smaller than ``dim``) are zero. Deterministic whatever the machine's
+    core count: the sparse solver starts from a seeded random vector, and the SVD runs on
+    one BLAS thread, since a singular vector's sign, so the start, follows the order of the
+    solver's sums (on 2 threads Beauty's table had other signs in 32 of its 64 columns).
     """
     ppmi = ppmi_matrix(train, n_items, window)
     vocab = n_items + 1
     rank = min(dim, vocab - 1)
-    if vocab <= DENSE_SVD_MAX_ITEMS:
-        left, values, _ = np.linalg.svd(ppmi.toarray())
-        left, values = left[:, :rank], values[:rank]
-    else:
-        left, values, _ = svds(ppmi, k=rank, random_state=0)
+    with threadpool_limits(limits=1, user_api="blas"):
+        if vocab <= DENSE_SVD_MAX_ITEMS:
+            left, values, _ = np.linalg.svd(ppmi.toarray())
+            left, values = left[:, :rank], values[:rank]
+        else:
+            left, values, _ = svds(ppmi, k=rank, random_state=0)
     vectors = np.zeros((vocab, dim), dtype=np.float32)
     vectors[:, :rank] = left * np.sqrt(values)
     vectors[0] = 0.0
