@@ -68,6 +68,30 @@ def test_sparse_and_dense_svd_agree(monkeypatch):
     np.testing.assert_allclose(dense @ dense.T, sparse @ sparse.T, atol=1e-5)
 
 
+@pytest.mark.parametrize("n_items", [6, item_init.DENSE_SVD_MAX_ITEMS + 5])
+def test_the_svd_runs_on_one_blas_thread_whatever_the_caller_allows(monkeypatch, n_items):
+    # a singular vector's sign follows the order of the solver's sums: on 2 BLAS threads
+    # Amazon Beauty's start had other signs in 32 of its 64 columns than on 1
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    threads_seen = []
+
+    def recording(svd):
+        def run(*args, **kwargs):
+            pools = threadpool_info()
+            threads_seen.extend(p["num_threads"] for p in pools if p["user_api"] == "blas")
+            return svd(*args, **kwargs)
+
+        return run
+
+    monkeypatch.setattr(item_init.np.linalg, "svd", recording(np.linalg.svd))
+    monkeypatch.setattr(item_init, "svds", recording(item_init.svds))
+    seqs = sequences_from_lists([[1, 2, 3], [n_items - 2, n_items - 1, n_items]] * 2)
+    with threadpool_limits(limits=2, user_api="blas"):
+        ppmi_item_vectors(seqs, n_items=n_items, dim=2, window=1)
+    assert threads_seen and set(threads_seen) == {1}
+
+
 def test_model_starts_from_the_vectors_and_only_when_asked():
     split = leave_one_out_split(build_sequences(cycle_events(n_users=20, n_items=30, length=8)))
     cfg = SASRecConfig(max_len=4, hidden_dim=8, n_layers=1, n_heads=1, device="cpu")
